@@ -1,0 +1,151 @@
+"""The detector interface: a class with an id, a params model, a default severity, and ``process``.
+
+A detector is written once. The engine gives it time-ordered :class:`~hrguard.columns.Chunk`\\ s of
+events — many thousands at a time in a batch scan, one at a time in a stream — and carries the
+detector's own state from chunk to chunk. A detector must give the same findings however the events
+are chunked; ``hrguard.testing`` checks that.
+
+The contract of :meth:`Detector.process`: judge every event of the chunk using only events before
+it in the one order ``(ts, id)``, then fire every timer due at or before ``chunk.upto`` (every event
+with ``ts <= upto`` has been seen by then). Report findings with :meth:`Detector.emit`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Iterable
+
+from pydantic import BaseModel, ConfigDict
+
+from .columns import Chunk, Interner
+from .findings import Finding, Severity, finding_id
+from .timeutil import LocalClock, from_us
+
+
+class DetectorParams(BaseModel):
+    """Base of every detector's params model: unknown keys are an error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What one rule instance knows about its place: its name, severity, language, clock, tenant."""
+
+    name: str
+    severity: Severity
+    language: str
+    clock: LocalClock
+    strings: Interner
+    tenant: str | None = None
+
+
+class Detector:
+    """Base class of detectors (built-in and plugin).
+
+    Class attributes a subclass sets:
+
+    - ``id``: the detector id used in rulesets (``geofence.mismatch``).
+    - ``title``: one line saying what it catches.
+    - ``Params``: a :class:`DetectorParams` subclass (defaults, validation, field descriptions).
+    - ``default_severity``.
+    - ``kinds``: the event kinds it reads (the engine may skip chunks with none of them); empty means all.
+    - ``messages``: ``{language: {reason: template}}`` with ``str.format`` fields taken from the
+      finding's ``details`` plus ``employee_id`` and ``customer_id``; ``"default"`` is the fallback reason.
+    """
+
+    id: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    Params: ClassVar[type[DetectorParams]] = DetectorParams
+    default_severity: ClassVar[Severity] = Severity.medium
+    kinds: ClassVar[frozenset[str]] = frozenset()
+    messages: ClassVar[dict[str, dict[str, str]]] = {}
+
+    def __init__(self, params: DetectorParams, ctx: RuleContext):
+        self.params = params
+        self.ctx = ctx
+        self._out: list[Finding] = []
+
+    # -- what subclasses implement ---------------------------------------------------------------
+    def process(self, chunk: Chunk) -> None:
+        """Judge the chunk's events and fire timers due at or before ``chunk.upto``."""
+        raise NotImplementedError  # abstract: every concrete detector overrides it
+
+    @classmethod
+    def check(cls, params: DetectorParams, kinds: set[str]) -> list[tuple[tuple[Any, ...], str]]:
+        """Checks of params that need the engine (``kinds``: every registered event kind).
+
+        Return ``(path within params, message)`` pairs; the ruleset loader reports them located.
+        """
+        return []
+
+    def warnings(self) -> list[str]:
+        """Problems worth a user's attention that did not stop the detector (reported in the result)."""
+        return []
+
+    # -- helpers ---------------------------------------------------------------------------------
+    @classmethod
+    def validate_params(cls, raw: dict[str, Any] | None) -> DetectorParams:
+        return cls.Params.model_validate(raw or {})
+
+    def emit(
+        self,
+        *,
+        ts: int,
+        subject: tuple[Any, ...],
+        employee_id: str | None,
+        customer_id: str | None,
+        evidence: Iterable[tuple[int, str]],
+        details: dict[str, Any],
+        reason: str = "default",
+        severity: Severity | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Record a finding. ``evidence`` is ``(ts_us, event_id)`` pairs; they are put in event order."""
+        ctx = self.ctx
+        ev = sorted(set(evidence))
+        if message is None:
+            message = self.render(reason, details, employee_id=employee_id, customer_id=customer_id)
+        self._out.append(
+            Finding(
+                id=finding_id(ctx.name, subject, ts, ctx.tenant),
+                rule=self.id,
+                name=ctx.name,
+                severity=severity or ctx.severity,
+                ts=from_us(ts, ctx.clock.zone),
+                employee_id=employee_id,
+                customer_id=customer_id,
+                message=message,
+                evidence=[e for _, e in ev],
+                details=details,
+                tenant=ctx.tenant,
+            )
+        )
+
+    def render(self, reason: str, details: dict[str, Any], **extra: Any) -> str:
+        lang = self.messages.get(self.ctx.language) or self.messages.get("en") or {}
+        template = lang.get(reason) or lang.get("default") or f"{self.id}: {reason}"
+        values = _Fmt({**extra, **details})
+        return template.format_map(values)
+
+    def drain(self) -> list[Finding]:
+        out, self._out = self._out, []
+        return out
+
+
+class _Fmt(dict):
+    """Format values: floats rounded for people, missing names left visible."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+    def __getitem__(self, key: str) -> Any:
+        v = super().__getitem__(key)
+        if isinstance(v, float):
+            return _Num(v)
+        return "-" if v is None else v
+
+
+class _Num(float):
+    def __format__(self, spec: str) -> str:
+        return format(float(self), spec or ".0f")

@@ -1,0 +1,180 @@
+"""``expr``: a condition written in the ruleset itself, in CEL (never Python), judged per event.
+
+Each expression is compiled once when the ruleset loads (a syntax error is a located ruleset
+error). Only the event fields the expression names are converted and passed to CEL — most of the
+cost of a CEL call is converting its context — and CEL is never given a list of events.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from ..columns import BOOL, CODE, DATE, FLOAT, INSTANT, NULL_INT, OBJECT, TIME, Chunk
+from ..detector import Detector, DetectorParams, RuleContext
+from ..findings import Severity
+from ..timeutil import days_to_date, from_us
+
+_FIELD = re.compile(r"\bevent\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
+_EVENT_WHOLE = re.compile(r"\bevent\b(?!\s*\.)")
+_TEMPLATE = re.compile(r"\{\s*(?:event\.)?([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?\s*\}")
+_ENVELOPE = ("id", "kind", "ts", "employee_id", "tenant", "attrs")
+
+
+def _compile(condition: str) -> Any:
+    import cel
+
+    return cel.compile(condition)
+
+
+class ExprParams(DetectorParams):
+    on: list[str] = Field(description="event kind(s) the condition judges")
+    condition: str = Field(min_length=1, description="a CEL boolean expression over `event`, e.g. event.amount > 100000")
+    message: str | None = Field(default=None, description="message template; {field} or {event.field} are replaced by the event's values")
+
+    @field_validator("on", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("condition")
+    @classmethod
+    def _cel_syntax(cls, v: str) -> str:
+        try:
+            _compile(v)
+        except Exception as exc:  # the CEL library raises ValueError with a located message
+            raise ValueError(f"CEL syntax error: {exc}") from None
+        return v
+
+
+class ExprRule(Detector):
+    id = "expr"
+    title = "A condition written in the ruleset itself (CEL)"
+    Params = ExprParams
+    default_severity = Severity.medium
+    messages = {"en": {"default": "{name}: condition met on {kind} {event_id}"},
+                "zh": {"default": "{name}：{kind} {event_id} 满足条件"}}
+
+    @classmethod
+    def check(cls, params: ExprParams, kinds: set[str]) -> list[tuple[tuple[Any, ...], str]]:
+        """Cross-checks needing the engine: every kind in ``on`` must exist."""
+        return [(("on",), f"unknown event kind {k!r} in 'on' (known kinds: {', '.join(sorted(kinds))})")
+                for k in params.on if k not in kinds]
+
+    def __init__(self, params: ExprParams, ctx: RuleContext):
+        super().__init__(params, ctx)
+        self.program = _compile(params.condition)
+        cond = params.condition
+        self.fields: list[str] | None = None if _EVENT_WHOLE.search(cond) else sorted(set(_FIELD.findall(cond)))
+        self.eval_errors = 0
+        self.first_errors: list[str] = []
+
+    def _context(self, chunk: Chunk, kind: str, rows: np.ndarray) -> list[dict[str, Any]]:
+        f = chunk.frame
+        table = f.tables[f.strings.find(kind)]
+        wanted = [n for n, _ in table.layout.fields] + list(_ENVELOPE) if self.fields is None else self.fields
+        types = dict(table.layout.fields)
+        k = f.kind_index[rows]
+        cols: dict[str, list[Any]] = {}
+        strings = f.strings
+        for name in wanted:
+            if name == "id":
+                cols[name] = f.ids[rows].tolist()
+            elif name == "kind":
+                cols[name] = [kind] * rows.size
+            elif name == "ts":
+                cols[name] = [from_us(t) for t in f.ts[rows].tolist()]
+            elif name in ("employee_id", "tenant"):
+                cols[name] = strings.texts((f.employee if name == "employee_id" else f.tenant)[rows])
+            elif name == "attrs":
+                cols[name] = [a or {} for a in table.cols["attrs"][k]]
+            elif name in types:
+                cols[name] = _values(types[name], table.cols[name][k], strings)
+            else:
+                cols[name] = [None] * rows.size  # a field this kind lacks is null
+        names = list(cols)
+        return [dict(zip(names, vals)) for vals in zip(*(cols[n] for n in names))]
+
+    def process(self, chunk: Chunk) -> None:
+        p = self.params
+        f = chunk.frame
+        for kind in p.on:
+            rows = chunk.rows(kind)
+            if rows.size == 0:
+                continue
+            contexts = self._context(chunk, kind, rows)
+            execute = self.program.execute
+            for row, ctx in zip(rows.tolist(), contexts):
+                try:
+                    hit = execute({"event": ctx})
+                except Exception as exc:  # a type error or missing key on one event: counted, reported
+                    self.eval_errors += 1
+                    if len(self.first_errors) < 5:
+                        self.first_errors.append(f"event {f.ids[row]}: {exc}")
+                    continue
+                if hit is True:
+                    self._fire(chunk, kind, row, ctx)
+
+    def _fire(self, chunk: Chunk, kind: str, row: int, ctx: dict[str, Any]) -> None:
+        f = chunk.frame
+        full = chunk.event(row)
+        details = {"condition": self.params.condition,
+                   "values": {k: _jsonable(v) for k, v in ctx.items() if k not in ("id", "kind")}}
+        customer = full.get("customer_id") if isinstance(full.get("customer_id"), str) else None
+        if self.params.message:
+            message = _TEMPLATE.sub(lambda m: _lookup(full, m.group(1), m.group(2)), self.params.message)
+        else:
+            message = self.render("default", {}, name=self.ctx.name, kind=kind, event_id=f.ids[row])
+        self.emit(ts=int(f.ts[row]), subject=(f.ids[row],), employee_id=full.get("employee_id"),
+                  customer_id=customer, evidence=[(int(f.ts[row]), f.ids[row])], details=details, message=message)
+
+    def warnings(self) -> list[str]:
+        if not self.eval_errors:
+            return []
+        return [f"rule {self.ctx.name!r}: the condition could not be evaluated on {self.eval_errors} event(s), "
+                f"which did not fire; first: {'; '.join(self.first_errors)}"]
+
+
+def _values(ctype: str, arr: np.ndarray, strings: Any) -> list[Any]:
+    if ctype == CODE:
+        return strings.texts(arr)
+    if ctype == FLOAT:
+        return [None if v != v else v for v in arr.tolist()]
+    if ctype == INSTANT:
+        return [None if v == NULL_INT else from_us(v) for v in arr.tolist()]
+    if ctype == DATE:
+        return [None if v == NULL_INT else days_to_date(v).isoformat() for v in arr.tolist()]
+    if ctype == TIME:
+        return [None if v == NULL_INT else v for v in arr.tolist()]
+    if ctype == BOOL:
+        return [None if v < 0 else bool(v) for v in arr.tolist()]
+    if ctype == OBJECT:
+        return [_plain(v) for v in arr.tolist()]
+    return arr.tolist()
+
+
+def _plain(v: Any) -> Any:
+    if hasattr(v, "model_dump"):
+        return v.model_dump(mode="json")
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.isoformat()
+    return v
+
+
+def _lookup(event: dict[str, Any], name: str, sub: str | None) -> str:
+    v = event.get(name)
+    if sub is not None:
+        v = v.get(sub) if isinstance(v, dict) else None
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return "" if v is None else str(_jsonable(v))
