@@ -1,9 +1,27 @@
-"""The built-in detectors of ``spec/detectors.md``; registered by :mod:`hrguard.builtins`."""
+"""The built-in detectors of ``spec/detectors.md``, one module each; registered by :mod:`hrguard.builtins`.
 
-from .expr import ExprRule
-from .geofence import GeofenceMismatch
-from .stall import FollowupStall
+Every module here lists its detector classes in a module-level ``DETECTORS`` tuple; the set of
+built-ins is collected from those, in module-name order.
+"""
 
-BUILTIN_DETECTORS = (GeofenceMismatch, FollowupStall, ExprRule)
+from __future__ import annotations
 
-__all__ = ["BUILTIN_DETECTORS", "ExprRule", "FollowupStall", "GeofenceMismatch"]
+import importlib
+import pkgutil
+
+from ..detector import Detector
+
+
+def _collect() -> tuple[type[Detector], ...]:
+    found: list[type[Detector]] = []
+    for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if mod.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{mod.name}")
+        found.extend(getattr(module, "DETECTORS", ()))
+    return tuple(found)
+
+
+BUILTIN_DETECTORS = _collect()
+
+__all__ = ["BUILTIN_DETECTORS"]

@@ -178,3 +178,6 @@ def _lookup(event: dict[str, Any], name: str, sub: str | None) -> str:
     if isinstance(v, float) and v.is_integer():
         v = int(v)
     return "" if v is None else str(_jsonable(v))
+
+
+DETECTORS = (ExprRule,)

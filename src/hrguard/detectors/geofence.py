@@ -220,3 +220,6 @@ class GeofenceMismatch(Detector):
                 message=self.render(reason, details, direction=d, direction_zh="上班" if d == "in" else "下班",
                                     place=place, place_zh=place_zh),
             )
+
+
+DETECTORS = (GeofenceMismatch,)

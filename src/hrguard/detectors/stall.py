@@ -161,3 +161,6 @@ class FollowupStall(Detector):
                 details={"stage": stage, "idle_seconds": idle // US, "last_activity_id": last_id,
                          "idle_days": round(idle / (86_400 * US), 1)},
             )
+
+
+DETECTORS = (FollowupStall,)
