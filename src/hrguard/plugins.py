@@ -52,7 +52,7 @@ def _call_registration(
     check: Callable[[Any], None],
 ) -> None:
     hook = getattr(pm.hook, hook_name)
-    for impl in reversed(hook.get_hookimpls()):  # registration order
+    for impl in hook.get_hookimpls():  # in registration order: built-ins first
         plugin_name = impl.plugin_name
         version = _plugin_version(pm, impl.plugin)
 
@@ -61,10 +61,8 @@ def _call_registration(
             try:
                 check(obj)
                 name = key(obj)
-            except PluginError:
-                raise
             except Exception as exc:
-                raise PluginError(f"plugin {plugin_name!r} registered an invalid {what}: {exc}") from exc
+                raise PluginError(f"plugin {plugin_name!r} registered an invalid {what}: {exc}") from None
             prior = table.get(name)
             if prior is not None:
                 raise PluginError(

@@ -39,6 +39,9 @@ def stream_all(events: Sequence[dict[str, Any]], ruleset: Ruleset, as_of: Any, e
     """Push events one by one (in ``order`` if given), then advance to ``as_of``; all findings."""
     s = Stream(ruleset, allowed_lateness=lateness, engine=engine)
     idx = list(order) if order is not None else sorted(range(len(events)), key=lambda i: (_ts(events[i]), events[i]["id"]))
+    if as_of is not None:  # a scan ignores events after its as-of time; a stream never sees them
+        limit = _ts({"ts": as_of})
+        idx = [i for i in idx if _ts(events[i]) <= limit]
     out: list[Finding] = []
     for i in idx:
         out.extend(s.push(events[i]))
