@@ -32,14 +32,18 @@ def _compile(condition: str) -> Any:
 
 
 class ExprParams(DetectorParams):
-    on: list[str] = Field(description="event kind(s) the condition judges")
+    on: list[str] = Field(min_length=1, description="event kind(s) the condition judges")
     condition: str = Field(min_length=1, description="a CEL boolean expression over `event`, e.g. event.amount > 100000")
     message: str | None = Field(default=None, description="message template; {field} or {event.field} are replaced by the event's values")
 
     @field_validator("on", mode="before")
     @classmethod
     def _one_or_many(cls, v: Any) -> Any:
-        return [v] if isinstance(v, str) else v
+        if isinstance(v, str):
+            return [v]
+        if isinstance(v, list) and all(isinstance(k, str) for k in v):
+            return list(dict.fromkeys(v))  # a kind named twice is judged once (else: duplicate findings)
+        return v
 
     @field_validator("condition")
     @classmethod
@@ -69,14 +73,17 @@ class ExprRule(Detector):
         super().__init__(params, ctx)
         self.program = _compile(params.condition)
         cond = params.condition
-        self.fields: list[str] | None = None if _EVENT_WHOLE.search(cond) else sorted(set(_FIELD.findall(cond)))
+        self.named: list[str] = sorted(set(_FIELD.findall(cond)))
+        self.whole = bool(_EVENT_WHOLE.search(cond))  # `event` used as a value: pass every field
         self.eval_errors = 0
         self.first_errors: list[str] = []
 
     def _context(self, chunk: Chunk, kind: str, rows: np.ndarray) -> list[dict[str, Any]]:
         f = chunk.frame
         table = f.tables[f.strings.find(kind)]
-        wanted = [n for n, _ in table.layout.fields] + list(_ENVELOPE) if self.fields is None else self.fields
+        wanted = list(self.named)
+        if self.whole:  # every field of the kind, and the named ones it lacks (as null)
+            wanted = list(dict.fromkeys([n for n, _ in table.layout.fields] + list(_ENVELOPE) + wanted))
         types = dict(table.layout.fields)
         k = f.kind_index[rows]
         cols: dict[str, list[Any]] = {}
@@ -97,6 +104,8 @@ class ExprRule(Detector):
             else:
                 cols[name] = [None] * rows.size  # a field this kind lacks is null
         names = list(cols)
+        if not names:  # the condition reads no field (`true`): still one context per event
+            return [{} for _ in range(rows.size)]
         return [dict(zip(names, vals)) for vals in zip(*(cols[n] for n in names))]
 
     def process(self, chunk: Chunk) -> None:
@@ -112,12 +121,17 @@ class ExprRule(Detector):
                 try:
                     hit = execute({"event": ctx})
                 except Exception as exc:  # a type error or missing key on one event: counted, reported
-                    self.eval_errors += 1
-                    if len(self.first_errors) < 5:
-                        self.first_errors.append(f"event {f.ids[row]}: {exc}")
+                    self._error(f.ids[row], str(exc))
                     continue
                 if hit is True:
                     self._fire(chunk, kind, row, ctx)
+                elif hit is not False:  # "fires when true": anything but a boolean is an error, not a no
+                    self._error(f.ids[row], f"the condition gave {hit!r}, not a boolean")
+
+    def _error(self, event_id: str, problem: str) -> None:
+        self.eval_errors += 1
+        if len(self.first_errors) < 5:
+            self.first_errors.append(f"event {event_id}: {problem}")
 
     def _fire(self, chunk: Chunk, kind: str, row: int, ctx: dict[str, Any]) -> None:
         f = chunk.frame

@@ -33,8 +33,8 @@ class FollowupStall(Detector):
     default_severity = Severity.medium
     kinds = frozenset({FOLLOWUP, STAGE, REGISTERED, ASSIGNED})
     messages = {
-        "en": {"default": "Customer {customer_id} has had no follow-up for {idle_days} days in stage '{stage}' — is something wrong?"},
-        "zh": {"default": "客户 {customer_id} 处于“{stage}”阶段已 {idle_days} 天无跟进，是否出了问题？"},
+        "en": {"default": "Customer {customer_id} has had no follow-up for {idle_text} in stage '{stage}' — is something wrong?"},
+        "zh": {"default": "客户 {customer_id} 处于“{stage}”阶段已 {idle_text}无跟进，是否出了问题？"},
     }
 
     def __init__(self, params: StallParams, ctx: RuleContext):
@@ -152,15 +152,33 @@ class FollowupStall(Detector):
             if s_id is not None and s_id != last_id:
                 evidence.append((s_ts, s_id))
             cust = strings.text(c)
+            employee = strings.text(owner)
+            details = {"stage": stage, "idle_seconds": idle // US, "last_activity_id": last_id,
+                       "idle_days": round(idle / (86_400 * US), 1)}
             self.emit(
                 ts=t,
                 subject=(cust, last_id),
-                employee_id=strings.text(owner),
+                employee_id=employee,
                 customer_id=cust,
                 evidence=evidence,
-                details={"stage": stage, "idle_seconds": idle // US, "last_activity_id": last_id,
-                         "idle_days": round(idle / (86_400 * US), 1)},
+                details=details,
+                message=self.render("default", details, employee_id=employee, customer_id=cust,
+                                    idle_text=_idle_text(idle, self.ctx.language)),
             )
+
+
+_UNITS = {"en": (("day", "days"), ("hour", "hours"), ("minute", "minutes"), ("second", "seconds")),
+          "zh": (("天", "天"), ("小时", "小时"), ("分钟", "分钟"), ("秒", "秒"))}
+
+
+def _idle_text(us: int, language: str) -> str:
+    """A threshold for people in the largest unit that states it exactly: ``36 hours``, not ``2 days``."""
+    names = _UNITS.get(language, _UNITS["en"])
+    for (one, many), size in zip(names, (86_400 * US, 3600 * US, 60 * US, US)):
+        if us % size == 0 or size == US:
+            text = str(us // size) if us % size == 0 else f"{us / size:.6g}"
+            return f"{text} {one if us == size else many}"
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 DETECTORS = (FollowupStall,)
