@@ -147,5 +147,10 @@ class _Fmt(dict):
 
 
 class _Num(float):
+    """A float that prints for people: ``{x}`` gives at most one decimal (2719.3, 1.5, 7), ``{x:.0f}`` obeys."""
+
     def __format__(self, spec: str) -> str:
-        return format(float(self), spec or ".0f")
+        if spec:
+            return format(float(self), spec)
+        r = round(float(self), 1)
+        return str(int(r)) if r.is_integer() else str(r)
