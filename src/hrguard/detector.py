@@ -143,7 +143,17 @@ class _Fmt(dict):
         v = super().__getitem__(key)
         if isinstance(v, float):
             return _Num(v)
-        return "-" if v is None else v
+        return _Dash() if v is None else v
+
+
+class _Dash(str):
+    """An empty value: prints ``-`` whatever format spec the template gives it."""
+
+    def __new__(cls) -> _Dash:
+        return super().__new__(cls, "-")
+
+    def __format__(self, spec: str) -> str:
+        return "-"
 
 
 class _Num(float):
