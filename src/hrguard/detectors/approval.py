@@ -1,0 +1,483 @@
+"""``approval.bypass`` and ``approval.unverified_source``: the approval loop of the seed article.
+
+An order must go through an online approval chain (sales manager -> finance -> legal) before it can
+reach finance or an invoice, and starting an approval needs a follow-up record for the customer
+(order-source verification). ``approval.bypass`` judges every ``order.recorded`` against the approval
+request it cites and every ``invoice.issued`` against its order; ``approval.unverified_source``
+judges every ``approval.requested`` against the requester's own follow-ups.
+
+Everything is looked up "as of" the judged event's position in the one order of events, with state
+carried from chunk to chunk (:class:`~hrguard.kit.Latest`), so the findings do not depend on how the
+events are chunked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from ..columns import Chunk
+from ..detector import Detector, DetectorParams, RuleContext
+from ..findings import Severity
+from ..kit import Latest, pack2, rows_pos
+from ..params import Duration
+from ..timeutil import US
+
+REQUEST, DECISION = "approval.requested", "approval.decided"
+ORDER, INVOICE, FOLLOWUP = "order.recorded", "invoice.issued", "followup.logged"
+
+OK, NO_REQUEST, MISMATCH, NOT_APPROVED, OUT_OF_ORDER = 0, 1, 2, 3, 4
+_REASONS = {NO_REQUEST: "no_request", MISMATCH: "mismatch", NOT_APPROVED: "not_approved", OUT_OF_ORDER: "out_of_order"}
+
+# money is compared as float64: ignore differences below a billionth (binary rounding, not money)
+_REL_EPS = 1e-9
+
+_STEP_ZH = {"manager": "经理", "sales_manager": "销售经理", "finance": "财务", "legal": "法务", "hr": "人事",
+            "ceo": "总经理", "director": "总监"}
+_SUBJECT_ZH = {"order": "订单", "contract": "合同", "expense": "费用"}
+_PROBLEM_EN = {"no_request": "no approval request", "mismatch": "its approval does not match it",
+               "not_approved": "its approval chain was not completed", "out_of_order": "its approvals came out of order"}
+_PROBLEM_ZH = {"no_request": "未发起审批", "mismatch": "审批与订单不符", "not_approved": "审批流程未完成",
+               "out_of_order": "审批顺序不符"}
+
+
+def _step_zh(step: str) -> str:
+    zh = _STEP_ZH.get(step)
+    return f"{zh}（{step}）" if zh else step
+
+
+def _money(x: float | None) -> str:
+    return "-" if x is None else f"{x:,.2f}"
+
+
+def _empty(dtype: Any) -> np.ndarray:
+    return np.zeros(0, dtype=dtype)
+
+
+def _opt_float(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)
+
+
+# ==================================================================================================
+# approval.bypass
+# ==================================================================================================
+class BypassParams(DetectorParams):
+    required_steps: list[str] = Field(
+        default_factory=lambda: ["manager", "finance", "legal"],
+        description="approval steps every order needs, in the order they must approve",
+    )
+    exempt_below: float = Field(0, ge=0, description="orders with an amount below this are not judged (nor their invoices)")
+    amount_tolerance: float = Field(
+        0.0, ge=0, description="an order may exceed its request's amount by this fraction (0.05 = 5%) before it is a mismatch"
+    )
+
+    @field_validator("required_steps")
+    @classmethod
+    def _distinct_steps(cls, v: list[str]) -> list[str]:
+        if any(not s for s in v):
+            raise ValueError("a step name cannot be empty")
+        dup = sorted({s for s in v if v.count(s) > 1})
+        if dup:
+            raise ValueError(f"steps must be distinct; repeated: {', '.join(dup)}")
+        return v
+
+
+@dataclass(frozen=True)
+class _Flagged:
+    """What an invoice needs to know about an order that has an ``approval.bypass`` finding."""
+
+    event_id: str
+    employee: str | None
+    customer: str | None
+    reason: str
+    evidence: tuple[tuple[int, str], ...]
+
+
+class ApprovalBypass(Detector):
+    id = "approval.bypass"
+    title = "An order or invoice without a completed approval chain"
+    Params = BypassParams
+    default_severity = Severity.high
+    kinds = frozenset({REQUEST, DECISION, ORDER, INVOICE})
+    messages = {
+        "en": {
+            "no_request": "{employee_id} recorded order {order_id} for customer {customer_id} ({amount:,.2f}) "
+                          "without any approval request",
+            "no_request_unknown": "{employee_id} recorded order {order_id} for customer {customer_id} ({amount:,.2f}) "
+                                  "citing approval request {request_id}, which did not exist at that time",
+            "mismatch_customer": "{employee_id} recorded order {order_id} for customer {customer_id} ({amount:,.2f}) "
+                                 "under approval request {request_id}, which was requested for {request_customer}",
+            "mismatch_amount": "{employee_id} recorded order {order_id} for customer {customer_id} at {amount:,.2f}, "
+                               "{excess:,.2f} more than the {request_amount:,.2f} requested in approval {request_id}",
+            "mismatch_both": "{employee_id} recorded order {order_id} for customer {customer_id} ({amount:,.2f}) "
+                             "under approval request {request_id}, which was for {request_customer} and "
+                             "{request_amount:,.2f}",
+            "not_approved": "{employee_id} recorded order {order_id} for customer {customer_id} ({amount:,.2f}) "
+                            "before approval request {request_id} was approved: {steps_text}",
+            "out_of_order": "{employee_id} recorded order {order_id} for customer {customer_id} ({amount:,.2f}) "
+                            "whose approvals came out of order: {sequence_text} (required: {required_text})",
+            "invoice_without_approved_order": "{invoiced_by} issued invoice {invoice_id} for order {order_id} of "
+                                              "{employee_id} (customer {customer_id}), but {problem}",
+            "invoice_unknown_order": "{invoiced_by} issued invoice {invoice_id} for order {order_id}, "
+                                     "which was never recorded",
+        },
+        "zh": {
+            "no_request": "{employee_id} 为客户 {customer_id} 录入订单 {order_id}（金额 {amount:,.2f}），未发起任何审批",
+            "no_request_unknown": "{employee_id} 为客户 {customer_id} 录入订单 {order_id}（金额 {amount:,.2f}），"
+                                  "所引用的审批 {request_id} 当时并不存在",
+            "mismatch_customer": "{employee_id} 为客户 {customer_id} 录入订单 {order_id}（金额 {amount:,.2f}），"
+                                 "但所用审批 {request_id} 申请的是{request_customer_zh}",
+            "mismatch_amount": "{employee_id} 为客户 {customer_id} 录入订单 {order_id}，金额 {amount:,.2f}，"
+                               "比审批 {request_id} 申请的 {request_amount:,.2f} 多出 {excess:,.2f}",
+            "mismatch_both": "{employee_id} 为客户 {customer_id} 录入订单 {order_id}（金额 {amount:,.2f}），"
+                             "但所用审批 {request_id} 申请的是{request_customer_zh}、金额 {request_amount:,.2f}",
+            "not_approved": "{employee_id} 为客户 {customer_id} 录入订单 {order_id}（金额 {amount:,.2f}）时，"
+                            "审批 {request_id} 尚未通过：{steps_text_zh}",
+            "out_of_order": "{employee_id} 为客户 {customer_id} 录入的订单 {order_id}（金额 {amount:,.2f}）审批顺序不符："
+                            "实际为 {sequence_text_zh}，应为 {required_text_zh}",
+            "invoice_without_approved_order": "{invoiced_by} 为 {employee_id}（客户 {customer_id}）的订单 {order_id} "
+                                              "开具发票 {invoice_id}，但该订单{problem_zh}",
+            "invoice_unknown_order": "{invoiced_by} 为订单 {order_id} 开具发票 {invoice_id}，但该订单从未录入系统",
+        },
+    }
+
+    def __init__(self, params: BypassParams, ctx: RuleContext):
+        super().__init__(params, ctx)
+        strings = ctx.strings
+        self.steps = np.array([strings.code(s) for s in params.required_steps], dtype=np.int64)
+        self.approved = strings.code("approved")
+        self.requests = Latest(cust=-1, amount=np.nan, src=None, src_ts=0)  # by request id
+        self.decisions = Latest(decision=-1, src=None, src_ts=0)  # by (request id, step)
+        self.first_ok = Latest(src=None, src_ts=0)  # by (request id, step): the earliest approving decision
+        self.orders = Latest(flag=-1)  # by order id: index into self.flagged, -1 when not flagged
+        self.flagged: list[_Flagged] = []
+
+    # -- chunk updates -------------------------------------------------------------------------------
+    @staticmethod
+    def _request_updates(chunk: Chunk) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        rows = chunk.rows(REQUEST)
+        if rows.size == 0:
+            return _empty(np.int64), _empty(np.int64), {}
+        f = chunk.frame
+        vals = {"cust": chunk.col(REQUEST, "customer_id").astype(np.int64), "amount": chunk.col(REQUEST, "amount"),
+                "src": f.ids[rows], "src_ts": f.ts[rows]}
+        return chunk.col(REQUEST, "request_id").astype(np.int64), rows_pos(chunk, rows), vals
+
+    def _decision_updates(self, chunk: Chunk):
+        """Updates of the latest decision per (request, step), and of the earliest approving one.
+
+        The second only holds keys with no approval before the chunk, one update each (the chunk's
+        first approval), so :meth:`Latest.lookup` and :meth:`Latest.commit` give "the earliest".
+        """
+        rows = chunk.rows(DECISION)
+        if rows.size == 0:
+            none = (_empty(np.int64), _empty(np.int64), {})
+            return none, none
+        f = chunk.frame
+        keys = pack2(chunk.col(DECISION, "request_id"), chunk.col(DECISION, "step"))
+        pos = rows_pos(chunk, rows)
+        decision = chunk.col(DECISION, "decision").astype(np.int64)
+        latest = (keys, pos, {"decision": decision, "src": f.ids[rows], "src_ts": f.ts[rows]})
+        # the chunk's earliest approving decision of each key not already approved before the chunk
+        ok = np.flatnonzero(decision == self.approved)
+        _, first = np.unique(keys[ok], return_index=True)
+        first = ok[np.sort(first)]
+        known = self.first_ok.state
+        first = first[np.array([k not in known for k in keys[first].tolist()], dtype=bool)]
+        return latest, (keys[first], pos[first], {"src": f.ids[rows[first]], "src_ts": f.ts[rows[first]]})
+
+    # -- judging -------------------------------------------------------------------------------------
+    def process(self, chunk: Chunk) -> None:
+        req_u = self._request_updates(chunk)
+        dec_u, first_u = self._decision_updates(chunk)
+        order_u = self._judge_orders(chunk, req_u, dec_u, first_u)
+        if chunk.has(INVOICE):
+            self._judge_invoices(chunk, order_u)
+        self.requests.commit(req_u[0], req_u[2])
+        self.decisions.commit(dec_u[0], dec_u[2])
+        self.first_ok.commit(first_u[0], first_u[2])
+        self.orders.commit(order_u[0], order_u[2])
+
+    def _judge_orders(self, chunk: Chunk, req_u, dec_u, first_u):
+        rows = chunk.rows(ORDER)
+        if rows.size == 0:
+            return _empty(np.int64), _empty(np.int64), {}
+        p = self.params
+        f = chunk.frame
+        n = rows.size
+        pos = rows_pos(chunk, rows)
+        amount = chunk.col(ORDER, "amount")
+        cust = chunk.col(ORDER, "customer_id").astype(np.int64)
+        req = chunk.col(ORDER, "approval_request_id").astype(np.int64)
+        judged = amount >= p.exempt_below
+        reason = np.full(n, OK, dtype=np.int64)
+
+        # the request the order cites, as of the order (request ids are never null, so -1 finds nothing)
+        found, rv = self.requests.lookup(req, pos, *req_u)
+        r_cust = rv["cust"].astype(np.int64)
+        r_amount = rv["amount"].astype(np.float64)
+        limit = r_amount * (1.0 + p.amount_tolerance)
+        with np.errstate(invalid="ignore"):
+            over = ~np.isnan(r_amount) & (amount - limit > _REL_EPS * np.maximum(1.0, limit))
+        cust_bad = r_cust != cust
+        reason[judged & ~found] = NO_REQUEST
+        reason[judged & found & (cust_bad | over)] = MISMATCH
+
+        # the decisions of every required step, as of the order
+        q = np.flatnonzero(reason == OK)
+        q = q[judged[q]]
+        k = self.steps.size
+        dec_ids: dict[int, list] = {}
+        if q.size and k:
+            q_key = pack2(np.repeat(req[q], k), np.tile(self.steps, q.size))
+            q_pos = np.repeat(pos[q], k)
+            _, dv = self.decisions.lookup(q_key, q_pos, *dec_u)
+            dec = dv["decision"].astype(np.int64).reshape(q.size, k)
+            approved = dec == self.approved
+            incomplete = ~approved.all(axis=1)
+            reason[q[incomplete]] = NOT_APPROVED
+            _, fv = self.first_ok.lookup(q_key, q_pos, *first_u)
+            first_ids = fv["src"]
+            first_ts = fv["src_ts"].astype(np.int64).reshape(q.size, k)  # every step approved when it matters
+            # earliest approvals compared as instants: a later step strictly before an earlier one
+            disorder = ~incomplete & (np.diff(first_ts, axis=1) < 0).any(axis=1)
+            reason[q[disorder]] = OUT_OF_ORDER
+            for slot in np.flatnonzero(incomplete | disorder).tolist():
+                base = slot * k
+                dec_ids[int(q[slot])] = [
+                    (int(dec[slot, s]), dv["src"][base + s], int(dv["src_ts"][base + s]),
+                     first_ids[base + s], int(first_ts[slot, s]))
+                    for s in range(k)
+                ]
+
+        order_ids = chunk.col(ORDER, "order_id").astype(np.int64)
+        flag = np.full(n, -1, dtype=np.int64)
+        for i in np.flatnonzero(reason != OK).tolist():
+            flag[i] = self._emit_order(chunk, int(rows[i]), int(order_ids[i]), int(reason[i]), float(amount[i]),
+                                       int(cust[i]), int(req[i]), bool(found[i]), rv, i, bool(cust_bad[i]),
+                                       bool(over[i]), float(limit[i]), dec_ids.get(i))
+        return order_ids, pos, {"flag": flag}
+
+    def _emit_order(self, chunk: Chunk, row: int, order_code: int, reason: int, amount: float, cust: int, req: int,
+                    found: bool, rv: dict, i: int, cust_bad: bool, over: bool, limit: float,
+                    decisions: list | None) -> int:
+        f = chunk.frame
+        strings = self.ctx.strings
+        ts = int(f.ts[row])
+        order_id = strings.text(order_code)
+        employee = strings.text(int(f.employee[row]))
+        customer = strings.text(cust)
+        request_id = strings.text(req)
+        name = _REASONS[reason]
+        evidence: list[tuple[int, str]] = [(ts, f.ids[row])]
+        details: dict[str, Any] = {"reason": name, "order_id": order_id, "amount": amount, "request_id": request_id}
+        extra: dict[str, Any] = {}
+        template = name
+        if found:
+            evidence.append((int(rv["src_ts"][i]), rv["src"][i]))
+        if reason == NO_REQUEST:
+            template = "no_request" if request_id is None else "no_request_unknown"
+        elif reason == MISMATCH:
+            r_cust = strings.text(int(rv["cust"][i]))
+            r_amount = _opt_float(float(rv["amount"][i]))
+            details.update(request_customer_id=r_cust, request_amount=r_amount,
+                           max_amount=None if r_amount is None else limit,
+                           mismatched=[m for m, bad in (("customer_id", cust_bad), ("amount", over)) if bad])
+            template = "mismatch_both" if cust_bad and over else ("mismatch_customer" if cust_bad else "mismatch_amount")
+            extra.update(request_customer=f"customer {r_cust}" if r_cust else "no customer",
+                         request_customer_zh=f"客户 {r_cust}" if r_cust else "未指定客户",
+                         excess=None if r_amount is None else amount - r_amount)
+        elif reason == NOT_APPROVED:
+            missing, rejected, en, zh = [], [], [], []
+            for step, (dec, src, src_ts, _, _) in zip(self.params.required_steps, decisions or []):
+                if dec == self.approved:
+                    continue
+                missing.append(step)
+                if dec >= 0:  # the latest decision is a rejection
+                    rejected.append(step)
+                    evidence.append((src_ts, src))
+                    en.append(f"{step} rejected")
+                    zh.append(f"{_step_zh(step)}已驳回")
+                else:
+                    en.append(f"no {step} decision")
+                    zh.append(f"{_step_zh(step)}未审批")
+            details.update(missing_steps=missing, rejected_steps=rejected)
+            extra.update(steps_text=", ".join(en), steps_text_zh="，".join(zh))
+        elif reason == OUT_OF_ORDER:
+            steps = self.params.required_steps
+            firsts = decisions or []
+            order = sorted(range(len(steps)), key=lambda s: (firsts[s][4], s))  # ties keep the required order
+            for _, _, _, fid, fts in firsts:
+                evidence.append((fts, fid))
+            sequence = [steps[s] for s in order]
+            details.update(approval_sequence=sequence)
+            extra.update(sequence_text=" -> ".join(sequence), required_text=" -> ".join(steps),
+                         sequence_text_zh=" → ".join(_step_zh(s) for s in sequence),
+                         required_text_zh=" → ".join(_step_zh(s) for s in steps))
+        message = self.render(template, details, employee_id=employee, customer_id=customer, **extra)
+        self.emit(ts=ts, subject=(order_id,), employee_id=employee, customer_id=customer, evidence=evidence,
+                  details=details, reason=name, message=message)
+        self.flagged.append(_Flagged(f.ids[row], employee, customer, name, tuple(evidence)))
+        return len(self.flagged) - 1
+
+    def _judge_invoices(self, chunk: Chunk, order_u) -> None:
+        f = chunk.frame
+        strings = self.ctx.strings
+        rows = chunk.rows(INVOICE)
+        pos = rows_pos(chunk, rows)
+        order_key = chunk.col(INVOICE, "order_id").astype(np.int64)
+        found, ov = self.orders.lookup(order_key, pos, *order_u)
+        flag = ov["flag"].astype(np.int64)
+        fire = np.flatnonzero(~found | (flag >= 0))
+        if fire.size == 0:
+            return
+        inv_ids = chunk.col(INVOICE, "invoice_id")
+        inv_amount = chunk.col(INVOICE, "amount")
+        for i in fire.tolist():
+            row = int(rows[i])
+            ts = int(f.ts[row])
+            invoiced_by = strings.text(int(f.employee[row]))
+            invoice_id = strings.text(int(inv_ids[i]))
+            details: dict[str, Any] = {
+                "reason": "invoice_without_approved_order", "invoice_id": invoice_id,
+                "order_id": strings.text(int(order_key[i])), "invoiced_by": invoiced_by,
+                "amount": _opt_float(float(inv_amount[i])), "order_event_id": None, "order_reason": None,
+            }
+            evidence: list[tuple[int, str]] = [(ts, f.ids[row])]
+            if found[i]:
+                o = self.flagged[int(flag[i])]
+                details.update(order_event_id=o.event_id, order_reason=o.reason)
+                evidence.extend(o.evidence)
+                employee, customer, template = o.employee, o.customer, "invoice_without_approved_order"
+            else:
+                employee, customer, template = invoiced_by, None, "invoice_unknown_order"
+            problem = _PROBLEM_EN.get(details["order_reason"] or "", "")
+            problem_zh = _PROBLEM_ZH.get(details["order_reason"] or "", "")
+            message = self.render(template, details, employee_id=employee, customer_id=customer,
+                                  problem=problem, problem_zh=problem_zh)
+            self.emit(ts=ts, subject=(invoice_id,), employee_id=employee, customer_id=customer, evidence=evidence,
+                      details=details, reason="invoice_without_approved_order", message=message)
+
+
+# ==================================================================================================
+# approval.unverified_source
+# ==================================================================================================
+class UnverifiedSourceParams(DetectorParams):
+    lookback: Duration = Field(
+        "30d", validate_default=True,
+        description="the requester must have logged a follow-up for the customer within this long before the request",
+    )
+
+
+_UNITS = ((86_400 * US, "day", "天"), (3_600 * US, "hour", "小时"), (60 * US, "minute", "分钟"), (US, "second", "秒"))
+
+
+def _span(us: int, exact: bool) -> tuple[str, str]:
+    """A duration for people, in English and Chinese: exact (``30 days``), or in the largest unit it
+    reaches rounded *up* to a tenth (``48.8 days``), so an age just past a limit never reads as the limit."""
+    for size, en, zh in _UNITS:
+        if (us % size == 0 if exact else us >= size) or size == US:
+            tenths = -(-us * 10 // size)  # ceiling
+            text = f"{tenths // 10}" if tenths % 10 == 0 else f"{tenths / 10:.1f}"
+            return f"{text} {en}{'' if text == '1' else 's'}", f"{text} {zh}"
+    raise AssertionError("unreachable")
+
+
+class ApprovalUnverifiedSource(Detector):
+    id = "approval.unverified_source"
+    title = "An approval requested for a customer the requester never worked"
+    Params = UnverifiedSourceParams
+    default_severity = Severity.medium
+    kinds = frozenset({REQUEST, FOLLOWUP})
+    messages = {
+        "en": {
+            "never": "{employee_id} requested approval {request_id} ({what}) for customer {customer_id} without any "
+                     "follow-up of their own with that customer on record: the order's source cannot be verified",
+            "stale": "{employee_id} requested approval {request_id} ({what}) for customer {customer_id}, but their last "
+                     "follow-up with that customer was {age} earlier (more than the {lookback} allowed): "
+                     "the order's source cannot be verified",
+        },
+        "zh": {
+            "never": "{employee_id} 为客户 {customer_id} 发起审批 {request_id}（{what_zh}），但本人没有该客户的任何跟进记录，"
+                     "订单来源无法核实",
+            "stale": "{employee_id} 为客户 {customer_id} 发起审批 {request_id}（{what_zh}），但本人最近一次跟进该客户是在 "
+                     "{age_zh}前（超过 {lookback_zh}），订单来源无法核实",
+        },
+    }
+
+    def __init__(self, params: UnverifiedSourceParams, ctx: RuleContext):
+        super().__init__(params, ctx)
+        self.followups = Latest(src=None, src_ts=0)  # by (employee, customer): the latest follow-up
+
+    def process(self, chunk: Chunk) -> None:
+        f = chunk.frame
+        rows = chunk.rows(FOLLOWUP)
+        if rows.size:
+            emp = f.employee[rows]
+            mine = emp >= 0  # a follow-up by nobody is nobody's own
+            rows = rows[mine]
+            fu = (pack2(emp[mine], chunk.col(FOLLOWUP, "customer_id")[mine]), rows_pos(chunk, rows),
+                  {"src": f.ids[rows], "src_ts": f.ts[rows]})
+        else:
+            fu = (_empty(np.int64), _empty(np.int64), {})
+        if chunk.has(REQUEST):
+            self._judge(chunk, fu)
+        self.followups.commit(fu[0], fu[2])
+
+    def _judge(self, chunk: Chunk, fu) -> None:
+        f = chunk.frame
+        rows = chunk.rows(REQUEST)
+        cust = chunk.col(REQUEST, "customer_id").astype(np.int64)
+        sel = np.flatnonzero(cust >= 0)  # a request naming no customer is not judged
+        if sel.size == 0:
+            return
+        rows, cust = rows[sel], cust[sel]
+        emp = f.employee[rows].astype(np.int64)
+        ts = f.ts[rows]
+        found, vals = self.followups.lookup(pack2(emp, cust), rows_pos(chunk, rows), *fu)
+        last_ts = vals["src_ts"].astype(np.int64)
+        verified = found & (emp >= 0) & (last_ts >= ts - self.params.lookback)
+        fire = np.flatnonzero(~verified)
+        if fire.size == 0:
+            return
+        strings = self.ctx.strings
+        req_ids = chunk.col(REQUEST, "request_id")[sel]
+        subjects = chunk.col(REQUEST, "subject")[sel]
+        subject_ids = chunk.col(REQUEST, "subject_id")[sel]
+        amounts = chunk.col(REQUEST, "amount")[sel]
+        lookback = self.params.lookback
+        span_en, span_zh = _span(lookback, exact=True)
+        for i in fire.tolist():
+            row = int(rows[i])
+            t = int(ts[i])
+            known = bool(found[i]) and emp[i] >= 0
+            subject = strings.text(int(subjects[i]))
+            subject_id = strings.text(int(subject_ids[i]))
+            amount = _opt_float(float(amounts[i]))
+            details = {
+                "request_id": strings.text(int(req_ids[i])),
+                "subject": subject,
+                "subject_id": subject_id,
+                "amount": amount,
+                "lookback_seconds": lookback // US,
+                "last_followup_id": vals["src"][i] if known else None,
+                "last_followup_age_seconds": (t - int(last_ts[i])) // US if known else None,
+            }
+            what = " ".join(x for x in (subject, subject_id) if x) or "approval"
+            what_zh = " ".join(x for x in (_SUBJECT_ZH.get(subject or "", subject), subject_id) if x) or "审批"
+            if amount is not None:
+                what, what_zh = f"{what}, {_money(amount)}", f"{what_zh}，金额 {_money(amount)}"
+            template = "stale" if known else "never"
+            employee = strings.text(int(emp[i]))
+            customer = strings.text(int(cust[i]))
+            age, age_zh = _span(t - int(last_ts[i]), exact=False) if known else ("", "")
+            message = self.render(template, details, employee_id=employee, customer_id=customer, what=what,
+                                  what_zh=what_zh, lookback=span_en, lookback_zh=span_zh, age=age, age_zh=age_zh)
+            self.emit(ts=t, subject=(f.ids[row],), employee_id=employee, customer_id=customer,
+                      evidence=[(t, f.ids[row])], details=details, reason=template, message=message)
+
+
+DETECTORS = (ApprovalBypass, ApprovalUnverifiedSource)
