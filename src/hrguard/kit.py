@@ -83,6 +83,7 @@ class Latest:
         self.fields = tuple(fields)
         self.missing = fields
         self.state: dict[int, tuple[Any, ...]] = {}
+        self._snap: tuple[np.ndarray, list[np.ndarray]] | None = None
 
     def lookup(
         self,
@@ -108,20 +109,53 @@ class Latest:
             out[f] = arr
         miss = np.flatnonzero(~hit)
         if miss.size and self.state:
-            get = self.state.get
-            keys = np.asarray(q_key)[miss].tolist()
-            for slot, key in zip(miss.tolist(), keys):
-                vals = get(key)
-                if vals is not None:
-                    found[slot] = True
-                    for f, v in zip(self.fields, vals):
-                        out[f][slot] = v
+            if miss.size >= self.ARRAY_LOOKUP_MIN:
+                self._lookup_sorted(np.asarray(q_key, dtype=np.int64)[miss], miss, found, out)
+            else:
+                get = self.state.get
+                for slot, key in zip(miss.tolist(), np.asarray(q_key)[miss].tolist()):
+                    vals = get(key)
+                    if vals is not None:
+                        found[slot] = True
+                        for f, v in zip(self.fields, vals):
+                            out[f][slot] = v
         return found, out
+
+    #: from this many carried-state lookups on, use a sorted snapshot of the state (binary search in
+    #: numpy) instead of one dict lookup per query; a stream's single-event chunks stay on the dict.
+    ARRAY_LOOKUP_MIN = 64
+
+    def _snapshot(self) -> tuple[np.ndarray, list[np.ndarray]]:
+        snap = self._snap
+        if snap is None:
+            keys = np.fromiter(self.state.keys(), dtype=np.int64, count=len(self.state))
+            order = np.argsort(keys)
+            rows = list(self.state.values())
+            cols = []
+            for i, f in enumerate(self.fields):
+                col = np.empty(len(rows), dtype=object)
+                col[:] = [r[i] for r in rows]
+                cols.append(col[order])
+            snap = self._snap = (keys[order], cols)
+        return snap
+
+    def _lookup_sorted(self, keys: np.ndarray, slots: np.ndarray, found: np.ndarray, out: dict[str, np.ndarray]) -> None:
+        skeys, cols = self._snapshot()
+        i = np.searchsorted(skeys, keys)
+        ic = np.minimum(i, skeys.size - 1)
+        ok = skeys[ic] == keys
+        where = slots[ok]
+        found[where] = True
+        for f, col in zip(self.fields, cols):
+            vals = col[ic[ok]]
+            target = out[f]
+            target[where] = vals.astype(target.dtype) if target.dtype != object else vals
 
     def commit(self, u_key: np.ndarray, u_vals: dict[str, np.ndarray]) -> None:
         """Fold a chunk's updates (in event order) into the carried state."""
         if len(u_key) == 0:
             return
+        self._snap = None
         last = last_per_key(u_key)
         cols = [u_vals[f][last].tolist() for f in self.fields]
         for key, *vals in zip(np.asarray(u_key)[last].tolist(), *cols):
