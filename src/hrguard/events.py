@@ -10,12 +10,61 @@ from datetime import date, time
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
-Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False, description="decimal money, never negative")]
-Lat = Annotated[float, Field(ge=-90, le=90, description="WGS-84 latitude in decimal degrees")]
-Lon = Annotated[float, Field(ge=-180, le=180, description="WGS-84 longitude in decimal degrees")]
+
+class FieldError(ValueError):
+    """A validation problem of one named field, raised from a model-level check.
+
+    Pydantic reports model-level checks at the record as a whole; ingest reads ``field`` from this
+    error so the rejection still names the field at fault.
+    """
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def _not_a_number(what: str, example: str) -> BeforeValidator:
+    """Refuse JSON numbers and booleans where the spec wants a string form (pydantic would take epoch seconds)."""
+
+    def check(v: Any) -> Any:
+        if isinstance(v, (bool, int, float, Decimal)):
+            raise ValueError(f"expected {what} as a string, e.g. {example}, got the number {v}")
+        return v
+
+    return BeforeValidator(check)
+
+
+def _no_bool(v: Any) -> Any:
+    if isinstance(v, bool):
+        raise ValueError(f"expected a number, got {str(v).lower()}")
+    return v
+
+
+Timestamp = Annotated[AwareDatetime, _not_a_number("an RFC 3339 timestamp", "'2026-03-30T09:12:00+08:00'")]
+Date = Annotated[date, _not_a_number("a date YYYY-MM-DD", "'2026-03-30'")]
+TimeOfDay = Annotated[time, _not_a_number("a local time HH:MM", "'09:30'")]
+Money = Annotated[
+    Decimal, BeforeValidator(_no_bool),
+    Field(ge=0, allow_inf_nan=False, description="decimal money (JSON number or string), never negative"),
+    WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0},
+                              {"type": "string", "pattern": r"^\s*\+?[0-9]+(\.[0-9]+)?\s*$"}],
+                    "description": "decimal money (JSON number or string), never negative"}),
+]
+Lat = Annotated[float, Field(strict=True, ge=-90, le=90, description="WGS-84 latitude in decimal degrees")]
+Lon = Annotated[float, Field(strict=True, ge=-180, le=180, description="WGS-84 longitude in decimal degrees")]
+Number = Annotated[float, Field(strict=True, ge=0)]
+Flag = Annotated[bool, Field(strict=True)]
 NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+def _pair(lat: float | None, lon: float | None, what: str) -> None:
+    """``lat`` and ``lon`` come together or not at all; the error names the one that is missing."""
+    if lat is not None and lon is None:
+        raise FieldError("lon", f"lat is given without lon: {what} needs both lat and lon, or neither")
+    if lon is not None and lat is None:
+        raise FieldError("lat", f"lon is given without lat: {what} needs both lat and lon, or neither")
 
 
 class _Strict(BaseModel):
@@ -30,7 +79,7 @@ class Event(BaseModel):
 
     id: NonEmpty = Field(description="unique event id; findings cite it as evidence")
     kind: str
-    ts: AwareDatetime = Field(description="when it happened (RFC 3339 with an offset)")
+    ts: Timestamp = Field(description="when it happened (RFC 3339 with an offset)")
     employee_id: str | None = Field(default=None, description="the employee who acted")
     tenant: str | None = Field(default=None, description="tenant/company; tenants never meet in a finding")
     attrs: dict[str, Any] = Field(default_factory=dict, description="free-form extra data, preserved")
@@ -43,22 +92,38 @@ class Event(BaseModel):
         known = cls.model_fields
         extra = [k for k in data if k not in known]
         if not extra:
-            return data
+            return {**data, "attrs": {}} if "attrs" in data and data["attrs"] is None else data
         data = dict(data)
         attrs = data.get("attrs")
-        attrs = dict(attrs) if isinstance(attrs, dict) else ({} if attrs is None else attrs)
-        if isinstance(attrs, dict):
-            for k in extra:
-                attrs.setdefault(k, data.pop(k))
-            data["attrs"] = attrs
+        if attrs is not None and not isinstance(attrs, dict):
+            raise FieldError("attrs", f"attrs must be a JSON object, got {type(attrs).__name__}")
+        attrs = dict(attrs or {})
+        for k in extra:
+            value = data.pop(k)
+            if k in attrs and attrs[k] != value:
+                raise FieldError(k, f"unknown field {k!r} would be kept in attrs, but attrs.{k} is already set "
+                                    f"to a different value ({attrs[k]!r}); keep only one of them")
+            attrs[k] = value
+        data["attrs"] = attrs
         return data
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kw: Any) -> None:
         super().__pydantic_init_subclass__(**kw)
+        if not cls.__pydantic_complete__:
+            # e.g. ``from __future__ import annotations`` in code whose globals pydantic cannot see
+            # (exec'd snippets, notebooks): ``Literal`` is all a kind needs, and any other missing
+            # name still fails later, with pydantic's own message
+            try:
+                cls.model_rebuild(raise_errors=False, _types_namespace={"Literal": Literal, **_TYPE_NAMES})
+            except TypeError:  # pragma: no cover - a pydantic without _types_namespace
+                pass
         args = getattr(cls.model_fields["kind"].annotation, "__args__", None)
         if args and len(args) == 1 and isinstance(args[0], str):
             cls.KIND = args[0]
+
+
+_TYPE_NAMES: dict[str, Any] = {"Any": Any, "Annotated": Annotated, "date": date, "time": time, "Decimal": Decimal}
 
 
 class EmployeeHired(Event):
@@ -73,16 +138,16 @@ class EmployeeHired(Event):
 class EmployeeTerminated(Event):
     kind: Literal["employee.terminated"]
     employee_id: NonEmpty
-    last_day: date | None = None
+    last_day: Date | None = None
     reason: str | None = None
 
 
 class PayrollSettled(Event):
     kind: Literal["payroll.settled"]
     employee_id: NonEmpty
-    period_end: date | None = None
+    period_end: Date | None = None
     amount: Money | None = None
-    final: bool = False
+    final: Flag = False
 
 
 class SiteRegistered(Event):
@@ -91,7 +156,7 @@ class SiteRegistered(Event):
     name: str | None = None
     lat: Lat
     lon: Lon
-    radius_m: Annotated[float, Field(ge=0)] = 200
+    radius_m: Number = 200
 
 
 class CustomerRegistered(Event):
@@ -105,8 +170,7 @@ class CustomerRegistered(Event):
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> CustomerRegistered:
-        if (self.lat is None) != (self.lon is None):
-            raise ValueError("lat and lon must be given together (or both null)")
+        _pair(self.lat, self.lon, "a customer's location")
         return self
 
 
@@ -128,7 +192,12 @@ class Photo(_Strict):
     uri: str
     lat: Lat | None = None
     lon: Lon | None = None
-    taken_at: AwareDatetime | None = None
+    taken_at: Timestamp | None = None
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> Photo:
+        _pair(self.lat, self.lon, "a photo's location")
+        return self
 
 
 class FollowupLogged(Event):
@@ -143,14 +212,14 @@ class FollowupLogged(Event):
 class PlanItem(_Strict):
     customer_id: str | None = None
     site_id: str | None = None
-    start: time
-    end: time
+    start: TimeOfDay
+    end: TimeOfDay
     purpose: str | None = None
 
 
 class PlanSubmitted(Event):
     kind: Literal["plan.submitted"]
-    date: date
+    date: Date
     items: list[PlanItem] = Field(default_factory=list)
 
 
@@ -159,15 +228,14 @@ class AttendancePunched(Event):
     direction: Literal["in", "out"]
     lat: Lat | None = None
     lon: Lon | None = None
-    accuracy_m: Annotated[float, Field(ge=0)] | None = None
+    accuracy_m: Number | None = None
     source: Literal["gps", "wifi", "beacon", "manual"] | None = None
     customer_id: str | None = None
     site_id: str | None = None
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> AttendancePunched:
-        if (self.lat is None) != (self.lon is None):
-            raise ValueError("a punch needs both lat and lon, or neither")
+        _pair(self.lat, self.lon, "a punch")
         return self
 
 
@@ -179,7 +247,7 @@ class Claim(_Strict):
 
 class SummarySubmitted(Event):
     kind: Literal["summary.submitted"]
-    date: date
+    date: Date
     claims: list[Claim] = Field(default_factory=list)
 
 
@@ -241,6 +309,10 @@ def events_json_schema(kinds: list[type[Event]] | tuple[type[Event], ...] = BUIL
 
     union = Annotated[Union[tuple(kinds)], Field(discriminator="kind")]  # type: ignore[valid-type]
     schema = TypeAdapter(union).json_schema()
+    for k in kinds:  # unknown top-level fields are kept in attrs, so an event object is open
+        sub = schema.get("$defs", {}).get(k.__name__)
+        if sub is not None:
+            sub.pop("additionalProperties", None)
     schema["title"] = "hrguard event"
     schema["$comment"] = "Unknown top-level fields are accepted and kept in attrs."
     return schema

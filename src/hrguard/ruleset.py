@@ -128,7 +128,7 @@ class Ruleset:
         rules = []
         for r in self.rules:
             if r.name == name:
-                merged = {**r.params.model_dump(), **params}
+                merged = {**r.params.model_dump(mode="json"), **params}  # durations as "30m" again
                 r = replace(r, params=r.detector.Params.model_validate(merged))
             rules.append(r)
         if not any(r.name == name for r in self.rules):
@@ -145,15 +145,16 @@ class _Doc:
         self.node = node
         self.problems = problems
 
-    def locate(self, path: tuple[Any, ...]) -> tuple[int | None, int | None]:
+    def node_at(self, path: tuple[Any, ...], key: bool = False) -> yaml.Node | None:
+        """The node at ``path`` (the key node of its last step when ``key``), or the deepest found."""
         node = self.node
         best = node
-        for step in path:
+        for i, step in enumerate(path):
             if isinstance(node, yaml.MappingNode):
                 nxt = None
                 for k, v in node.value:
                     if isinstance(k, yaml.ScalarNode) and k.value == str(step):
-                        nxt = v
+                        nxt = k if key and i == len(path) - 1 else v
                         break
                 node = nxt
             elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
@@ -163,26 +164,33 @@ class _Doc:
             if node is None:
                 break
             best = node
+        return best
+
+    def locate(self, path: tuple[Any, ...], key: bool = False) -> tuple[int | None, int | None]:
+        best = self.node_at(path, key)
         if best is None:
             return None, None
         return best.start_mark.line + 1, best.start_mark.column + 1
 
-    def problem(self, path: tuple[Any, ...], message: str, rule: str | None = None, col_offset: int = 0) -> None:
-        line, col = self.locate(path)
-        if col is not None:
-            col += col_offset
+    def problem(self, path: tuple[Any, ...], message: str, rule: str | None = None, *, key: bool = False,
+                at: tuple[int, int] | None = None) -> None:
+        """Record ``message`` at the node of ``path`` (its key with ``key``), or at ``at`` = (line, col)."""
+        line, col = at if at is not None else self.locate(path, key)
         self.problems.append(Problem(self.file, line, col, message, rule))
 
 
 def _check_duplicate_keys(node: yaml.Node | None, doc: _Doc) -> None:
     if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
+        seen: dict[str, int] = {}
         for k, v in node.value:
             if isinstance(k, yaml.ScalarNode):
                 if k.value in seen:
-                    doc.problems.append(Problem(doc.file, k.start_mark.line + 1, k.start_mark.column + 1,
-                                                f"duplicate key {k.value!r}"))
-                seen.add(k.value)
+                    doc.problems.append(Problem(
+                        doc.file, k.start_mark.line + 1, k.start_mark.column + 1,
+                        f"duplicate key {k.value!r} (first at line {seen[k.value]}): each key may appear once "
+                        "in a mapping; remove or merge one of them"))
+                else:
+                    seen[k.value] = k.start_mark.line + 1
             _check_duplicate_keys(v, doc)
     elif isinstance(node, yaml.SequenceNode):
         for v in node.value:
@@ -190,11 +198,16 @@ def _check_duplicate_keys(node: yaml.Node | None, doc: _Doc) -> None:
 
 
 class _SafeLoader(yaml.SafeLoader):
-    """PyYAML's safe loader with YAML 1.2 booleans: only true/false, so ``on:`` stays the key "on"."""
+    """PyYAML's safe loader with YAML 1.2 booleans: only true/false, so ``on:`` stays the key "on".
+
+    Unquoted dates stay strings (YAML 1.2 has no timestamp type); the models parse them, so a bad
+    date such as ``2026-13-45`` is a located error instead of a crash inside the YAML library.
+    """
 
 
+_DROPPED = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")
 _SafeLoader.yaml_implicit_resolvers = {
-    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    ch: [(tag, rx) for tag, rx in resolvers if tag not in _DROPPED]
     for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _SafeLoader.add_implicit_resolver(
@@ -212,47 +225,144 @@ def _parse_yaml(text: str, file: str, problems: list[Problem]) -> tuple[Any, _Do
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        msg = " ".join(p for p in (exc.context, exc.problem) if p)
-        if "\t" in text and "tab" in msg.lower() or ("found character '\\t'" in str(exc)):
-            msg += " (YAML indentation must use spaces, not tabs)"
+        msg = "YAML syntax error: " + " ".join(p for p in (exc.context, exc.problem) if p)
+        if "'\\t'" in msg:
+            msg += " (a tab character: YAML indentation must use spaces, not tabs)"
         problems.append(Problem(file, mark.line + 1 if mark else None, mark.column + 1 if mark else None, msg))
         return None, _Doc(file, None, problems)
     except yaml.YAMLError as exc:
         problems.append(Problem(file, None, None, f"not valid YAML: {exc}"))
+        return None, _Doc(file, None, problems)
+    except (ValueError, TypeError, OverflowError) as exc:  # a value an explicit !!tag cannot hold
+        problems.append(Problem(file, None, None, f"not valid YAML: a value cannot be read ({exc})"))
         return None, _Doc(file, None, problems)
     doc = _Doc(file, node, problems)
     _check_duplicate_keys(node, doc)
     return data, doc
 
 
+_FRIENDLY = {
+    "float_type": "expected a number",
+    "float_parsing": "expected a number",
+    "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "string_type": "expected a string",
+    "list_type": "expected a list",
+    "dict_type": "expected a mapping",
+    "date_type": "expected a date YYYY-MM-DD",
+    "date_parsing": "expected a date YYYY-MM-DD",
+    "date_from_datetime_parsing": "expected a date YYYY-MM-DD",
+    "string_too_short": "must not be empty",
+}
+
+
+def _model_at(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model that holds the last step of ``loc`` (for listing its expected keys)."""
+    import typing
+
+    for step in loc:
+        if model is None:
+            return None
+        if isinstance(step, int) or step not in model.model_fields:
+            continue  # a list index or a dict key: stay on the element type found below
+        ann = model.model_fields[step].annotation
+        model = None
+        todo = [ann]
+        while todo:  # find a model inside Optional[...], list[...], dict[..., ...]
+            t = todo.pop()
+            if isinstance(t, type) and issubclass(t, BaseModel):
+                model = t
+                break
+            todo.extend(typing.get_args(t))
+    return model
+
+
+def _expected(model: type[BaseModel] | None) -> str:
+    return ", ".join(model.model_fields) if model is not None and model.model_fields else "none"
+
+
+_CEL_AT = re.compile(r"<input>:(\d+):(\d+): (.*?)(?:\n|$)", re.S)
+
+
+def _cel_problem(doc: _Doc, path: tuple[Any, ...], msg: str) -> tuple[str, tuple[int, int] | None]:
+    """A CEL syntax error as one line, located at the offending character inside the YAML scalar.
+
+    The expression's own line/column are mapped into the file for plain and quoted one-line scalars
+    and for literal (``|``) block scalars; otherwise the scalar itself is pointed at and the CEL
+    caret snippet is kept in the message.
+    """
+    m = _CEL_AT.search(msg)
+    if m is None:
+        return msg, None
+    cel_line, cel_col, what = int(m.group(1)), int(m.group(2)), m.group(3).strip()
+    head = msg.split(":", 1)[0]  # "condition"
+    short = f"{head}: CEL syntax error at line {cel_line}, column {cel_col} of the expression: {what}"
+    node = doc.node_at(path)
+    if not isinstance(node, yaml.ScalarNode):
+        return short, None
+    start, end = node.start_mark, node.end_mark
+    if node.style in (None, "", "'", '"') and start.line == end.line and cel_line == 1:
+        return short, (start.line + 1, start.column + 1 + (1 if node.style in ("'", '"') else 0) + cel_col - 1)
+    if node.style == "|" and start.buffer is not None:
+        lines = start.buffer.rstrip("\0").split("\n")
+        first = start.line + 1  # the block's text starts on the line after the indicator
+        body = lines[first:end.line + 1]
+        indent = min((len(ln) - len(ln.lstrip(" ")) for ln in body if ln.strip()), default=0)
+        return short, (first + cel_line, indent + cel_col)
+    snippet = "\n".join(ln for ln in msg.splitlines() if ln.startswith("|"))
+    return short + ("\n" + snippet if snippet else ""), None
+
+
 def _pydantic_problems(exc: ValidationError, doc: _Doc, prefix: tuple[Any, ...], rule: str | None,
-                       expected_note: str = "") -> None:
+                       model: type[BaseModel] | None = None, owner: str = "") -> None:
+    """Report every error of ``exc`` at its node; ``model`` is what was validated (for expected keys)."""
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
         where = ".".join(str(p) for p in loc)
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown key {loc[-1]!r}{expected_note}"
-        elif err["type"] == "missing":
-            msg = f"{where}: required key is missing"
-        elif "input" in err and not isinstance(err["input"], (dict, list)):
-            msg = f"{where}: {msg} (got {err['input']!r})"
+        etype = err["type"]
+        ctx = err.get("ctx") or {}
+        shown = err.get("input")
+        at = None
+        if etype == "extra_forbidden":
+            holder = _model_at(model, loc[:-1])
+            inside = f"{owner} {'.'.join(str(p) for p in loc[:-1])}".strip() or "a ruleset"
+            doc.problem(prefix + loc, f"unknown key {loc[-1]!r} in {inside} (expected: {_expected(holder)})",
+                        rule, key=True)
+            continue
+        if etype == "missing":
+            msg = f"required key {loc[-1]!r} is missing" + (f" in {'.'.join(map(str, loc[:-1]))}" if loc[:-1] else "")
+            doc.problem(prefix + loc, msg, rule)
+            continue
+        if etype == "value_error":
+            cause = ctx.get("error")
+            msg = f"{where}: {cause if cause is not None else err['msg'].removeprefix('Value error, ')}"
+            if "<input>:" in msg:
+                msg, at = _cel_problem(doc, prefix + loc, msg)
+        elif etype in ("literal_error", "enum") and "expected" in ctx:
+            msg = f"{where}: expected {ctx['expected']} (got {shown!r})"
+        elif etype in ("model_type", "model_attributes_type"):
+            target = _model_at(model, loc) if loc else model
+            if target is RuleSpec:
+                msg = f"{where}: a rule is a mapping like {{use: geofence.mismatch}}, got {shown!r}"
+            else:
+                msg = f"{where}: expected a mapping (keys: {_expected(target)}), got {type(shown).__name__}"
         else:
-            msg = f"{where}: {msg}"
-        offset = 0
-        m = re.search(r"<input>:1:(\d+):", msg)
-        if m:
-            offset = int(m.group(1))  # point at the CEL error inside the expression
-        doc.problem(prefix + loc, msg, rule, col_offset=offset)
+            msg = f"{where}: {_FRIENDLY.get(etype, err['msg'])}"
+            if "input" in err and not isinstance(shown, (dict, list)):
+                msg += f" (got {shown!r})"
+        if not where:
+            msg = msg.lstrip(": ")
+        doc.problem(prefix + loc, msg, rule, at=at)
 
 
 # -- loading -----------------------------------------------------------------------------------------
 def _resolve(ref: str, base_dir: Path | None, engine: Engine) -> Path | None:
     p = Path(ref)
-    candidates = []
-    if base_dir is not None and not p.is_absolute():
-        candidates.append(base_dir / p)
-    candidates.append(p)
+    # relative to the extending file (never the working directory); a top-level path as given
+    candidates = [base_dir / p] if base_dir is not None and not p.is_absolute() else [p]
     for c in candidates:
         if c.is_file():
             return c
@@ -296,7 +406,7 @@ def _load_data(data: Any, doc: _Doc, base_dir: Path | None, engine: Engine, prob
     try:
         head = RulesetFile.model_validate(top)
     except ValidationError as exc:
-        _pydantic_problems(exc, doc, (), None, " (expected: version, ruleset, description, language, timezone, extends, rules)")
+        _pydantic_problems(exc, doc, (), None, RulesetFile)
         head = RulesetFile()
     if head.timezone is not None:
         try:
@@ -307,13 +417,17 @@ def _load_data(data: Any, doc: _Doc, base_dir: Path | None, engine: Engine, prob
     language, timezone, name = head.language, head.timezone, head.ruleset
     extends = [head.extends] if isinstance(head.extends, str) else list(head.extends)
     for i, ref in enumerate(extends):
+        at = ("extends", i) if isinstance(head.extends, list) else ("extends",)
         target = _resolve(ref, base_dir, engine)
         if target is None:
-            doc.problem(("extends", i) if isinstance(head.extends, list) else ("extends",),
-                        f"extends: no ruleset file or bundled ruleset named {ref!r} (bundled: {', '.join(sorted(engine.registry.rulesets)) or 'none'})")
+            where = f" next to this file ({base_dir})" if base_dir is not None else ""
+            doc.problem(at, f"extends: no ruleset file{where} or bundled ruleset named {ref!r} "
+                            f"(bundled: {', '.join(sorted(engine.registry.rulesets)) or 'none'})")
             continue
         if target.resolve() in stack:
-            doc.problem(("extends",), f"extends: cycle through {target}")
+            chain = list(stack[stack.index(target.resolve()):]) + [target.resolve()]
+            doc.problem(at, "extends: a cycle: " + " -> ".join(c.name for c in chain)
+                            + " (a ruleset cannot extend itself, directly or through others)")
             continue
         part = _load_file(target, engine, problems, stack)
         language = language or part.language
@@ -335,7 +449,10 @@ def _load_data(data: Any, doc: _Doc, base_dir: Path | None, engine: Engine, prob
         try:
             spec = RuleSpec.model_validate(raw)
         except ValidationError as exc:
-            _pydantic_problems(exc, doc, path, None, " (expected: use, name, severity, params, scope, exceptions)")
+            label = None
+            if isinstance(raw, Mapping):
+                label = raw.get("name") if isinstance(raw.get("name"), str) else raw.get("use")
+            _pydantic_problems(exc, doc, path, label if isinstance(label, str) else None, RuleSpec)
             continue
         rule_name = spec.name or spec.use
         if rule_name in names:
@@ -353,8 +470,7 @@ def _load_data(data: Any, doc: _Doc, base_dir: Path | None, engine: Engine, prob
         try:
             params = det.validate_params(spec.params)
         except ValidationError as exc:
-            expected = ", ".join(det.Params.model_fields) or "none"
-            _pydantic_problems(exc, doc, path + ("params",), rule_name, f" for {det.id} (expected: {expected})")
+            _pydantic_problems(exc, doc, path + ("params",), rule_name, det.Params, owner=f"the params of {det.id}")
             continue
         cross = det.check(params, set(engine.kinds))
         for sub, msg in cross:
@@ -393,6 +509,8 @@ def load_ruleset(source: str | Path | Mapping[str, Any] | Ruleset, engine: Engin
         part = _load_file(path, engine, problems, ())
         label = str(path)
     if problems:
+        files = {p.file: i for i, p in reversed(list(enumerate(problems)))}  # files in order of first problem
+        problems.sort(key=lambda p: (files[p.file], p.line or 0, p.column or 0))
         raise RulesetError(problems)
     name = part.name or (Path(label).stem if label != "<dict>" else "ruleset")
     return Ruleset(name, part.language or "en", part.timezone or "UTC", tuple(part.rules), label, engine)

@@ -6,6 +6,7 @@ epoch, UTC. Local dates are ``int`` days since 1970-01-01 in the ruleset's time 
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -37,6 +38,8 @@ def parse_duration(value: str | int | float | timedelta) -> int:
     if isinstance(value, bool):
         raise ValueError(f"expected {DURATION_HELP}, got {value!r}")
     if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise ValueError(f"expected {DURATION_HELP}, got {value!r}")
         if value < 0:
             raise ValueError(f"a duration cannot be negative, got {value!r}")
         return int(round(value * US))  # a bare number is seconds
@@ -60,11 +63,22 @@ def parse_duration(value: str | int | float | timedelta) -> int:
             + parts.get("s", 0) * US
         )
         return int(round(total))
-    raise ValueError(f"expected {DURATION_HELP}, got {value!r}")
+    hint = ""
+    if text.startswith("-"):
+        hint = " (a duration cannot be negative)"
+    elif re.match(r"^P(?:[\d.]+[YMWD])*[\d.]+[YM]", text.upper()):
+        hint = " (months and years have no fixed length: write days, e.g. 'P30D' or '30d')"
+    elif re.match(r"^\s*(?:\d+(?:\.\d+)?\s*[SMHDW]\s*)+$", text):
+        hint = f" (units are lower case: {text.lower()!r})"
+    elif re.match(r"^\s*\d+(?:\.\d+)?\s*$", text):
+        hint = f" (a bare number needs a unit, e.g. '{text}s' or '{text}m')"
+    raise ValueError(f"expected {DURATION_HELP}, got {value!r}{hint}")
 
 
 def format_duration(us: int) -> str:
-    """The shortest exact ``7d`` / ``90m`` / ``45s`` form of a duration in microseconds."""
+    """The shortest exact ``7d`` / ``90m`` / ``45s`` form of a duration in microseconds (``0s`` for zero)."""
+    if us == 0:
+        return "0s"
     for unit in ("d", "h", "m", "s"):
         size = _UNIT_US[unit]
         if us % size == 0:
