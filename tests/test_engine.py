@@ -134,3 +134,9 @@ def test_finding_ids_are_stable_across_runs(engine, ruleset):
     assert engine.scan(events, rs).findings[0].id == engine.scan(list(reversed(events)), rs).findings[0].id
     renamed = ruleset({"use": "geofence.mismatch", "name": "other"})
     assert engine.scan(events, rs).findings[0].id != engine.scan(events, renamed).findings[0].id
+
+
+def test_a_detectors_default_scope_applies_unless_the_rule_sets_one(engine):
+    rs = engine.load_ruleset({"rules": [{"use": "plan.missing"}, {"use": "summary.missing", "scope": {}}]})
+    assert rs.rule("plan.missing").scope.roles == ["sales"]
+    assert rs.rule("summary.missing").scope.roles == []  # an explicit empty scope means everyone

@@ -52,6 +52,8 @@ class Detector:
     - ``kinds``: the event kinds it reads (the engine may skip chunks with none of them); empty means all.
     - ``messages``: ``{language: {reason: template}}`` with ``str.format`` fields taken from the
       finding's ``details`` plus ``employee_id`` and ``customer_id``; ``"default"`` is the fallback reason.
+    - ``default_scope``: the scope (``{"roles": [...]}``...) a rule gets when it gives none itself;
+      ``scope: {}`` in a rule means everyone.
     """
 
     id: ClassVar[str] = ""
@@ -60,6 +62,7 @@ class Detector:
     default_severity: ClassVar[Severity] = Severity.medium
     kinds: ClassVar[frozenset[str]] = frozenset()
     messages: ClassVar[dict[str, dict[str, str]]] = {}
+    default_scope: ClassVar[dict[str, list[str]]] = {}
 
     def __init__(self, params: DetectorParams, ctx: RuleContext):
         self.params = params

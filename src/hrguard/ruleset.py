@@ -477,7 +477,8 @@ def _load_data(data: Any, doc: _Doc, base_dir: Path | None, engine: Engine, prob
             doc.problem(path + ("params",) + tuple(sub), msg, rule_name)
         if cross:
             continue
-        own.append(Rule(rule_name, det, params, spec.severity or det.default_severity, spec.scope, tuple(spec.exceptions)))
+        scope = spec.scope if "scope" in spec.model_fields_set else Scope(**det.default_scope)
+        own.append(Rule(rule_name, det, params, spec.severity or det.default_severity, scope, tuple(spec.exceptions)))
     by_name = {r.name: i for i, r in enumerate(base_rules)}
     rules = list(base_rules)
     for r in own:

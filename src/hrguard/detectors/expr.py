@@ -66,8 +66,8 @@ class ExprRule(Detector):
     @classmethod
     def check(cls, params: ExprParams, kinds: set[str]) -> list[tuple[tuple[Any, ...], str]]:
         """Cross-checks needing the engine: every kind in ``on`` must exist."""
-        return [(("on",), f"unknown event kind {k!r} in 'on' (known kinds: {', '.join(sorted(kinds))})")
-                for k in params.on if k not in kinds]
+        return [(("on", i), f"unknown event kind {k!r} in 'on' (known kinds: {', '.join(sorted(kinds))})")
+                for i, k in enumerate(params.on) if k not in kinds]
 
     def __init__(self, params: ExprParams, ctx: RuleContext):
         super().__init__(params, ctx)
