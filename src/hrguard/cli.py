@@ -1,50 +1,122 @@
-"""The ``hrguard`` command line: scan, validate, detectors, schema (also ``python -m hrguard``).
+"""The ``hrguard`` command line: scan, validate, detectors, schema, demo, trace (also ``python -m hrguard``).
 
-Exit codes: 0 success (findings or not); 1 findings at or above ``--fail-on``; 2 bad usage or an
-invalid ruleset; 3 rejected input records in ``--strict`` mode; 4 a detector raised (reported).
+Exit codes:
+
+- 0 success (findings or not);
+- 1 ``scan --fail-on SEVERITY`` found a finding at least that severe;
+- 2 bad usage, an invalid ruleset, or an input/output file that cannot be read or written;
+- 3 a rejected input record in ``--strict`` mode;
+- 4 a detector raised while scanning (reported on stderr; its rule was disabled for the rest of the
+  scan, the other rules ran to the end). 4 wins over 1.
+
+Findings go to stdout (or ``--out``); everything else (rejected records, warnings, the one-line
+summary, errors) goes to stderr, so ``--format jsonl`` output can be piped as it is.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
+import unicodedata
+from datetime import datetime
+from pathlib import Path
 from typing import Any, Sequence, TextIO
 
 from .errors import HrguardError, InvalidEventError, PluginError, RulesetError
 from .findings import Finding, Severity
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_REJECTED, EXIT_DETECTOR = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(HrguardError):
+    """A command line that names something that is not there (reported, exit 2)."""
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 already; keep the message short
+    def error(self, message: str) -> None:  # the usage line and one error line, exit 2
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if action.help is not argparse.SUPPRESS and hasattr(action, "_get_subactions"):
+            names = [len(a.dest or "") for a in action._get_subactions()]
+            # argparse leaves out the sub-commands' extra indent: "detectors" would wrap its help
+            self._action_max_length = max(self._action_max_length, max(names, default=0) + self._current_indent + 2)
+
+
+def _as_of(text: str) -> datetime:
+    """``--as-of``: an RFC 3339 time with an offset (``Z`` allowed)."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an RFC 3339 time with an offset, e.g. 2026-04-20T18:00:00+08:00; got {text!r}") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has no UTC offset: write it with one, e.g. {value.isoformat()}+08:00")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="hrguard", description="Catch workplace misconduct risk in HR event records.")
+    p = _Parser(prog="hrguard", description="Catch workplace misconduct risk in HR event records.",
+                epilog="exit codes:\n  0  success (findings or not)\n  1  scan --fail-on: a finding at least that severe\n"
+                       "  2  bad usage, an invalid ruleset, a file that cannot be read or written\n"
+                       "  3  scan --strict: a rejected input record\n  4  a detector raised (reported; its rule was disabled)",
+                formatter_class=_Formatter)
     p.add_argument("--version", action="version", version=f"hrguard {_version()}")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
-    s = sub.add_parser("scan", help="scan JSON Lines / JSON files of events ('-' = stdin)")
-    s.add_argument("events", nargs="+", help="event files (.jsonl or a JSON array); '-' reads stdin")
+    s = sub.add_parser("scan", help="scan JSON Lines / JSON files of events and print the findings",
+                       description="Scan events (JSON Lines or a JSON array; '-' reads stdin) with a ruleset.")
+    s.add_argument("events", nargs="+", metavar="EVENTS", help="event files (.jsonl or a JSON array); '-' reads stdin")
     s.add_argument("--ruleset", "-r", default="sales", help="ruleset path or bundled name (default: sales)")
-    s.add_argument("--as-of", help="evaluate at this RFC 3339 time (default: the latest event's ts)")
-    s.add_argument("--format", "-f", choices=["table", "jsonl", "json"], default="table")
-    s.add_argument("--out", "-o", help="write findings here instead of stdout")
-    s.add_argument("--fail-on", choices=[x.value for x in Severity], help="exit 1 when a finding is at least this severe")
+    s.add_argument("--as-of", type=_as_of, metavar="TS",
+                   help="evaluate at this RFC 3339 time, e.g. 2026-04-20T18:00:00+08:00 (default: the latest event's ts)")
+    s.add_argument("--format", "-f", choices=["table", "jsonl", "json"], default="table",
+                   help="table (default, for people), jsonl (one finding per line) or json (one document)")
+    s.add_argument("--out", "-o", metavar="PATH", help="write findings to PATH instead of stdout")
+    s.add_argument("--fail-on", choices=[x.value for x in Severity], metavar="SEVERITY",
+                   help="exit 1 when a finding is at least this severe (info, low, medium, high, critical)")
     s.add_argument("--strict", action="store_true", help="stop at the first rejected record (exit 3)")
-    s.add_argument("--show-suppressed", action="store_true", help="also list findings suppressed by exceptions")
+    s.add_argument("--show-suppressed", action="store_true",
+                   help="also list findings suppressed by a rule's exceptions (table and jsonl)")
 
-    v = sub.add_parser("validate", help="check a ruleset; exit 2 with located errors")
+    v = sub.add_parser("validate", help="check a ruleset; exit 2 with file:line:col errors",
+                       description="Load a ruleset (a path or a bundled name) and report every problem.")
     v.add_argument("ruleset", help="ruleset path or bundled name")
 
-    sub.add_parser("detectors", help="list every detector (built in and from plugins) with its parameters")
+    d = sub.add_parser("detectors", help="list every detector with its parameters and defaults",
+                       description="List every available detector with its parameters and their defaults.")
+    d.add_argument("--format", "-f", choices=["text", "json"], default="text")
 
-    sc = sub.add_parser("schema", help="print the JSON Schema of events or rulesets")
+    dm = sub.add_parser("demo", help="scan the bundled example and write its files",
+                        description="Scan the bundled example with the default ruleset: a small sales team over "
+                                    "four weeks, one of whom behaves like the case in the seed article. Prints the "
+                                    "findings and a per-employee summary and writes events.jsonl, findings.jsonl "
+                                    "and report.md.")
+    dm.add_argument("--out", "-o", default="hrguard-demo", metavar="DIR",
+                    help="folder to write the events, findings and report to (default: hrguard-demo)")
+    dm.add_argument("--ruleset", "-r", default="sales", help="ruleset path or bundled name (default: sales)")
+
+    tr = sub.add_parser("trace", help="every operation on one customer, with the findings touching it",
+                        description="List every event that names a customer (directly, in a plan item or summary "
+                                    "claim, or through its approval requests and orders), by whom, in order, with "
+                                    "the findings that cite those events.")
+    tr.add_argument("customer", metavar="CUSTOMER_ID")
+    tr.add_argument("events", nargs="+", metavar="EVENTS", help="event files (.jsonl or a JSON array); '-' reads stdin")
+    tr.add_argument("--ruleset", "-r", default="sales", help="ruleset path or bundled name (default: sales)")
+    tr.add_argument("--as-of", type=_as_of, metavar="TS", help="evaluate the findings at this RFC 3339 time")
+    tr.add_argument("--no-findings", action="store_true", help="only the timeline: do not scan")
+
+    sc = sub.add_parser("schema", help="print the JSON Schema of events or rulesets",
+                        description="Print a JSON Schema: 'events' (one event record) or 'ruleset' (a ruleset file).")
     sc.add_argument("what", choices=["events", "ruleset"])
     return p
 
@@ -56,26 +128,57 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the command line; return the exit code (never raises ``SystemExit`` itself)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already reported
+        return EXIT_OK if exc.code is None else exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         return _COMMANDS[args.command](args)
     except RulesetError as exc:
-        print(f"invalid ruleset ({len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}):", file=sys.stderr)
-        for prob in exc.problems:
-            print(f"  {prob}", file=sys.stderr)
+        _report_ruleset_error(exc)
         return EXIT_USAGE
     except InvalidEventError as exc:
-        print(f"rejected record (strict mode): {exc}", file=sys.stderr)
+        _err(f"rejected {exc.rejection}")
+        _err("hrguard: stopped at the first rejected record (--strict); no findings were reported")
         return EXIT_REJECTED
-    except PluginError as exc:
-        print(f"plugin error: {exc}", file=sys.stderr)
+    except (PluginError, UsageError) as exc:
+        _err(f"hrguard: {exc}")
         return EXIT_USAGE
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        print(f"hrguard: {exc.strerror}: {exc.filename}", file=sys.stderr)
+    except HrguardError as exc:  # e.g. a MissingExtraError naming the extra to install
+        _err(f"hrguard: {exc}")
         return EXIT_USAGE
-    except (ValueError, HrguardError) as exc:
-        print(f"hrguard: {exc}", file=sys.stderr)
+    except BrokenPipeError:  # e.g. `hrguard scan ... | head`: the reader left, nothing to report
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except OSError as exc:
+        _err(f"hrguard: {exc.filename or ''}: {exc.strerror or exc}".replace(": : ", ": "))
         return EXIT_USAGE
+    except UnicodeDecodeError as exc:
+        _err(f"hrguard: input is not UTF-8 text: {exc}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _err("hrguard: interrupted")
+        return EXIT_INTERRUPTED
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _report_ruleset_error(exc: RulesetError) -> None:
+    for prob in exc.problems:
+        first, *rest = str(prob).splitlines() or [""]
+        _err(first)
+        for line in rest:
+            _err(f"    {line}")
+    n = len(exc.problems)
+    _err(f"invalid ruleset: {n} problem{'' if n == 1 else 's'}; nothing was loaded")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 # -- scan ----------------------------------------------------------------------------------------
@@ -83,37 +186,44 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from .engine import scan
     from .ruleset import load_ruleset
 
+    events = _event_files(args.events)
     ruleset = load_ruleset(args.ruleset)
-    events: Any = args.events[0] if len(args.events) == 1 else args.events
     result = scan(events, ruleset, as_of=args.as_of, strict=args.strict)
     for rej in result.rejected:
-        print(f"rejected: {rej}", file=sys.stderr)
+        _err(f"rejected {rej}")
     for err in result.errors:
-        print(f"DETECTOR ERROR: {err} (the rule was disabled for the rest of the scan)", file=sys.stderr)
+        _err(f"DETECTOR ERROR: {err} (the rule was disabled for the rest of the scan)")
     for w in result.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        _err(f"warning: {w}")
+
+    shown = result.findings
+    if args.show_suppressed and result.suppressed:
+        shown = sorted(result.findings + result.suppressed, key=Finding.sort_key)
     out: TextIO = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
     try:
-        shown = result.findings + (result.suppressed if args.show_suppressed else [])
         if args.format == "jsonl":
             for f in shown:
                 out.write(json.dumps(f.to_json_dict(), ensure_ascii=False) + "\n")
         elif args.format == "json":
-            json.dump({"summary": result.summary(), "findings": [f.to_json_dict() for f in shown],
-                       "rejected": [r.to_dict() for r in result.rejected]}, out, ensure_ascii=False, indent=2)
+            doc = {
+                "summary": result.summary(),
+                "findings": [f.to_json_dict() for f in result.findings],
+                "suppressed": [f.to_json_dict() for f in result.suppressed],
+                "rejected": [r.to_dict() for r in result.rejected],
+                "warnings": list(result.warnings),
+                "detector_errors": [str(e) for e in result.errors],
+            }
+            json.dump(doc, out, ensure_ascii=False, indent=2)
             out.write("\n")
         else:
-            out.write(render_table(shown, width=_width(out)))
+            tty = out.isatty()
+            out.write(render_table(shown, width=shutil.get_terminal_size().columns if tty else None,
+                                   color=tty and _color_ok()))
+        out.flush()
     finally:
         if args.out:
             out.close()
-    s = result.summary()
-    print(
-        f"{s['records']} records: {s['valid']} valid, {s['duplicates']} duplicate, {s['rejected']} rejected; "
-        f"{s['findings']} findings ({', '.join(f'{v} {k}' for k, v in s['by_severity'].items() if v) or 'none'}), "
-        f"{s['suppressed']} suppressed; ruleset {s['ruleset']}, as of {s['as_of']}",
-        file=sys.stderr,
-    )
+    _err(summary_line(result))
     if result.errors:
         return EXIT_DETECTOR
     if args.fail_on:
@@ -123,67 +233,206 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _width(out: TextIO) -> int:
-    return shutil.get_terminal_size((120, 24)).columns if out.isatty() else 160
+def _event_files(paths: list[str]) -> Any:
+    """The event files of a command line, checked up front: a missing file is a usage error (exit 2)."""
+    for path in paths:
+        if path != "-" and not Path(path).is_file():
+            raise UsageError(f"{path}: {'is a directory' if Path(path).is_dir() else 'no such events file'}")
+    return paths[0] if len(paths) == 1 else list(paths)
 
 
-def render_table(findings: list[Finding], width: int = 120) -> str:
-    """Findings as an aligned text table for a terminal (the message is cut to fit ``width``)."""
+def summary_line(result: Any) -> str:
+    """The one line every scan ends with: what was read, found, suppressed, and as of when."""
+    s = result.summary()
+    sev = ", ".join(f"{s['by_severity'][v.value]} {v.value}" for v in reversed(Severity) if s["by_severity"][v.value])
+    line = (f"{_plural(s['records'], 'record')}: {s['valid']} valid, {_plural(s['duplicates'], 'duplicate')}, "
+            f"{s['rejected']} rejected; {_plural(s['findings'], 'finding')}{f' ({sev})' if sev else ''}, "
+            f"{s['suppressed']} suppressed")
+    after = getattr(result.stats, "after_as_of", 0)
+    if after:
+        line += f"; {_plural(after, 'event')} after the as-of time ignored"
+    if s["detector_errors"]:
+        line += f"; {_plural(s['detector_errors'], 'detector error')}"
+    return line + f"; ruleset {s['ruleset']}, as of {s['as_of'] or '-'}"
+
+
+# -- the table ------------------------------------------------------------------------------------
+_COLORS = {"critical": "1;31", "high": "31", "medium": "33", "low": "36", "info": "2"}
+
+
+def _color_ok() -> bool:
+    return not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def _cell_width(text: str) -> int:
+    """Terminal columns ``text`` takes: East Asian wide and full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _cell_width(text))
+
+
+def _cut(text: str, width: int) -> str:
+    if _cell_width(text) <= width:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = _cell_width(ch)
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…"
+
+
+def render_table(findings: list[Finding], width: int | None = None, color: bool = False) -> str:
+    """Findings as an aligned table: time (local to the ruleset), severity, rule, who, message.
+
+    ``width`` is the terminal's width: messages are cut to fit it (never below 24 columns); ``None``
+    keeps them whole (files and pipes). A suppressed finding's message starts with the reason.
+    """
     if not findings:
         return "No findings.\n"
-    rows = [("TIME", "SEVERITY", "RULE", "EMPLOYEE", "CUSTOMER", "MESSAGE")]
+    head = ("TIME", "SEVERITY", "RULE", "EMPLOYEE", "CUSTOMER", "MESSAGE")
+    rows = []
     for f in findings:
-        rows.append((f.ts.strftime("%Y-%m-%d %H:%M"), f.severity.value + ("*" if f.suppressed_by else ""),
-                     f.name, f.employee_id or "-", f.customer_id or "-", f.message))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    fixed = sum(widths) + 2 * 5
-    lines = []
-    for r in rows:
-        msg = r[5]
-        room = max(20, width - fixed)
-        if len(msg) > room:
-            msg = msg[: room - 1] + "…"
-        lines.append("  ".join(c.ljust(w) for c, w in zip(r[:5], widths)) + "  " + msg)
-    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * min(40, max(len(r[5]) for r in rows)))
+        msg = f"[suppressed: {f.suppressed_by}] {f.message}" if f.suppressed_by else f.message
+        msg = " ".join(msg.split())  # one line per finding, whatever the template did
+        rows.append((f.ts.strftime("%Y-%m-%d %H:%M"), f.severity.value, f.name, f.employee_id or "-",
+                     f.customer_id or "-", msg))
+    widths = [max(_cell_width(r[i]) for r in [head, *rows]) for i in range(5)]
+    room = None if width is None else max(24, width - sum(widths) - 2 * 5 - 1)
+    if room is not None:
+        rows = [(*r[:5], _cut(r[5], room)) for r in rows]
+    msg_w = max(_cell_width(r[5]) for r in [head, *rows])
+
+    def line(cells: Sequence[str], sev: str | None = None) -> str:
+        parts = [_pad(c, w) for c, w in zip(cells[:5], widths)]
+        if sev is not None and color:  # colour the word, not its padding
+            parts[1] = f"\x1b[{_COLORS[sev]}m{cells[1]}\x1b[0m" + parts[1][len(cells[1]):]
+        return "  ".join(parts) + "  " + cells[5]
+
+    lines = [line(head), "  ".join("-" * w for w in [*widths, msg_w])]
+    lines += [line(r, r[1]) for r in rows]
     return "\n".join(lines) + "\n"
 
 
-# -- validate / detectors / schema --------------------------------------------------------------------
+# -- validate ------------------------------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> int:
     from .ruleset import load_ruleset
 
     rs = load_ruleset(args.ruleset)
-    print(f"{rs.source}: ok — ruleset {rs.name!r}, {len(rs.rules)} rule(s), language {rs.language}, timezone {rs.timezone}")
+    where = args.ruleset if Path(args.ruleset).is_file() else f"{args.ruleset} (bundled: {rs.source})"
+    print(f"{where}: ok — ruleset {rs.name!r}: {_plural(len(rs.rules), 'rule')}, "
+          f"language {rs.language}, timezone {rs.timezone}")
+    rows = [("NAME", "DETECTOR", "SEVERITY", "SCOPE", "EXCEPTIONS")]
     for r in rs.rules:
-        print(f"  {r.name:<28} {r.use:<28} {r.severity.value}")
+        scope = "; ".join(f"{k}: {', '.join(v)}" for k, v in r.scope.model_dump().items() if v) or "everyone"
+        rows.append((r.name, r.use, r.severity.value, scope, str(len(r.exceptions))))
+    widths = [max(_cell_width(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  " + "  ".join(_pad(c, w) for c, w in zip(row[:4], widths)) + "  " + row[4])
     return EXIT_OK
+
+
+# -- detectors -----------------------------------------------------------------------------------
+def _type_name(schema: dict[str, Any]) -> str:
+    if "anyOf" in schema:
+        kinds = [_type_name(s) for s in schema["anyOf"]]
+        return " or ".join(dict.fromkeys(kinds))
+    t = schema.get("type")
+    if t == "string" and "30m" in schema.get("examples", ()):
+        return "duration"
+    if t == "array":
+        return f"list of {_plural_type(_type_name(schema.get('items', {})))}"
+    if t == "object" and isinstance(schema.get("additionalProperties"), dict):
+        return f"map of {_plural_type(_type_name(schema['additionalProperties']))}"
+    if "enum" in schema:
+        return "|".join(map(str, schema["enum"]))
+    return {"number": "number", "integer": "integer", "boolean": "bool", "string": "string", "null": "null",
+            "object": "object"}.get(t, "any")
+
+
+def _plural_type(name: str) -> str:
+    return f"{name}s" if name.isalpha() and name != "any" else name
+
+
+def detector_params(cls: Any) -> list[dict[str, Any]]:
+    """Each parameter of a detector: name, type, whether required, default (as written in YAML), help."""
+    props = cls.Params.model_json_schema().get("properties", {})
+    try:
+        defaults = cls.Params.model_validate({}).model_dump(mode="json")
+    except Exception:  # some parameter is required: fall back to each field's own default
+        defaults = {}
+    out = []
+    for name, info in cls.Params.model_fields.items():
+        required = info.is_required()
+        default = None
+        if not required:
+            default = defaults.get(name, info.get_default(call_default_factory=True))
+            if isinstance(default, float) and default.is_integer():
+                default = int(default)
+        out.append({"name": name, "type": _type_name(props.get(name, {})), "required": required,
+                    "default": default, "description": info.description or ""})
+    return out
 
 
 def cmd_detectors(args: argparse.Namespace) -> int:
     from .engine import default_engine
-    from .timeutil import format_duration
 
     engine = default_engine()
+    listing = []
     for det_id, reg in sorted(engine.registry.detectors.items()):
         cls = reg.obj
-        origin = reg.plugin + (f" {reg.version}" if reg.version else "")
-        print(f"{det_id}  [{cls.default_severity.value}]  {cls.title}  (from {origin})")
-        for name, info in cls.Params.model_fields.items():
-            if info.is_required():
-                default = "required"
-            else:
-                d = info.get_default(call_default_factory=True)
-                try:
-                    d = cls.Params.model_validate({}).model_dump(mode="json").get(name, d)
-                except Exception:
-                    pass
-                default = f"default {json.dumps(d, ensure_ascii=False, default=str)}"
-            desc = f" — {info.description}" if info.description else ""
-            print(f"    {name}: {default}{desc}")
-    _ = format_duration
+        listing.append({"id": det_id, "title": cls.title, "default_severity": cls.default_severity.value,
+                        "plugin": reg.plugin, "version": reg.version, "params": detector_params(cls)})
+    if args.format == "json":
+        print(json.dumps(listing, indent=2, ensure_ascii=False, default=str))
+        return EXIT_OK
+    for i, det in enumerate(listing):
+        origin = "built in" if det["plugin"] == "hrguard.builtins" else \
+            f"plugin {det['plugin']}" + (f" {det['version']}" if det["version"] else "")
+        if i:
+            print()
+        print(f"{det['id']}  {det['title']}")
+        print(f"  default severity {det['default_severity']}; {origin}")
+        rows = [("PARAM", "TYPE", "DEFAULT", "")]
+        for prm in det["params"]:
+            default = "(required)" if prm["required"] else json.dumps(prm["default"], ensure_ascii=False, default=str)
+            rows.append((prm["name"], prm["type"], default, prm["description"]))
+        if len(rows) == 1:
+            print("  (no parameters)")
+            continue
+        widths = [max(_cell_width(r[k]) for r in rows) for k in range(3)]
+        for r in rows:
+            print(("  " + "  ".join(_pad(c, w) for c, w in zip(r[:3], widths)) + "  " + r[3]).rstrip())
     return EXIT_OK
 
 
+# -- demo / trace --------------------------------------------------------------------------------
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+    from .ruleset import load_ruleset
+
+    load_ruleset(args.ruleset)  # an invalid ruleset is reported (exit 2) before anything is written
+    run_demo(args.out, args.ruleset)
+    return EXIT_OK
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from .ruleset import load_ruleset
+    from .trace import render_trace, trace_customer
+
+    events = _event_files(args.events)
+    ruleset = None if args.no_findings else load_ruleset(args.ruleset)
+    trace = trace_customer(events, args.customer, ruleset, args.as_of)
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 10**9
+    sys.stdout.write(render_trace(trace, width=width))
+    return EXIT_OK
+
+
+# -- schema --------------------------------------------------------------------------------------
 def cmd_schema(args: argparse.Namespace) -> int:
     from .engine import default_engine
     from .events import events_json_schema
@@ -198,4 +447,5 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"scan": cmd_scan, "validate": cmd_validate, "detectors": cmd_detectors, "schema": cmd_schema}
+_COMMANDS = {"scan": cmd_scan, "validate": cmd_validate, "detectors": cmd_detectors, "schema": cmd_schema,
+             "demo": cmd_demo, "trace": cmd_trace}
