@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/hrguard scan docs/examples/quickstart.jsonl --ruleset docs/examples/quickstart.yaml
+	$(BIN)/hrguard demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

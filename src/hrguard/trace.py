@@ -62,8 +62,9 @@ def trace_customer(events: Any, customer_id: str, ruleset: Any = "sales", as_of:
                    engine: Engine | None = None) -> Trace:
     """The customer's full timeline (every event naming it, by whom, in ``(ts, id)`` order).
 
-    When ``ruleset`` is not ``None`` the events are also scanned, and every finding that names the
-    customer or cites one of the timeline's events is attached to the entries it cites.
+    When ``ruleset`` is not ``None`` the events are also scanned; every finding about the customer
+    (or about no customer but citing one of the timeline's events) is listed and attached to the
+    entries it cites.
     """
     engine = engine or default_engine()
     intake = Intake(engine.kinds)
@@ -99,7 +100,8 @@ def trace_customer(events: Any, customer_id: str, ruleset: Any = "sales", as_of:
         ids = {e.id for e, _ in picked}
         for f in result.findings:
             cited = [x for x in f.evidence if x in ids]
-            if f.customer_id == customer_id or cited:
+            # a finding about another customer may cite a plan naming both: it is not this one's
+            if f.customer_id == customer_id or (f.customer_id is None and cited):
                 touching.append(f)
                 for x in cited:
                     by_event[x].append(f)
