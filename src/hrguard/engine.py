@@ -25,7 +25,7 @@ from .events import Event
 from .findings import Finding, Severity
 from .ingest import IngestStats, Intake, RawRecord, Rejection, iter_records
 from .ruleset import Rule, Ruleset, load_ruleset
-from .timeutil import LocalClock, from_us, parse_duration, to_us
+from .timeutil import LocalClock, format_duration, from_us, parse_duration, to_us
 
 log = logging.getLogger("hrguard")
 
@@ -265,11 +265,21 @@ class Stream:
         self.intake = Intake(self.engine.kinds, strict=strict)
         self.strings = Interner()
         self.runner = Runner(self.ruleset, self.strings)
-        self.clock: int | None = None
-        self.watermark: int | None = None
+        self._clock: int | None = None
+        self._watermark: int | None = None
         self._pending: list[tuple[int, str, Event]] = []
         self._next_pos = 0
         self._n = 0
+
+    @property
+    def clock(self) -> datetime | None:
+        """The latest ``ts`` pushed or time advanced to, in the ruleset's zone."""
+        return None if self._clock is None else from_us(self._clock, self.runner.clock.zone)
+
+    @property
+    def watermark(self) -> datetime | None:
+        """Every event at or before this instant has been judged; an event there or earlier is late."""
+        return None if self._watermark is None else from_us(self._watermark, self.runner.clock.zone)
 
     @property
     def findings(self) -> list[Finding]:
@@ -292,11 +302,14 @@ class Stream:
         return self.runner.errors
 
     def _late(self, event: Event, rec: RawRecord) -> Rejection | None:
-        if self.watermark is None or to_us(event.ts) > self.watermark:
+        if self._watermark is None or to_us(event.ts) > self._watermark:
             return None
+        zone = self.runner.clock.zone
+        clock = from_us(self._clock, zone).isoformat() if self._clock is not None else "-"
         return Rejection(rec.line, event.id, "ts",
-                         f"late event: {event.ts.isoformat()} is at or before the stream's watermark "
-                         f"{from_us(self.watermark).isoformat()} (raise allowed_lateness to accept it)", rec.source)
+                         f"late event: {event.ts.astimezone(zone).isoformat()} is too far behind the stream's clock "
+                         f"{clock} (allowed_lateness {format_duration(self.lateness)}); events that old are already "
+                         f"judged. Raise allowed_lateness to accept such delays.", rec.source)
 
     def _accept(self, event: Any) -> Event | None:
         self._n += 1
@@ -309,8 +322,8 @@ class Stream:
             return []
         ts = to_us(ev.ts)
         self._pending.append((ts, ev.id, ev))
-        self.clock = ts if self.clock is None else max(self.clock, ts)
-        return self._release(self.clock - self.lateness - 1)
+        self._clock = ts if self._clock is None else max(self._clock, ts)
+        return self._release(self._clock - self.lateness - 1)
 
     def push_many(self, events: Iterable[Any]) -> list[Finding]:
         out: list[Finding] = []
@@ -321,11 +334,11 @@ class Stream:
     def advance_to(self, ts: Any) -> list[Finding]:
         """Time has reached ``ts``: everything due at or before ``ts - allowed_lateness`` fires."""
         t = _instant(ts)
-        self.clock = t if self.clock is None else max(self.clock, t)
+        self._clock = t if self._clock is None else max(self._clock, t)
         return self._release(t - self.lateness)
 
     def _release(self, upto: int) -> list[Finding]:
-        if self.watermark is not None and upto <= self.watermark:
+        if self._watermark is not None and upto <= self._watermark:
             return []
         ready = [p for p in self._pending if p[0] <= upto]
         if ready:
@@ -338,12 +351,12 @@ class Stream:
             chunk = Chunk(frame, np.arange(len(frame)), upto)
         else:
             chunk = Chunk.empty(_EMPTY_FRAME(self.strings), upto)
-        self.watermark = upto
+        self._watermark = upto
         return self.runner.feed(chunk)
 
     def result(self) -> ScanResult:
         """Everything so far as a :class:`ScanResult` (``as_of`` is the watermark)."""
-        return self.runner.result(self.intake, self.watermark)
+        return self.runner.result(self.intake, self._watermark)
 
 
 def _EMPTY_FRAME(strings: Interner) -> Frame:

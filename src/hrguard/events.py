@@ -10,7 +10,16 @@ from datetime import date, time
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
 
 
 class FieldError(ValueError):
@@ -45,8 +54,13 @@ def _no_bool(v: Any) -> Any:
 Timestamp = Annotated[AwareDatetime, _not_a_number("an RFC 3339 timestamp", "'2026-03-30T09:12:00+08:00'")]
 Date = Annotated[date, _not_a_number("a date YYYY-MM-DD", "'2026-03-30'")]
 TimeOfDay = Annotated[time, _not_a_number("a local time HH:MM", "'09:30'")]
+def _canonical_money(d: Decimal) -> str:
+    """One spelling per amount (600000, 600000.0 and "600000.00" are the same money)."""
+    return format(d.normalize(), "f")
+
+
 Money = Annotated[
-    Decimal, BeforeValidator(_no_bool),
+    Decimal, BeforeValidator(_no_bool), PlainSerializer(_canonical_money, return_type=str, when_used="json"),
     Field(ge=0, allow_inf_nan=False, description="decimal money (JSON number or string), never negative"),
     WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0},
                               {"type": "string", "pattern": r"^\s*\+?[0-9]+(\.[0-9]+)?\s*$"}],

@@ -387,6 +387,10 @@ def _load_file(path: Path, engine: Engine, problems: list[Problem], stack: tuple
     except OSError as exc:
         problems.append(Problem(file, None, None, f"cannot read ruleset: {exc}"))
         return _Partial(None, None, None, [])
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        problems.append(Problem(file, line, None, f"a ruleset must be UTF-8 text: {exc.reason} at byte {exc.start}"))
+        return _Partial(None, None, None, [])
     data, doc = _parse_yaml(text, file, problems)
     if doc.node is None and data is None and problems:
         return _Partial(None, None, None, [])
