@@ -129,7 +129,7 @@ def test_scan_defaults_to_the_bundled_sales_ruleset(run, events):
     assert "ruleset sales," in err
 
 
-@pytest.mark.parametrize("name, needle", [("sales", "Punch in 2719 m"), ("sales-zh", "打卡（上班）位置距客户 C-B 2719 米")])
+@pytest.mark.parametrize("name, needle", [("sales", "E042 clocked in 2,719 m from customer C-B (per plan e3)"), ("sales-zh", "E042 上班打卡位置距客户 C-B 2,719 米（按计划 e3）")])
 def test_scan_takes_a_bundled_ruleset_by_name(run, events, name, needle):
     code, out, _ = run("scan", events, "-r", name, "-f", "jsonl")
     assert code == 0

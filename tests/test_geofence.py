@@ -305,8 +305,8 @@ def test_a_punch_without_coordinates_is_flagged_no_location(engine, ruleset):
         want(t("11:00:00"), ["s1", "p3"], details("no_location", {"site_id": "S1"}, threshold=220, acc=20.0), cust=None),
     ]
     assert [f.message for f in res.findings][:2] == [
-        "Punch in without a location while customer C1 was expected",
-        "Punch out without a location while customer C1 was expected",
+        "E1 clocked in without a location while expected at customer C1 (chosen at the punch)",
+        "E1 clocked out without a location while expected at customer C1 (per plan pl)",
     ]
     res = run_all_ways(events, rules(ruleset, flag_missing_location=False), engine=engine)
     assert res.findings == []
@@ -317,7 +317,7 @@ def test_in_and_out_punches_are_both_judged(engine, ruleset):
               punch("p1", t("09:00:00"), c="C1", direction="in"), punch("p2", t("18:00:00"), c="C1", direction="out")]
     res = run_all_ways(events, rules(ruleset), engine=engine)
     assert [f.evidence for f in res.findings] == [["c1", "p1"], ["c1", "p2"]]
-    assert res.findings[1].message == "Punch out 951 m from customer C1, more than the 500 m allowed"
+    assert res.findings[1].message == "E1 clocked out 951 m from customer C1 (chosen at the punch), more than the 500 m allowed"
 
 
 # -- local dates --------------------------------------------------------------------------------------

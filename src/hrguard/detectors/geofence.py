@@ -29,12 +29,14 @@ class GeofenceMismatch(Detector):
     kinds = frozenset({PUNCH, PLAN, CUSTOMER, SITE})
     messages = {
         "en": {
-            "too_far": "Punch {direction} {distance_m:.0f} m from {place}, more than the {threshold_m:.0f} m allowed",
-            "no_location": "Punch {direction} without a location while {place} was expected",
+            "too_far": "{employee_id} clocked {direction} {distance_m:,.0f} m from {place} ({why}), "
+                       "more than the {threshold_m:,.0f} m allowed",
+            "no_location": "{employee_id} clocked {direction} without a location while expected at {place} ({why})",
         },
         "zh": {
-            "too_far": "打卡（{direction_zh}）位置距{place_zh} {distance_m:.0f} 米，超出允许的 {threshold_m:.0f} 米",
-            "no_location": "打卡（{direction_zh}）没有定位，而此时应在{place_zh}",
+            "too_far": "{employee_id} {direction_zh}打卡位置距{place_zh} {distance_m:,.0f} 米（{why_zh}），"
+                       "超出允许的 {threshold_m:,.0f} 米",
+            "no_location": "{employee_id} {direction_zh}打卡没有定位，而此时应在{place_zh}（{why_zh}）",
         },
     }
 
@@ -217,8 +219,12 @@ class GeofenceMismatch(Detector):
                 evidence=evidence,
                 details=details,
                 reason=reason,
-                message=self.render(reason, details, direction=d, direction_zh="上班" if d == "in" else "下班",
-                                    place=place, place_zh=place_zh),
+                message=self.render(
+                    reason, details, employee_id=strings.text(int(f.employee[row])), direction=d,
+                    direction_zh="上班" if d == "in" else "下班", place=place, place_zh=place_zh,
+                    why=f"per plan {details['plan_id']}" if details["plan_id"] else "chosen at the punch",
+                    why_zh=f"按计划 {details['plan_id']}" if details["plan_id"] else "打卡时所选",
+                ),
             )
 
 
