@@ -36,7 +36,7 @@ from hrguard.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-PAGES = sorted([*DOCS.glob("*.md"), *DOCS.glob("detectors/*.md")])
+PAGES = sorted([ROOT / "README.md", *DOCS.rglob("*.md")])
 NO_RUN = "<!-- no-run -->"
 
 
@@ -248,7 +248,7 @@ def test_relative_links_resolve(page: Path) -> None:
 
 
 def test_every_page_is_reachable_from_the_index() -> None:
-    seen, todo = set(), [DOCS / "index.md"]
+    seen, todo = set(), [DOCS / "index.md", ROOT / "README.md"]
     while todo:
         page = todo.pop()
         if page in seen or page.suffix != ".md" or not page.exists():
