@@ -125,22 +125,21 @@ _NUMPY = {CODE: np.int32, FLOAT: np.float64, INSTANT: np.int64, DATE: np.int64, 
 _TYPECODE = {CODE: "i", FLOAT: "d", INSTANT: "q", DATE: "q", TIME: "q", BOOL: "b"}  # 1-8 bytes a value
 
 
-def _convert(kind: str, value: Any, strings: Interner) -> Any:
+def _converter(kind: str, strings: Interner) -> Any:
+    """The function turning one field value into its column value (see the module docstring)."""
     if kind == CODE:
-        return strings.code(value)
-    if value is None:
-        return {FLOAT: np.nan, INSTANT: NULL_INT, DATE: NULL_INT, TIME: NULL_INT, BOOL: -1}.get(kind)
+        return strings.code
     if kind == FLOAT:
-        return float(value)
+        return lambda v: np.nan if v is None else float(v)
     if kind == INSTANT:
-        return to_us(value)
+        return lambda v: NULL_INT if v is None else to_us(v)
     if kind == DATE:
-        return date_to_days(value)
+        return lambda v: NULL_INT if v is None else date_to_days(v)
     if kind == TIME:
-        return time_to_seconds(value)
+        return lambda v: NULL_INT if v is None else time_to_seconds(v)
     if kind == BOOL:
-        return 1 if value else 0
-    return value
+        return lambda v: -1 if v is None else (1 if v else 0)
+    return lambda v: v
 
 
 class ColumnBuilder:
@@ -160,26 +159,48 @@ class ColumnBuilder:
             for k, lay in layouts.items()
         }
         self._attrs: dict[str, list[Any]] = {k: [] for k in layouts}
+        # per kind: (field, converter, the column's append) — the hot loop of ingestion
+        self._plans: dict[str, list[tuple[str, Any, Any]]] = {
+            k: [(f, _converter(t, strings), self._cols[k][f].append) for f, t in lay.fields if f != "attrs"]
+            for k, lay in layouts.items()
+        }
 
     def __len__(self) -> int:
         return len(self.ts)
 
     def add(self, event: Event) -> None:
-        layout = self.layouts[event.kind]
-        strings = self.strings
-        cols = self._cols[event.kind]
-        attrs = self._attrs[event.kind]
+        kind = event.kind
+        code = self.strings.code
+        attrs = self._attrs[kind]
+        d = event.__dict__
         self.kind_row.append(len(attrs))
-        self.ts.append(to_us(event.ts))
-        self.ids.append(event.id)
-        self.kind.append(strings.code(event.kind))
-        self.employee.append(strings.code(event.employee_id))
-        self.tenant.append(strings.code(event.tenant))
-        attrs.append(event.attrs or None)
-        for name, ctype in layout.fields:
-            if name == "attrs":
-                continue
-            cols[name].append(_convert(ctype, getattr(event, name), strings))
+        self.ts.append(to_us(d["ts"]))
+        self.ids.append(d["id"])
+        self.kind.append(code(kind))
+        self.employee.append(code(d["employee_id"]))
+        self.tenant.append(code(d["tenant"]))
+        attrs.append(d["attrs"] or None)
+        for name, conv, append in self._plans[kind]:
+            append(conv(d[name]))
+
+    def same_as_row(self, row: int, event: Event) -> bool:
+        """Whether ``event`` has exactly the content of the event added as ``row`` (the duplicate rule)."""
+        d = event.__dict__
+        kind = event.kind
+        code = self.strings.code
+        if (self.ids[row], self.ts[row], self.kind[row]) != (d["id"], to_us(d["ts"]), code(kind)):
+            return False
+        if (self.employee[row], self.tenant[row]) != (code(d["employee_id"]), code(d["tenant"])):
+            return False
+        k = self.kind_row[row]
+        if (self._attrs[kind][k] or None) != (d["attrs"] or None):
+            return False
+        cols = self._cols[kind]
+        for name, conv, _ in self._plans[kind]:
+            mine, theirs = cols[name][k], conv(d[name])
+            if mine != theirs and not (mine != mine and theirs != theirs):  # nan == nan here
+                return False
+        return True
 
     def freeze(self, as_of: int | None = None, base: int = 0) -> Frame:
         """Sort into the spec's order ``(ts, id)`` and drop events after ``as_of``."""

@@ -23,7 +23,7 @@ from .detector import Detector, RuleContext
 from .errors import DetectorError
 from .events import Event
 from .findings import Finding, Severity
-from .ingest import IngestStats, Intake, RawRecord, Rejection, iter_records
+from .ingest import IngestStats, Intake, RawRecord, Rejection, RowDeduplicator, iter_records
 from .ruleset import Rule, Ruleset, load_ruleset
 from .timeutil import LocalClock, format_duration, from_us, parse_duration, to_us
 
@@ -55,9 +55,9 @@ class Engine:
              chunk_size: int = DEFAULT_CHUNK) -> ScanResult:
         """Judge ``events`` (a path, paths, a file, or an iterable of dicts/models) at ``as_of``."""
         rs = ruleset if isinstance(ruleset, Ruleset) else self.load_ruleset(ruleset)
-        intake = Intake(self.kinds, strict=strict)
         strings = Interner()
         builder = ColumnBuilder(self.layouts, strings)
+        intake = Intake(self.kinds, strict=strict, dedupe=RowDeduplicator(builder))
         for ev in intake.take_all(iter_records(events)):
             builder.add(ev)
         as_of_us = _instant(as_of) if as_of is not None else (int(max(builder.ts)) if len(builder) else None)

@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    field_validator,
     WithJsonSchema,
     model_validator,
 )
@@ -88,7 +89,7 @@ class _Strict(BaseModel):
 class Event(BaseModel):
     """The envelope every event has. Subclasses set ``kind`` to a ``Literal`` and add fields."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True)
     KIND: ClassVar[str] = ""
 
     id: NonEmpty = Field(description="unique event id; findings cite it as evidence")
@@ -98,28 +99,26 @@ class Event(BaseModel):
     tenant: str | None = Field(default=None, description="tenant/company; tenants never meet in a finding")
     attrs: dict[str, Any] = Field(default_factory=dict, description="free-form extra data, preserved")
 
-    @model_validator(mode="before")
+    @field_validator("attrs", mode="before")
     @classmethod
-    def _unknown_fields_to_attrs(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        known = cls.model_fields
-        extra = [k for k in data if k not in known]
-        if not extra:
-            return {**data, "attrs": {}} if "attrs" in data and data["attrs"] is None else data
-        data = dict(data)
-        attrs = data.get("attrs")
-        if attrs is not None and not isinstance(attrs, dict):
-            raise FieldError("attrs", f"attrs must be a JSON object, got {type(attrs).__name__}")
-        attrs = dict(attrs or {})
-        for k in extra:
-            value = data.pop(k)
-            if k in attrs and attrs[k] != value:
-                raise FieldError(k, f"unknown field {k!r} would be kept in attrs, but attrs.{k} is already set "
-                                    f"to a different value ({attrs[k]!r}); keep only one of them")
-            attrs[k] = value
-        data["attrs"] = attrs
-        return data
+    def _null_attrs(cls, v: Any) -> Any:
+        return {} if v is None else v  # anything else but an object fails the dict check, located
+
+    @model_validator(mode="after")
+    def _unknown_fields_to_attrs(self) -> Event:
+        # extra="allow" collects unknown top-level fields natively (no Python work per record);
+        # only a record that has some pays for moving them into attrs
+        extra = self.__pydantic_extra__
+        if extra:
+            attrs = dict(self.attrs)
+            for k, value in extra.items():
+                if k in attrs and attrs[k] != value:
+                    raise FieldError(k, f"unknown field {k!r} would be kept in attrs, but attrs.{k} is already set "
+                                        f"to a different value ({attrs[k]!r}); keep only one of them")
+                attrs[k] = value
+            object.__setattr__(self, "attrs", attrs)
+            extra.clear()
+        return self
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kw: Any) -> None:
