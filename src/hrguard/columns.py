@@ -154,16 +154,18 @@ class ColumnBuilder:
         self.employee = array("i")
         self.tenant = array("i")
         self.kind_row = array("q")
-        self._cols: dict[str, dict[str, Any]] = {
-            k: {f: ([] if t == OBJECT else array(_TYPECODE[t])) for f, t in lay.fields if f != "attrs"}
-            for k, lay in layouts.items()
-        }
-        self._attrs: dict[str, list[Any]] = {k: [] for k in layouts}
-        # per kind: (field, converter, the column's append) — the hot loop of ingestion
-        self._plans: dict[str, list[tuple[str, Any, Any]]] = {
-            k: [(f, _converter(t, strings), self._cols[k][f].append) for f, t in lay.fields if f != "attrs"]
-            for k, lay in layouts.items()
-        }
+        # per kind, created when the kind first appears (a stream builds one builder per event):
+        # the column buffers, the attrs list, and the plan (field, converter, the column's append)
+        self._cols: dict[str, dict[str, Any]] = {}
+        self._attrs: dict[str, list[Any]] = {}
+        self._plans: dict[str, list[tuple[str, Any, Any]]] = {}
+
+    def _start_kind(self, kind: str) -> list[tuple[str, Any, Any]]:
+        lay = self.layouts[kind]
+        cols = self._cols[kind] = {f: ([] if t == OBJECT else array(_TYPECODE[t])) for f, t in lay.fields if f != "attrs"}
+        self._attrs[kind] = []
+        plan = self._plans[kind] = [(f, _converter(t, self.strings), cols[f].append) for f, t in lay.fields if f != "attrs"]
+        return plan
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -171,6 +173,7 @@ class ColumnBuilder:
     def add(self, event: Event) -> None:
         kind = event.kind
         code = self.strings.code
+        plan = self._plans.get(kind) or self._start_kind(kind)
         attrs = self._attrs[kind]
         d = event.__dict__
         self.kind_row.append(len(attrs))
@@ -180,7 +183,7 @@ class ColumnBuilder:
         self.employee.append(code(d["employee_id"]))
         self.tenant.append(code(d["tenant"]))
         attrs.append(d["attrs"] or None)
-        for name, conv, append in self._plans[kind]:
+        for name, conv, append in plan:
             append(conv(d[name]))
 
     def same_as_row(self, row: int, event: Event) -> bool:
@@ -217,7 +220,8 @@ class ColumnBuilder:
         kind_row_orig = _np(self.kind_row, np.int64)[order]
         tables: dict[int, KindTable] = {}
         kind_index = np.zeros(order.size, dtype=np.int64)
-        for kname, layout in self.layouts.items():
+        for kname in self._plans:  # only the kinds that occurred
+            layout = self.layouts[kname]
             code = self.strings.find(kname)
             if code < 0:
                 continue

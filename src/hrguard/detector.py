@@ -74,6 +74,16 @@ class Detector:
         """Judge the chunk's events and fire timers due at or before ``chunk.upto``."""
         raise NotImplementedError  # abstract: every concrete detector overrides it
 
+    def next_due(self) -> int | None:
+        """The earliest instant (µs since the epoch) at which this detector may fire with no new event.
+
+        ``None`` means never (it only reacts to events). The engine skips a detector for a chunk that
+        holds none of its ``kinds`` when nothing is due by the chunk's ``upto`` — what keeps a
+        stream's per-event cost low. The default, ``0``, means "maybe at any time": never skipped.
+        Detectors with timers return their earliest timer.
+        """
+        return 0
+
     @classmethod
     def check(cls, params: DetectorParams, kinds: set[str]) -> list[tuple[tuple[Any, ...], str]]:
         """Checks of params that need the engine (``kinds``: every registered event kind).

@@ -182,10 +182,16 @@ class Runner:
         else:
             parts = [(t, chunk) for t in self.instances]
         new: list[Finding] = []
+        strings = self.strings
         for tenant, part in parts:
+            present = {strings.text(int(k)) for k in np.unique(part.frame.kind[part.idx])} if len(part) else set()
             for rule, det in self._instances(tenant):
                 if (tenant, rule.name) in self.disabled:
                     continue
+                if det.kinds and present.isdisjoint(det.kinds):
+                    due = det.next_due()
+                    if due is None or due > part.upto:
+                        continue  # nothing for it here and nothing due: skipping cannot change a finding
                 try:
                     det.process(part)
                     out = det.drain()

@@ -145,6 +145,8 @@ class LocalClock:
         if ts_us.size == 0:
             return np.zeros(0, dtype=np.int64)
         buckets = np.floor_divide(ts_us, _BUCKET_US)
+        if buckets.size == 1:  # a stream's single event: no need to sort
+            return np.array([self._offset_of_bucket(int(buckets[0]))], dtype=np.int64)
         uniq, inverse = np.unique(buckets, return_inverse=True)
         offs = np.fromiter((self._offset_of_bucket(int(b)) for b in uniq), dtype=np.int64, count=uniq.size)
         return offs[inverse]

@@ -190,6 +190,9 @@ class ApprovalBypass(Detector):
         return latest, (keys[first], pos[first], {"src": f.ids[rows[first]], "src_ts": f.ts[rows[first]]})
 
     # -- judging -------------------------------------------------------------------------------------
+    def next_due(self) -> int | None:
+        return None  # reacts to events only
+
     def process(self, chunk: Chunk) -> None:
         req_u = self._request_updates(chunk)
         dec_u, first_u = self._decision_updates(chunk)
@@ -411,6 +414,9 @@ class ApprovalUnverifiedSource(Detector):
     def __init__(self, params: UnverifiedSourceParams, ctx: RuleContext):
         super().__init__(params, ctx)
         self.followups = Latest(src=None, src_ts=0)  # by (employee, customer): the latest follow-up
+
+    def next_due(self) -> int | None:
+        return None  # reacts to events only
 
     def process(self, chunk: Chunk) -> None:
         f = chunk.frame

@@ -177,6 +177,9 @@ class CustomerUnregistered(Detector):
         order = np.lexsort((subs_a, rows_a))
         return rows_a[order], subs_a[order], custs_a[order]
 
+    def next_due(self) -> int | None:
+        return None  # reacts to events only
+
     def process(self, chunk: Chunk) -> None:
         reg_rows = chunk.rows(REGISTERED)
         reg_c = chunk.col(REGISTERED, "customer_id").astype(np.int64) if reg_rows.size else _EMPTY
@@ -289,6 +292,9 @@ class OwnershipConflict(Detector):
         return (chunk.frame.employee[rows].astype(np.int64), rows_pos(chunk, rows),
                 {"role": chunk.col(HIRED, "role").astype(np.int64),
                  "manager": chunk.col(HIRED, "manager_id").astype(np.int64)})
+
+    def next_due(self) -> int | None:
+        return None  # reacts to events only
 
     def process(self, chunk: Chunk) -> None:
         own_u = self._owner_updates(chunk)

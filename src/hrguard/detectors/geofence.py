@@ -107,6 +107,9 @@ class GeofenceMismatch(Detector):
         return keys, rows_pos(chunk, rows), vals
 
     # -- judging -------------------------------------------------------------------------------------
+    def next_due(self) -> int | None:
+        return None  # reacts to events only
+
     def process(self, chunk: Chunk) -> None:
         plan_u = self._plan_updates(chunk)
         cust_u = self._place_updates(chunk, CUSTOMER, "customer_id", False)

@@ -51,6 +51,9 @@ class FollowupStall(Detector):
             out[stages == code] = us
         return out
 
+    def next_due(self) -> int | None:
+        return self.timers[0][0] if self.timers else None  # stale entries only make it run early
+
     def process(self, chunk: Chunk) -> None:
         f = chunk.frame
         fr, sr = chunk.rows(FOLLOWUP), chunk.rows(STAGE)

@@ -135,6 +135,9 @@ class SummaryUnsupportedClaim(Detector):
                                 pos=np.int64, ts=np.int64, ref=np.int64)
         self._ids: list[str] = []
 
+    def next_due(self) -> int | None:
+        return None  # reacts to events only
+
     def process(self, chunk: Chunk) -> None:
         self.places.stage(chunk)
         self._record(chunk)  # before judging: a trace counts only when its position is before the summary's

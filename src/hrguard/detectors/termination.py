@@ -44,6 +44,9 @@ class TerminationUnsettled(Detector):
         self.settled: dict[int, int] = {}  # employee code -> ts of the first final settlement
         self.timers: list[tuple[int, int, int, str, int, str | None]] = []  # (due, ts, emp, id, last_day, reason)
 
+    def next_due(self) -> int | None:
+        return self.timers[0][0] if self.timers else None  # stale entries only make it run early
+
     def process(self, chunk: Chunk) -> None:
         f = chunk.frame
         srows = chunk.rows(SETTLED)

@@ -119,6 +119,9 @@ class VisitEvidenceMissing(Detector):
         super().__init__(params, ctx)
         self.places = CustomerPlaces()
 
+    def next_due(self) -> int | None:
+        return None  # reacts to events only
+
     def process(self, chunk: Chunk) -> None:
         self.places.stage(chunk)
         rows = chunk.rows(FOLLOWUP)
