@@ -104,12 +104,11 @@ def test_a_broken_entry_point_is_reported_by_name(monkeypatch):
     import importlib.metadata as md
 
     ep = md.EntryPoint(name="broken", value="hrguard_no_such_module_xyz", group="hrguard")
-    monkeypatch.setattr("hrguard.plugins._entry_points", lambda blocked: [ep])
-    with pytest.raises(PluginError, match="plugin 'broken' .*failed to import"):
+    monkeypatch.setattr("hrguard.plugins.installed", lambda: [ep])
+    with pytest.raises(PluginError, match="plugin 'broken' .*failed to import: ModuleNotFoundError.*"
+                                          "set HRGUARD_PLUGINS_BLOCK=broken to run without it"):
         Engine(entrypoints=True)
     monkeypatch.setenv("HRGUARD_PLUGINS_BLOCK", "broken")
-    monkeypatch.setattr("hrguard.plugins._entry_points",
-                        lambda blocked: [e for e in [ep] if e.name not in blocked])
     Engine(entrypoints=True)  # blocked: not loaded
 
 
@@ -147,3 +146,254 @@ def test_every_hook_is_documented():
         assert fn.__doc__ and len(fn.__doc__.strip()) > 40, f"hook {name} is undocumented"
         assert hasattr(fn, "hrguard_spec"), f"{name} is not marked as a hookspec"
     _ = hookspec
+
+
+# -- installed plugins: a real distribution on sys.path, found through its entry point --------------
+import importlib.metadata as md  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tomllib  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from hrguard import hookspecs  # noqa: E402
+from hrguard.detectors import BUILTIN_DETECTORS  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+HOOKS = sorted(n for n in dir(hookspecs) if n.startswith("hrguard_"))
+
+PLUGIN_SOURCE = """
+from typing import Literal
+import hrguard
+
+class Swipe(hrguard.Event):
+    kind: Literal["{prefix}.swiped"]
+
+class Night(hrguard.Detector):
+    id = "{prefix}.night"
+    title = "a swipe"
+    def process(self, chunk):
+        pass
+
+@hrguard.hookimpl
+def hrguard_register_event_kinds(register):
+    register(Swipe)
+
+@hrguard.hookimpl
+def hrguard_register_detectors(register):
+    register(Night)
+"""
+
+
+def install(where: Path, dist: str, version: str, ep_name: str, module: str, source: str) -> None:
+    """Lay out a distribution as pip would (a module and its .dist-info with an entry point)."""
+    (where / f"{module}.py").write_text(source, encoding="utf-8")
+    info = where / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text(f"[hrguard]\n{ep_name} = {module}\n", encoding="utf-8")
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    """A folder on sys.path where tests install plugins; only they are loaded (HRGUARD_PLUGINS_ALLOW)."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("HRGUARD_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    monkeypatch.delenv("HRGUARD_PLUGINS_BLOCK", raising=False)
+    monkeypatch.setenv("HRGUARD_PLUGINS_ALLOW", "fake")
+    install(tmp_path, "hrguard-fake", "1.2.3", "fake", "hrguard_fake_plugin_mod", PLUGIN_SOURCE.format(prefix="fake"))
+    yield tmp_path
+    for mod in [m for m in sys.modules if m.startswith("hrguard_fake")]:
+        del sys.modules[mod]
+
+
+def test_an_installed_plugin_is_loaded_with_its_name_distribution_and_version(site):
+    reg = Engine(entrypoints=True).registry
+    fake = reg.detectors["fake.night"]
+    assert (fake.plugin, fake.distribution, fake.version) == ("fake", "hrguard-fake", "1.2.3")
+    assert reg.kinds["fake.swiped"].plugin == "fake"
+    assert (reg.detectors["geofence.mismatch"].plugin, reg.detectors["geofence.mismatch"].version) == ("hrguard.builtins", None)
+    assert {r.plugin for r in reg.detectors.values()} == {"hrguard.builtins", "fake"}  # only what ALLOW names
+
+
+def test_hrguard_detectors_shows_the_plugin_and_version(site):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *sys.path]), "HRGUARD_PLUGINS_ALLOW": "fake"}
+    out = subprocess.run([sys.executable, "-m", "hrguard", "detectors"], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "fake.night  a swipe\n  default severity medium; plugin fake (hrguard-fake 1.2.3)\n" in out.stdout
+    assert "approval.bypass  An order or invoice without a completed approval chain\n  default severity high; built in" in out.stdout
+    listing = json.loads(subprocess.run([sys.executable, "-m", "hrguard", "detectors", "--format", "json"], env=env,
+                                        capture_output=True, text=True).stdout)
+    assert [(d["plugin"], d["distribution"], d["version"]) for d in listing if d["id"] == "fake.night"] == [
+        ("fake", "hrguard-fake", "1.2.3")]
+
+
+@pytest.mark.parametrize("allow, block, loaded", [
+    ("fake", "", True),
+    ("HRGUARD_FAKE", "", True),  # the distribution name, any case and separators
+    ("", "", True),  # no allow list: every installed plugin
+    ("fake", "hrguard-fake", False),  # blocking wins
+    ("someone-else", "", False),
+])
+def test_allow_and_block(site, monkeypatch, allow, block, loaded):
+    monkeypatch.setenv("HRGUARD_PLUGINS_ALLOW", allow)
+    monkeypatch.setenv("HRGUARD_PLUGINS_BLOCK", block)
+    assert ("fake.night" in Engine(entrypoints=True).detectors) is loaded
+
+
+def test_autoload_off_and_engines_for_tests_load_no_installed_plugin(site, monkeypatch):
+    assert "fake.night" not in Engine(entrypoints=False).detectors
+    monkeypatch.setenv("HRGUARD_DISABLE_PLUGIN_AUTOLOAD", "1")
+    assert "fake.night" not in Engine().detectors
+    monkeypatch.delenv("HRGUARD_DISABLE_PLUGIN_AUTOLOAD")
+    assert "fake.night" in Engine().detectors
+
+
+def test_a_name_no_installed_plugin_has_is_a_warning(site, monkeypatch, caplog):
+    monkeypatch.setenv("HRGUARD_PLUGINS_ALLOW", "fake,fkae")
+    monkeypatch.setenv("HRGUARD_PLUGINS_BLOCK", "nobody")
+    with caplog.at_level(logging.WARNING, logger="hrguard"):
+        assert "fake.night" in Engine(entrypoints=True).detectors
+    assert "HRGUARD_PLUGINS_ALLOW names fkae, which no installed hrguard plugin has" in caplog.text
+    assert "HRGUARD_PLUGINS_BLOCK names nobody" in caplog.text
+
+
+def test_an_installed_plugin_that_fails_to_import_names_itself_and_its_distribution(site):
+    install(site, "hrguard-fake-broken", "0.9", "fake_broken", "hrguard_fake_broken", "raise RuntimeError('no licence')\n")
+    os.environ["HRGUARD_PLUGINS_ALLOW"] = "fake,fake_broken"
+    with pytest.raises(PluginError, match=r"plugin 'fake_broken' \(entry point fake_broken = hrguard_fake_broken of "
+                                          r"hrguard-fake-broken 0.9\) failed to import: RuntimeError: no licence"):
+        Engine(entrypoints=True)
+
+
+def test_two_installed_plugins_with_one_name_is_an_error_naming_both(site):
+    install(site, "hrguard-fake-fork", "2.0", "fake", "hrguard_fake_fork", PLUGIN_SOURCE.format(prefix="fork"))
+    with pytest.raises(PluginError, match="two installed plugins are named 'fake': hrguard-fake-fork and .*of hrguard-fake 1.2.3"):
+        Engine(entrypoints=True)
+
+
+def test_two_installed_plugins_claiming_one_detector_id_is_an_error_naming_both(site, monkeypatch):
+    install(site, "hrguard-fake-copy", "1.0", "fakecopy", "hrguard_fake_copy", PLUGIN_SOURCE.format(prefix="fake"))
+    monkeypatch.setenv("HRGUARD_PLUGINS_ALLOW", "fake,fakecopy")
+    with pytest.raises(PluginError, match="event kind 'fake.swiped' is registered by two plugins: '(fake|fakecopy)' and "
+                                          "'(fakecopy|fake)'"):
+        Engine(entrypoints=True)
+
+
+def test_a_hook_implementation_pluggy_refuses_names_the_plugin():
+    def misspelt(registr):  # not an argument of the hook
+        pass
+
+    with pytest.raises(PluginError, match="plugin 'typo' cannot be registered: PluginValidationError"):
+        Engine([_plugin("typo", hrguard_register_detectors=misspelt)], entrypoints=False)
+
+
+def test_a_plugin_registering_an_invalid_ruleset_names_itself():
+    p = _plugin("no_file", hrguard_register_rulesets=lambda register: register("ghost", Path("/no/such/file.yaml")))
+    with pytest.raises(PluginError, match="plugin 'no_file' registered an invalid ruleset: ruleset 'ghost'"):
+        Engine([p], entrypoints=False)
+
+
+def test_a_plugin_registers_a_ruleset_that_rulesets_extend(tmp_path):
+    base = tmp_path / "base.yaml"
+    base.write_text("rules:\n  - use: geofence.mismatch\n    params: {radius_m: 50}\n", encoding="utf-8")
+    p = _plugin("vendor_rules", hrguard_register_rulesets=lambda register: register("vendor-base", base))
+    engine = Engine([p], entrypoints=False)
+    assert engine.registry.rulesets["vendor-base"].plugin == "vendor_rules"
+    rs = engine.load_ruleset({"extends": ["vendor-base"], "rules": [{"use": "expr", "params": {"on": "order.recorded",
+                                                                                             "condition": "true"}}]})
+    assert [(r.name, getattr(r.params, "radius_m", None)) for r in rs.rules] == [("geofence.mismatch", 50.0), ("expr", None)]
+
+
+# -- the hook reference and the docs for plugin authors -----------------------------------------------
+HOOKS_PAGE = ROOT / "docs" / "plugins" / "hooks.md"
+
+
+def test_every_hook_has_a_section_in_the_hook_reference():
+    """docs/plugins/hooks.md has a section per hook of hookspecs.py, showing its signature."""
+    import inspect
+
+    text = HOOKS_PAGE.read_text(encoding="utf-8")
+    documented = set(re.findall(r"^### `(hrguard_\w+)`", text, flags=re.M))
+    assert documented == set(HOOKS), f"undocumented: {sorted(set(HOOKS) - documented)}; gone: {sorted(documented - set(HOOKS))}"
+    for name in HOOKS:
+        section = re.split(r"^#{2,3} ", text.split(f"### `{name}`", 1)[1], flags=re.M)[0]
+        args = list(inspect.signature(getattr(hookspecs, name)).parameters)
+        assert re.search(rf"^{name}\({args[0]}: ", section, flags=re.M), f"{name}: no signature in its section"
+        assert all(f"{a}:" in section for a in args), f"{name}: the section does not show the arguments {args}"
+
+
+def test_every_hook_is_tested_here():
+    text = Path(__file__).read_text(encoding="utf-8")
+    untested = [h for h in HOOKS if text.count(f"{h}=") + text.count(f"def {h}(") < 1]
+    assert not untested, f"hooks no test here implements: {untested}"
+
+
+def test_the_core_knows_no_plugin():
+    """hrguard itself never names a plugin: removing one (plugins/...) cannot break the core."""
+    for path in (ROOT / "src" / "hrguard").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"hrguard[_-]expense", text), f"{path} names a plugin"
+
+
+PLUGIN_PAGES = sorted((ROOT / "docs" / "plugins").glob("*.md"))
+
+
+def _docs_module():
+    """tests/test_docs.py, which also runs every page of docs/plugins (its examples and links)."""
+    import test_docs  # tests/ is on sys.path while pytest runs them
+
+    return test_docs
+
+
+def test_the_plugin_pages_are_linked_from_the_index_and_run_by_the_docs_tests():
+    index = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    assert all(f"plugins/{p.name}" in index for p in PLUGIN_PAGES)
+    assert set(PLUGIN_PAGES) <= set(_docs_module().PAGES)
+
+
+# -- the template plugin authors copy -----------------------------------------------------------------
+TEMPLATE = ROOT / "docs" / "plugins" / "template"
+
+
+def test_the_template_declares_its_entry_point():
+    meta = tomllib.loads((TEMPLATE / "pyproject.toml").read_text(encoding="utf-8"))
+    assert meta["project"]["entry-points"]["hrguard"] == {"badges": "hrguard_badges.plugin"}
+    assert (TEMPLATE / "src" / "hrguard_badges" / "plugin.py").is_file()
+
+
+def test_the_guide_shows_the_template_files_as_they_are():
+    """Each code block after a line naming a template file (`src/...py`:) is that file, verbatim."""
+    page = ROOT / "docs" / "plugins" / "writing-a-plugin.md"
+    lines = page.read_text(encoding="utf-8").splitlines()
+    shown = 0
+    for block in _docs_module().blocks(page):
+        before = " ".join(lines[max(0, block.line - 6) : block.line - 1])
+        m = re.search(r"`(src/[\w/]+\.py)`[^`]*$", before)
+        if m and block.lang == "python":
+            assert block.body == (TEMPLATE / m.group(1)).read_text(encoding="utf-8"), f"{m.group(1)} differs"
+            shown += 1
+    assert shown == 3
+
+
+def test_the_template_works(tmp_path):
+    """The template's own tests pass (the conformance kit among them), from a copy, uninstalled."""
+    import shutil
+
+    copy = tmp_path / "hrguard-mine"
+    shutil.copytree(TEMPLATE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(copy / "src"), *sys.path])}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=copy, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "2 passed" in proc.stdout
+
+
+def test_builtins_register_through_the_same_hooks():
+    engine = Engine(entrypoints=False)
+    assert {d.id for d in BUILTIN_DETECTORS} == {k for k, r in engine.registry.detectors.items()
+                                                   if r.plugin == "hrguard.builtins"}
+    assert md is not None

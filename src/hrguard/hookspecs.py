@@ -5,10 +5,13 @@ below. Installed distributions announce plugins through the ``hrguard`` entry-po
 :class:`~hrguard.engine.Engine` can also be given plugins in code. hrguard's own event kinds,
 detectors and bundled rulesets are registered by ``hrguard.builtins`` through these same hooks.
 
-Registration hooks receive a ``register`` callable. Each call registers one thing; registering a
-name that another plugin already registered is an error naming both plugins (never a silent
-override). Hooks are called once per engine, plugin by plugin, so a plugin that raises is reported
-by name.
+Registration hooks receive a ``register`` callable and return nothing. Each call registers one
+thing; registering a name that another plugin already registered is an error naming both plugins
+(never a silent override, and a plugin cannot replace a built-in). Hooks are called once per engine,
+plugin by plugin, in the order the plugins were registered (the built-ins, then installed plugins,
+then plugins given in code), and hook by hook (event kinds, then detectors, then rulesets), so a
+plugin that raises is reported by name. docs/plugins/hooks.md is the reference for plugin authors;
+a test fails when a hook here is missing from it.
 """
 
 from __future__ import annotations

@@ -1,14 +1,24 @@
 """Loading plugins into one engine's own ``PluginManager`` and collecting what they register.
 
-Entry points of the ``hrguard`` group are loaded unless ``HRGUARD_DISABLE_PLUGIN_AUTOLOAD`` is set;
-``HRGUARD_PLUGINS_BLOCK`` (comma-separated entry-point names) skips some. A plugin that fails to
-import, or raises inside a hook, is reported as a :class:`~hrguard.errors.PluginError` naming it.
+Installed plugins are the entry points of the ``hrguard`` group. Environment variables choose which
+of them an engine loads (the built-ins and plugins given in code are always loaded):
+
+- ``HRGUARD_DISABLE_PLUGIN_AUTOLOAD`` (any non-empty value): none.
+- ``HRGUARD_PLUGINS_ALLOW``: only these (comma-separated names).
+- ``HRGUARD_PLUGINS_BLOCK``: all but these; blocking wins over allowing.
+
+A name is an entry-point name (``badges``) or a distribution name (``hrguard-badges``; case, ``-``,
+``_`` and ``.`` do not matter). A name in either list that no installed plugin has is logged as a
+warning. A plugin that fails to import, or raises inside a hook, is reported as a
+:class:`~hrguard.errors.PluginError` naming it; it is never skipped silently.
 """
 
 from __future__ import annotations
 
 import importlib.metadata as md
+import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -19,6 +29,9 @@ from . import hookspecs
 from .errors import PluginError
 
 ENTRY_POINT_GROUP = "hrguard"
+ALLOW_VAR, BLOCK_VAR, DISABLE_VAR = "HRGUARD_PLUGINS_ALLOW", "HRGUARD_PLUGINS_BLOCK", "HRGUARD_DISABLE_PLUGIN_AUTOLOAD"
+
+log = logging.getLogger("hrguard")
 
 
 @dataclass(frozen=True)
@@ -29,6 +42,7 @@ class Registered:
     obj: Any
     plugin: str
     version: str | None = None
+    distribution: str | None = None
 
 
 @dataclass
@@ -40,11 +54,12 @@ class Registry:
     rulesets: dict[str, Registered] = field(default_factory=dict)
 
 
-def _plugin_version(pm: pluggy.PluginManager, plugin: object) -> str | None:
+def _plugin_dist(pm: pluggy.PluginManager, plugin: object) -> tuple[str | None, str | None]:
+    """``(distribution name, version)`` of an installed plugin; ``(None, None)`` for one given in code."""
     for p, dist in pm.list_plugin_distinfo():
         if p is plugin:
-            return dist.version
-    return None
+            return dist.project_name, dist.version
+    return None, None
 
 
 def _call_registration(
@@ -54,7 +69,7 @@ def _call_registration(
     hook = getattr(pm.hook, hook_name)
     for impl in hook.get_hookimpls():  # in registration order: built-ins first
         plugin_name = impl.plugin_name
-        version = _plugin_version(pm, impl.plugin)
+        distribution, version = _plugin_dist(pm, impl.plugin)
 
         def register(*args: Any) -> None:
             obj = args[-1] if len(args) == 1 else args
@@ -68,7 +83,7 @@ def _call_registration(
                 raise PluginError(
                     f"{what} {name!r} is registered by two plugins: {prior.plugin!r} and {plugin_name!r}"
                 )
-            table[name] = Registered(name, obj, plugin_name, version)
+            table[name] = Registered(name, obj, plugin_name, version, distribution)
 
         try:
             impl.function(register=register)
@@ -102,10 +117,67 @@ def _check_ruleset(item: Any) -> None:
         raise PluginError(f"ruleset {name!r}: {path} is not a file")
 
 
-def _entry_points(blocked: set[str]) -> Iterable[md.EntryPoint]:
-    for ep in md.entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name not in blocked:
-            yield ep
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).strip().lower()
+
+
+def _names(var: str) -> set[str] | None:
+    """The normalised names an environment variable lists; ``None`` when it is unset or empty."""
+    names = {_norm(n) for n in os.environ.get(var, "").split(",") if n.strip()}
+    return names or None
+
+
+def _ep_names(ep: md.EntryPoint) -> set[str]:
+    names = {_norm(ep.name)}
+    if ep.dist is not None and ep.dist.name:
+        names.add(_norm(ep.dist.name))
+    return names
+
+
+def installed() -> list[md.EntryPoint]:
+    """Every installed plugin: the entry points of the ``hrguard`` group."""
+    return list(md.entry_points(group=ENTRY_POINT_GROUP))
+
+
+def _entry_points(allow: set[str] | None, block: set[str]) -> list[md.EntryPoint]:
+    """The installed plugins to load: allowed (when an allow list is given) and not blocked."""
+    found = installed()
+    known = set().union(*(_ep_names(ep) for ep in found)) if found else set()
+    for var, names in ((ALLOW_VAR, allow or set()), (BLOCK_VAR, block)):
+        unknown = sorted(names - known)
+        if unknown:
+            log.warning("%s names %s, which no installed hrguard plugin has (installed: %s)", var,
+                        ", ".join(unknown), ", ".join(sorted({ep.name for ep in found})) or "none")
+    return [ep for ep in found if (allow is None or _ep_names(ep) & allow) and not _ep_names(ep) & block]
+
+
+def _where(ep: md.EntryPoint) -> str:
+    dist = f" of {ep.dist.name} {ep.dist.version}" if ep.dist is not None else ""
+    return f"(entry point {ep.name} = {ep.value}{dist})"
+
+
+def _load_entry_point(pm: pluggy.PluginManager, ep: md.EntryPoint) -> None:
+    if pm.get_plugin(ep.name) is not None:
+        prior = next((d.project_name for p, d in pm.list_plugin_distinfo() if p is pm.get_plugin(ep.name)), None)
+        raise PluginError(f"two installed plugins are named {ep.name!r}: {prior or 'another distribution'} and "
+                          f"{_where(ep)}; uninstall one, or block it with {BLOCK_VAR}")
+    try:
+        plugin = ep.load()
+    except Exception as exc:
+        raise PluginError(f"plugin {ep.name!r} {_where(ep)} failed to import: {type(exc).__name__}: {exc} "
+                          f"(set {BLOCK_VAR}={ep.name} to run without it)") from exc
+    _register(pm, plugin, ep.name, _where(ep))
+    if ep.dist is not None:
+        pm._plugin_distinfo.append((plugin, pluggy._manager.DistFacade(ep.dist)))  # type: ignore[attr-defined]
+
+
+def _register(pm: pluggy.PluginManager, plugin: object, name: str, where: str = "") -> None:
+    """Register one plugin; a hook implementation pluggy refuses (a misspelt argument...) names the plugin."""
+    try:
+        pm.register(plugin, name=name)
+    except Exception as exc:  # pluggy's PluginValidationError, or ValueError for a plugin registered twice
+        raise PluginError(f"plugin {name!r}{' ' + where if where else ''} cannot be registered: "
+                          f"{type(exc).__name__}: {exc}") from exc
 
 
 def load(plugins: Iterable[object] = (), *, entrypoints: bool | None = None) -> tuple[pluggy.PluginManager, Registry]:
@@ -116,24 +188,13 @@ def load(plugins: Iterable[object] = (), *, entrypoints: bool | None = None) -> 
     pm.add_hookspecs(hookspecs)
     pm.register(builtins, name="hrguard.builtins")
     if entrypoints is None:
-        entrypoints = not os.environ.get("HRGUARD_DISABLE_PLUGIN_AUTOLOAD")
+        entrypoints = not os.environ.get(DISABLE_VAR)
     if entrypoints:
-        blocked = {b.strip() for b in os.environ.get("HRGUARD_PLUGINS_BLOCK", "").split(",") if b.strip()}
-        for ep in _entry_points(blocked):
-            if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
-                continue
-            try:
-                plugin = ep.load()
-            except Exception as exc:
-                raise PluginError(
-                    f"plugin {ep.name!r} (entry point {ep.value}) failed to import: {type(exc).__name__}: {exc}"
-                ) from exc
-            pm.register(plugin, name=ep.name)
-            if ep.dist is not None:
-                pm._plugin_distinfo.append((plugin, pluggy._manager.DistFacade(ep.dist)))  # type: ignore[attr-defined]
+        for ep in _entry_points(_names(ALLOW_VAR), _names(BLOCK_VAR) or set()):
+            _load_entry_point(pm, ep)
     for i, plugin in enumerate(plugins):
         name = getattr(plugin, "__name__", None) or f"{type(plugin).__name__}-{i}"
-        pm.register(plugin, name=name)
+        _register(pm, plugin, name)
     reg = Registry()
     _call_registration(pm, "hrguard_register_event_kinds", reg.kinds, "event kind", lambda m: m.KIND, _check_kind)
     _call_registration(pm, "hrguard_register_detectors", reg.detectors, "detector", lambda c: c.id, _check_detector)
