@@ -6,6 +6,8 @@ by registering more subclasses of :class:`Event` through the ``hrguard_register_
 
 from __future__ import annotations
 
+import copy
+
 from datetime import date, time
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
@@ -102,7 +104,11 @@ class Event(BaseModel):
     @field_validator("attrs", mode="before")
     @classmethod
     def _null_attrs(cls, v: Any) -> Any:
-        return {} if v is None else v  # anything else but an object fails the dict check, located
+        if v is None:
+            return {}
+        # nested values are copied so that no detector can ever reach (and change) the caller's objects;
+        # anything but an object fails pydantic's dict check, located at attrs
+        return copy.deepcopy(v) if isinstance(v, dict) and v else v
 
     @model_validator(mode="after")
     def _unknown_fields_to_attrs(self) -> Event:
@@ -115,7 +121,7 @@ class Event(BaseModel):
                 if k in attrs and attrs[k] != value:
                     raise FieldError(k, f"unknown field {k!r} would be kept in attrs, but attrs.{k} is already set "
                                         f"to a different value ({attrs[k]!r}); keep only one of them")
-                attrs[k] = value
+                attrs[k] = copy.deepcopy(value) if isinstance(value, (dict, list)) else value
             object.__setattr__(self, "attrs", attrs)
             extra.clear()
         return self
