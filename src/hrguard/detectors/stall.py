@@ -105,16 +105,17 @@ class FollowupStall(Detector):
                     sev = (p[3], p[4]) if p else None
                 pending.append((int(due[i]), int(cust[i]), f.ids[rows[j]], int(ts[j]), *(sev or (0, None)), int(stage_after[j])))
             # pairs (state's last activity -> first activity of the chunk)
+            group_firsts = np.flatnonzero(start).tolist()
             for g, c in enumerate(first_custs):
                 p = prior[g]
                 if p is None or p[5]:
                     continue
                 idle = self.idle.get(p[2])
-                i = int(np.flatnonzero(start)[g])
+                i = group_firsts[g]
                 if idle is not None and int(ts[i]) >= p[0] + idle:
                     pending.append((p[0] + idle, c, p[1], p[0], p[3], p[4], p[2]))
             # new state: each customer's last activity in the chunk starts a fresh period
-            ends = np.r_[np.flatnonzero(start)[1:] - 1, n - 1]
+            ends = np.r_[np.asarray(group_firsts[1:], dtype=np.int64) - 1, n - 1]
             for g, e in enumerate(ends.tolist()):
                 c = int(cust[e])
                 sidx = int(last_stage_idx[e]) if in_group[e] else -1
