@@ -1,5 +1,8 @@
 """Testing detectors: event factories, batch-versus-stream runs, and the conformance kit.
 
+(PYTEST_DONT_REWRITE: the kit's failure messages are written to be read as they are, the same in
+and out of pytest.)
+
 The conformance kit is hrguard's ``check_estimator``: one call proves a detector keeps the contract
 of :mod:`hrguard.detector` and spec/detectors.md. Give it the detector and a few events that make it
 fire::
