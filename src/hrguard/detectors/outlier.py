@@ -1,0 +1,400 @@
+"""``outlier.isolation_forest``: an employee-period that behaves unlike the rest.
+
+Rules catch what someone thought of; this catches the employee whose day (or week) looks like no
+one else's. :class:`~hrguard.features.FeatureBuilder` turns the events into one vector per
+(employee, period); :class:`~hrguard.ml.IsolationForestScorer` (scikit-learn's IsolationForest, the
+``ml`` extra) scores them; a vector whose anomaly score passes the threshold fires, and its
+``details`` name the features that set it apart most, with the population's typical values.
+
+When vectors are judged, and by which model (the same in a batch scan and a stream, because both
+see the same closed periods in the same order):
+
+- A period's vectors are final, and judged, when the period has ended: at its end (local midnight
+  starting the next period), which is the finding's ``ts``.
+- ``fit_on: scanned``: the training set is every vector of the periods ended so far (the last
+  ``history`` periods, if set), this period's included. At each period's end the model is refitted
+  on it when it has grown by ``refit_growth`` (a share of its size; ``0``: every time) since the last
+  fit, then judges the period. Fewer than ``min_periods`` vectors: no model, nothing fires.
+- ``fit_on: {start, end}``: the periods lying within those local dates are the training set; the
+  model is fitted once, at the end of the first period that ends after ``end``, and judges that
+  period and every later one. Periods that end before then are not judged.
+- ``fit_on: {model: path}``: a model saved by :func:`fit_model` judges every period.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+
+from ..columns import Chunk
+from ..detector import Detector, DetectorParams, RuleContext
+from ..features import (
+    FEATURE_NAMES,
+    FEATURES,
+    PERIOD_DAYS,
+    FeatureBlock,
+    FeatureBuilder,
+    FeatureConfig,
+    time_of_day_seconds,
+    build_features,
+)
+from ..findings import Severity
+from ..kit import Latest, pos_after, rows_pos
+from ..params import Duration
+from ..timeutil import date_to_days, days_to_date
+
+FeatureName = Literal[FEATURE_NAMES]  # type: ignore[valid-type]
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$|^24:00$")
+HIRED = "employee.hired"
+
+
+class ReferenceRange(BaseModel):
+    """Fit on the periods lying within these local dates (both included)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    start: date = Field(description="first local date of the reference range")
+    end: date = Field(description="last local date of the reference range")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ReferenceRange:
+        if self.end < self.start:
+            raise ValueError(f"the reference range ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+class SavedModel(BaseModel):
+    """Judge with a model saved by ``hrguard.detectors.outlier.fit_model``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    model: str = Field(min_length=1, description="path of the .npz model file (relative: to the working directory)")
+
+
+class OutlierParams(DetectorParams):
+    period: Literal["day", "week"] = Field("day", description="one vector per employee per local day or week (Monday first)")
+    features: Annotated[list[FeatureName] | Literal["all"], WithJsonSchema({  # type: ignore[valid-type]
+        "anyOf": [{"type": "array", "items": {"type": "string", "description": "a feature name: " + ", ".join(FEATURE_NAMES)},
+                   "minItems": 1, "uniqueItems": True}, {"const": "all", "type": "string"}]})] = Field(
+        "all", description="the features the forest sees (names from the feature set), or all")
+    contamination: Literal["auto"] | Annotated[float, Field(gt=0, le=0.5)] = Field(
+        "auto", description="'auto' (anomaly score above 0.5) or the expected share of outliers in the training vectors")
+    n_estimators: int = Field(100, ge=1, le=10_000, description="trees in the forest")
+    max_samples: int = Field(256, ge=2, description="vectors drawn to grow each tree (capped at the training set's size)")
+    random_state: int = Field(0, ge=0, le=2**32 - 1, description="seed of the forest: the same seed, the same trees")
+    min_periods: int = Field(20, ge=2, description="fewest training vectors to fit a model; fewer: nothing fires")
+    fit_on: Annotated[Literal["scanned"] | ReferenceRange | SavedModel, WithJsonSchema({"anyOf": [
+        {"const": "scanned", "type": "string"},
+        {"type": "object", "additionalProperties": False, "required": ["start", "end"],
+         "properties": {"start": {"type": "string", "format": "date"}, "end": {"type": "string", "format": "date"}}},
+        {"type": "object", "additionalProperties": False, "required": ["model"],
+         "properties": {"model": {"type": "string", "minLength": 1}}}]})] = Field(
+        "scanned", description="'scanned' (every ended period so far), {start, end} (a reference range of local dates) "
+                               "or {model: path} (a saved model)")
+    history: int | None = Field(None, ge=1, description="with fit_on scanned: fit on the last this many periods only")
+    refit_growth: float = Field(
+        0.1, ge=0, description="with fit_on scanned: refit at a period's end when the vectors added since the last fit "
+                               "are at least this share of the training set (0: refit at every period's end)")
+    roles: list[str] | None = Field(
+        None, description="only employees with one of these roles (as known at the period's end) form the population "
+                          "and are judged; null: everyone")
+    top_features: int = Field(3, ge=1, le=len(FEATURES), description="how many features a finding names")
+    radius_m: float = Field(500, ge=0, description="features: a clock-in this close to a plan item's place matches it, metres")
+    window_slack: Duration = Field("30m", validate_default=True, description="features: widening of each plan item's window")
+    work_start: str = Field("07:00", description="features: activity before this local time is off hours")
+    work_end: str = Field("21:00", description="features: activity after this local time is off hours")
+
+    @field_validator("features")
+    @classmethod
+    def _distinct(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            if not v:
+                raise ValueError("list at least one feature, or write 'all'")
+            dup = sorted({f for f in v if v.count(f) > 1})
+            if dup:
+                raise ValueError(f"feature(s) listed twice: {', '.join(dup)}")
+        return v
+
+    @field_validator("work_start", "work_end")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        if not _HHMM.match(v):
+            raise ValueError(f"expected a local time HH:MM, got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _hours(self) -> OutlierParams:
+        if time_of_day_seconds(self.work_end) <= time_of_day_seconds(self.work_start):
+            raise ValueError(f"work_end ({self.work_end}) must be later than work_start ({self.work_start})")
+        return self
+
+    def feature_names(self) -> list[str]:
+        return list(FEATURE_NAMES) if self.features == "all" else list(self.features)
+
+    def feature_config(self) -> FeatureConfig:
+        return FeatureConfig(self.period, float(self.radius_m), int(self.window_slack), time_of_day_seconds(self.work_start),
+                             time_of_day_seconds(self.work_end))
+
+
+def _ml() -> Any:
+    """The ``ml`` extra, imported when a rule needs it (``MissingExtraError`` names the extra)."""
+    import importlib
+
+    return importlib.import_module("hrguard.ml")
+
+
+def _model_extra(params: OutlierParams) -> dict[str, Any]:
+    """What a saved model must agree on with the rule that uses it."""
+    return {"detector": IsolationForestOutlier.id, "features": params.feature_names(),
+            "feature_config": params.feature_config().as_dict()}
+
+
+def load_model(params: OutlierParams) -> Any:
+    """The saved model named by ``params.fit_on``, checked against the rule's features (``ModelFileError``)."""
+    ml = _ml()
+    path = params.fit_on.model  # type: ignore[union-attr]
+    scorer = ml.IsolationForestScorer.load(path)
+    want, got = _model_extra(params), scorer.extra_
+    for key, what in (("detector", "detector"), ("features", "features"), ("feature_config", "feature settings")):
+        if got.get(key) != want[key]:
+            raise ml.ModelFileError(path, f"the model was saved with {what} {got.get(key)!r}, but this rule uses "
+                                          f"{want[key]!r}; fit it again with these settings")
+    return scorer
+
+
+def fit_model(events: Any, path: Any = None, *, timezone: str = "UTC", as_of: Any = None, **params: Any) -> Any:
+    """Fit the detector's model on ``events`` and save it to ``path`` (if given) for ``fit_on: {model: path}``.
+
+    ``params`` are the rule's (``period``, ``features``, ``contamination``, ``n_estimators``...);
+    the vectors are those of the periods ended by ``as_of`` (default: the latest event), every
+    employee's unless ``roles`` is given (the latest role known by ``as_of``). Returns the fitted
+    :class:`~hrguard.ml.IsolationForestScorer`.
+    """
+    p = OutlierParams.model_validate({k: v for k, v in params.items() if k != "fit_on"})
+    ml = _ml()
+    if p.roles is not None and not isinstance(events, (str, os.PathLike, list, tuple)):
+        events = list(events)  # read twice: for the vectors and for the roles
+    cfg = p.feature_config()
+    fm = build_features(events, timezone=timezone, period=p.period, as_of=as_of, complete_only=True,
+                        radius_m=cfg.radius_m, window_slack=cfg.window_slack_us / 1e6, work_start=p.work_start,
+                        work_end=p.work_end)
+    if p.roles is not None:
+        from ..engine import default_engine
+        roles = _latest_roles(events, as_of, default_engine())
+        keep = np.asarray([roles.get(e) in p.roles for e in fm.employees.tolist()], dtype=bool)
+        fm.X, fm.employees, fm.periods = fm.X[keep], fm.employees[keep], fm.periods[keep]
+    fm = fm.select(p.feature_names())
+    if len(fm) < p.min_periods:
+        raise ValueError(f"only {len(fm)} vectors, fewer than min_periods {p.min_periods}: nothing to fit")
+    scorer = ml.IsolationForestScorer(n_estimators=p.n_estimators, max_samples=p.max_samples,
+                                      contamination=p.contamination, random_state=p.random_state).fit(fm.X)
+    if path is not None:
+        scorer.save(path, extra=_model_extra(p))
+    scorer.extra_ = _model_extra(p)
+    return scorer
+
+
+def _latest_roles(events: Any, as_of: Any, engine: Any) -> dict[str, str | None]:
+    from ..engine import _instant
+    from ..ingest import Intake, iter_records
+    from ..timeutil import to_us
+
+    limit = _instant(as_of) if as_of is not None else None
+    latest: dict[str, tuple[int, str, str | None]] = {}
+    for ev in Intake(engine.kinds).take_all(iter_records(events)):
+        if ev.kind != HIRED:
+            continue
+        t = to_us(ev.ts)
+        if limit is not None and t > limit:
+            continue
+        key = (t, ev.id)
+        if ev.employee_id not in latest or key > latest[ev.employee_id][:2]:
+            latest[ev.employee_id] = (t, ev.id, ev.role)  # type: ignore[index]
+    return {e: v[2] for e, v in latest.items()}
+
+
+def _num(v: float) -> str:
+    r = round(float(v), 2)
+    return str(int(r)) if r.is_integer() else f"{r:g}"
+
+
+class IsolationForestOutlier(Detector):
+    id = "outlier.isolation_forest"
+    title = "An employee-period that behaves unlike the rest (Isolation Forest over behaviour features)"
+    Params = OutlierParams
+    default_severity = Severity.low
+    kinds = frozenset()  # every kind: the 'events' and 'off_hours' features count them all
+    messages = {
+        "en": {"default": "{employee_id}'s activity {when} was unlike everyone else's (anomaly score {score:.2f}, "
+                          "threshold {threshold:.2f}): {top}"},
+        "zh": {"default": "{employee_id} {when_zh}的行为与其他人明显不同（异常分数 {score:.2f}，阈值 {threshold:.2f}）："
+                          "{top_zh}"},
+    }
+
+    @classmethod
+    def check(cls, params: OutlierParams, kinds: set[str]) -> list[tuple[tuple[Any, ...], str]]:
+        ml = _ml()  # raises MissingExtraError (naming the 'ml' extra) when scikit-learn is missing
+        if isinstance(params.fit_on, SavedModel):
+            try:
+                load_model(params)
+            except ml.ModelFileError as exc:
+                return [(("fit_on", "model"), str(exc))]
+        return []
+
+    def __init__(self, params: OutlierParams, ctx: RuleContext):
+        super().__init__(params, ctx)
+        self.ml = _ml()
+        self.builder = FeatureBuilder(ctx.clock, ctx.strings, params.feature_config())
+        self.names = params.feature_names()
+        self.cols = np.asarray([FEATURE_NAMES.index(n) for n in self.names], dtype=np.int64)
+        self.roles = Latest(role=-1) if params.roles is not None else None
+        self.role_codes = np.asarray(sorted(ctx.strings.code(r) for r in params.roles or ()), dtype=np.int64)
+        self.train: list[tuple[int, np.ndarray]] = []  # (period start, its vectors), in period order
+        self.scorer: Any = None
+        self._trained_on = 0
+        self.source = "scanned"
+        self._warnings: list[str] = []
+        self._reference_fitted = False
+        self._added = 0  # training vectors added since the last fit
+        fit_on = params.fit_on
+        if isinstance(fit_on, SavedModel):
+            self.scorer = load_model(params)
+            self.source = "saved"
+        elif isinstance(fit_on, ReferenceRange):
+            self.source = "reference"
+            self.ref = (date_to_days(fit_on.start), date_to_days(fit_on.end))
+
+    def warnings(self) -> list[str]:
+        return list(self._warnings)
+
+    # -- chunks ------------------------------------------------------------------------------------
+    def process(self, chunk: Chunk) -> None:
+        role_u = self._role_updates(chunk) if self.roles is not None else None
+        self.builder.add(chunk)
+        for block in self.builder.close(chunk.upto):
+            self._period_ended(block, self._population(block, chunk, role_u))
+        if self.roles is not None and role_u is not None:
+            self.roles.commit(role_u[0], role_u[2])
+
+    def _role_updates(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        rows = chunk.rows(HIRED)
+        if rows.size == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), {"role": np.zeros(0, np.int64)}
+        return (chunk.frame.employee[rows].astype(np.int64), rows_pos(chunk, rows),
+                {"role": chunk.col(HIRED, "role").astype(np.int64)})
+
+    def _population(self, block: FeatureBlock, chunk: Chunk, role_u: Any) -> np.ndarray:
+        """Rows of the block whose employee is in ``roles`` as known at the period's end (all without roles)."""
+        n = len(block.employees)
+        if self.roles is None:
+            return np.arange(n)
+        codes = np.asarray([self.ctx.strings.find(e) for e in block.employees], dtype=np.int64)
+        pos = np.repeat(pos_after(chunk, np.asarray([block.end_us - 1], dtype=np.int64)), n)
+        _, vals = self.roles.lookup(codes, pos, *role_u)
+        return np.flatnonzero(np.isin(vals["role"].astype(np.int64), self.role_codes))
+
+    # -- fitting and judging -----------------------------------------------------------------------
+    def _fit(self) -> Any:
+        X = np.vstack([x for _, x in self.train])
+        p = self.params
+        return self.ml.IsolationForestScorer(n_estimators=p.n_estimators, max_samples=p.max_samples,
+                                             contamination=p.contamination, random_state=p.random_state).fit(X)
+
+    def _n_train(self) -> int:
+        return sum(x.shape[0] for _, x in self.train)
+
+    def _period_ended(self, block: FeatureBlock, rows: np.ndarray) -> None:
+        p = self.params
+        X = block.X[rows][:, self.cols]
+        last_day = block.period_start + PERIOD_DAYS[p.period] - 1
+        if self.source == "scanned":
+            if rows.size:
+                self.train.append((block.period_start, X))
+                self._added += rows.size
+            if p.history is not None:
+                oldest = block.period_start - (p.history - 1) * PERIOD_DAYS[p.period]
+                self.train = [(s, x) for s, x in self.train if s >= oldest]
+            n = self._n_train()
+            if n < p.min_periods:
+                self.scorer = None
+                return
+            if self.scorer is None or self._added >= p.refit_growth * n:
+                self.scorer = self._fit()
+                self._trained_on = n
+                self._added = 0
+        elif self.source == "reference":
+            start, end = self.ref
+            if block.period_start >= start and last_day <= end:
+                if rows.size:
+                    self.train.append((block.period_start, X))
+                return
+            if last_day <= end:
+                return  # ended before the reference range did: no model yet
+            if not self._reference_fitted:
+                self._reference_fitted = True
+                n = self._n_train()
+                if n < p.min_periods:
+                    self._warnings.append(
+                        f"{self.ctx.name}: the reference range {days_to_date(start)}..{days_to_date(end)} has {n} "
+                        f"vector(s), fewer than min_periods {p.min_periods}: no model, nothing judged")
+                else:
+                    self.scorer = self._fit()
+                    self._trained_on = n
+        if self.scorer is None or rows.size == 0:
+            return
+        self._judge(block, rows, X)
+
+    def _judge(self, block: FeatureBlock, rows: np.ndarray, X: np.ndarray) -> None:
+        scorer = self.scorer
+        raw = scorer.score_samples(X)
+        fire = np.flatnonzero(raw < scorer.offset_)  # decision_function < 0: scikit-learn's outliers
+        if fire.size == 0:
+            return
+        anomaly = -raw  # higher is worse: the paper's score in (0, 1], see IsolationForestScorer.anomaly_score
+        threshold = -scorer.offset_
+        explained = scorer.explain(X[fire], top=self.params.top_features, names=self.names)
+        period = self.params.period
+        start = days_to_date(block.period_start)
+        last = days_to_date(block.period_start + PERIOD_DAYS[period] - 1)
+        when = f"on {start}" if period == "day" else f"in the week of {start}"
+        when_zh = f"在 {start} " if period == "day" else f"在 {start} 开始的一周"
+        labels = {f.name: f for f in FEATURES}
+        trained_on = self._trained_on if self.source != "saved" else None
+        for k, j in enumerate(fire.tolist()):
+            row = int(rows[j])
+            emp = block.employees[row]
+            feats = [{"name": e["name"], "value": round(e["value"], 2), "typical": round(e["typical"], 2),
+                      "z": round(e["z"], 2)} for e in explained[k]]
+            mask = 0
+            for e in feats:
+                mask |= 1 << FEATURE_NAMES.index(e["name"])
+            evidence = (block.evidence(row, mask) or block.evidence(row, 1 << FEATURE_NAMES.index("events"))
+                        or block.evidence(row, -1))
+            details = {
+                "period": period,
+                "period_start": start.isoformat(),
+                "period_end": last.isoformat(),
+                "score": round(float(anomaly[j]), 4),
+                "threshold": round(float(threshold), 4),
+                "features": feats,
+                "model": self.source,
+                "trained_on": trained_on,
+            }
+            top = "; ".join(f"{labels[e['name']].en} {_num(e['value'])} (typical {_num(e['typical'])})" for e in feats)
+            top_zh = "；".join(f"{labels[e['name']].zh} {_num(e['value'])}（通常 {_num(e['typical'])}）" for e in feats)
+            self.emit(
+                ts=block.end_us,
+                subject=(emp, start.isoformat()),
+                employee_id=emp,
+                customer_id=None,
+                evidence=evidence,
+                details=details,
+                message=self.render("default", details, employee_id=emp, when=when, when_zh=when_zh,
+                                    top=top or "no single feature stands out", top_zh=top_zh or "没有单个特征特别突出"),
+            )
+
+
+DETECTORS = (IsolationForestOutlier,)

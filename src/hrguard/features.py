@@ -1,0 +1,679 @@
+"""Behaviour features: one vector per (employee, period), built from the events, vectorised.
+
+A *period* is a local day or a local week (Monday to Sunday) in the ruleset's time zone. The vector
+of employee E for period P summarises what E did in P; :data:`FEATURES` lists every feature and how
+it is counted. Two ways to get them:
+
+- :func:`build_features` over events (a path, paths, or a list of dicts), for notebooks: a
+  :class:`FeatureMatrix` (a NumPy matrix with feature names and an ``(employee, period start)``
+  index), and a pandas DataFrame with :meth:`FeatureMatrix.to_pandas` (the ``pandas`` extra).
+- :class:`FeatureBuilder`, incrementally over the engine's time-ordered chunks (what the
+  ``outlier.isolation_forest`` detector uses): state is carried from chunk to chunk, and a period's
+  vectors are handed out, final, once the period has ended (every event up to its end has been seen).
+
+Either way the vectors are the same, whatever the chunking: every look-up (a customer's owner or
+location, a follow-up before a summary) is made as of the event's place in the one order of events,
+sums that could depend on their order are integers or are taken in event order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+import numpy as np
+
+from .columns import Chunk, ColumnBuilder, Interner
+from .errors import MissingExtraError
+from .kit import Latest, haversine_m, pack2, rows_pos
+from .timeutil import DAY_US, US, LocalClock, format_duration, parse_duration
+
+PUNCH, PLAN, FOLLOWUP, SUMMARY = "attendance.punched", "plan.submitted", "followup.logged", "summary.submitted"
+REQUEST, ORDER, REGISTERED, ASSIGNED, SITE = (
+    "approval.requested", "order.recorded", "customer.registered", "customer.assigned", "site.registered")
+
+HR_RECORDS = frozenset({"employee.hired", "employee.terminated", "payroll.settled"})
+"""Kinds whose ``employee_id`` is the employee concerned, not someone acting: never counted as activity."""
+
+Period = Literal["day", "week"]
+PERIOD_DAYS = {"day": 1, "week": 7}
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One feature: its name, short labels for messages (English, Chinese), and how it is counted."""
+
+    name: str
+    en: str
+    zh: str
+    doc: str
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature("events", "events", "记录数",
+            "events the employee acted in (their `employee_id`), of any kind but the HR records about them "
+            "(`employee.hired`, `employee.terminated`, `payroll.settled`)"),
+    Feature("punches", "clock-ins", "打卡次数", "`attendance.punched` events, in or out"),
+    Feature("plan_items", "plan items", "计划事项数",
+            "items naming a customer or site in the employee's plans for the period's dates (for each date, the "
+            "latest `plan.submitted` for it received by the end of that date)"),
+    Feature("plan_matched_share", "share of plan items visited", "计划事项到访比例",
+            "share of those items whose place has a known location (as of the plan) that a clock-in matched: "
+            "within `radius_m` of the place, inside the item's window widened by `window_slack` on both sides "
+            "(1 when no item has a located place)"),
+    Feature("plan_distance_mean_m", "mean distance from the planned place (m)", "与计划地点的平均距离（米）",
+            "mean distance from each clock-in with coordinates that falls inside a plan item's widened window "
+            "to that item's place (the first such item in plan order; items with a located place); 0 when none"),
+    Feature("plan_distance_max_m", "largest distance from the planned place (m)", "与计划地点的最大距离（米）",
+            "the largest of those distances; 0 when none"),
+    Feature("visits", "visits", "拜访次数", "`followup.logged` with `channel: visit`"),
+    Feature("visits_with_photo", "visits with a photo", "带照片的拜访次数", "those visits with at least one photo"),
+    Feature("followups", "follow-ups", "跟进次数", "`followup.logged`, any channel"),
+    Feature("customers", "customers", "客户数",
+            "distinct customers named by the employee's follow-ups, approval requests and orders"),
+    Feature("customers_of_others", "other people's customers", "他人名下客户数",
+            "of those, customers owned by another employee at the event (latest `customer.registered` or "
+            "`customer.assigned` before it)"),
+    Feature("claims", "summary claims", "日报声明数", "`visit` and `call` claims of the employee's `summary.submitted`"),
+    Feature("unsupported_claims", "unsupported claims", "无记录支撑的声明数",
+            "those claims with no `followup.logged` by the employee for that customer on the summary's `date` "
+            "before the summary (any channel)"),
+    Feature("approvals", "approval requests", "审批申请数", "`approval.requested` events"),
+    Feature("orders", "orders", "订单数", "`order.recorded` events"),
+    Feature("order_amount", "order amount", "订单金额", "the sum of those orders' `amount`"),
+    Feature("off_hours", "events outside working hours", "非工作时间记录数",
+            "events counted in `events` before `work_start` (07:00) or after `work_end` (21:00), local time"),
+)
+FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+_F = {name: i for i, name in enumerate(FEATURE_NAMES)}
+_N = len(FEATURES)
+(EVENTS, PUNCHES, PLAN_ITEMS, PLAN_SHARE, PLAN_MEAN, PLAN_MAX, VISITS, VISITS_PHOTO, FOLLOWUPS, CUSTOMERS,
+ CUSTOMERS_OTHERS, CLAIMS, UNSUPPORTED, APPROVALS, ORDERS, AMOUNT, OFF_HOURS) = range(_N)
+
+
+def _bits(*features: int) -> int:
+    out = 0
+    for f in features:
+        out |= 1 << f
+    return out
+
+
+_PLAN_BITS = _bits(PLAN_ITEMS, PLAN_SHARE, PLAN_MEAN, PLAN_MAX)
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """How vectors are cut and counted: the period, and the few constants some features use."""
+
+    period: Period = "day"
+    radius_m: float = 500.0
+    window_slack_us: int = 30 * 60 * US
+    work_start_s: int = 7 * 3600
+    work_end_s: int = 21 * 3600
+
+    def __post_init__(self) -> None:
+        if self.period not in PERIOD_DAYS:
+            raise ValueError(f"period must be 'day' or 'week', got {self.period!r}")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as written in a ruleset (kept with a saved model, compared when loading it)."""
+        return {"period": self.period, "radius_m": float(self.radius_m),
+                "window_slack": format_duration(self.window_slack_us),
+                "work_start": _hhmm(self.work_start_s), "work_end": _hhmm(self.work_end_s)}
+
+
+def _hhmm(seconds: int) -> str:
+    h, rest = divmod(int(seconds), 3600)
+    m, s = divmod(rest, 60)
+    return f"{h:02d}:{m:02d}" + (f":{s:02d}" if s else "")
+
+
+def period_starts(days: np.ndarray, period: Period) -> np.ndarray:
+    """The first local day of the period holding each local day (weeks start on Monday)."""
+    days = np.asarray(days, dtype=np.int64)
+    return days if period == "day" else days - ((days + 3) % 7)  # 1970-01-01 was a Thursday
+
+
+def _key_day(keys: np.ndarray) -> np.ndarray:
+    """The second half of :func:`hrguard.kit.pack2` keys."""
+    return (np.asarray(keys, dtype=np.int64) & 0xFFFFFFFF) - (1 << 31)
+
+
+def _key_emp(keys: np.ndarray) -> np.ndarray:
+    return np.asarray(keys, dtype=np.int64) >> 32
+
+
+# -- results ---------------------------------------------------------------------------------------
+@dataclass
+class FeatureBlock:
+    """The final vectors of one period, rows ordered by employee id; and the events behind them.
+
+    ``refs`` are the events each vector counts: ``ref_row`` (the vector's row), ``ref_mask`` (a
+    bit per feature the event counts towards, bit ``i`` for ``FEATURE_NAMES[i]``), ``ref_ts``,
+    ``ref_id``; sorted by row, then event order.
+    """
+
+    period_start: int
+    end_us: int
+    employees: list[str]
+    X: np.ndarray
+    ref_row: np.ndarray
+    ref_mask: np.ndarray
+    ref_ts: np.ndarray
+    ref_id: np.ndarray
+
+    def evidence(self, row: int, mask: int) -> list[tuple[int, str]]:
+        """``(ts, id)`` of the events of vector ``row`` that count towards any feature in ``mask``."""
+        lo, hi = np.searchsorted(self.ref_row, [row, row + 1])
+        sel = lo + np.flatnonzero(self.ref_mask[lo:hi] & mask)
+        return list(zip(self.ref_ts[sel].tolist(), self.ref_id[sel].tolist()))
+
+
+@dataclass
+class FeatureMatrix:
+    """Feature vectors as a matrix: ``X[i]`` is the vector of ``employees[i]`` for the period starting ``periods[i]``.
+
+    ``X`` is ``float64`` (rows x features), ``employees`` an object array of ids, ``periods`` a
+    ``datetime64[D]`` array of local start dates. Rows are ordered by period start, then employee
+    id. ``period`` is ``"day"`` or ``"week"``.
+    """
+
+    X: np.ndarray
+    feature_names: tuple[str, ...]
+    employees: np.ndarray
+    periods: np.ndarray
+    period: Period
+
+    def __len__(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def index(self) -> list[tuple[str, date]]:
+        """``(employee id, period start)`` of every row."""
+        return list(zip(self.employees.tolist(), self.periods.tolist()))
+
+    def select(self, features: list[str] | tuple[str, ...]) -> FeatureMatrix:
+        """The same rows with only ``features`` (in that order)."""
+        unknown = [f for f in features if f not in self.feature_names]
+        if unknown:
+            raise ValueError(f"unknown feature(s) {unknown}; available: {', '.join(self.feature_names)}")
+        cols = [self.feature_names.index(f) for f in features]
+        return FeatureMatrix(self.X[:, cols], tuple(features), self.employees, self.periods, self.period)
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame: one column per feature, indexed by ``(employee, period_start)``."""
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise MissingExtraError("pandas", "pandas") from exc
+        index = pd.MultiIndex.from_arrays(
+            [self.employees.astype(str), pd.to_datetime(self.periods)],
+            names=["employee", "period_start"])
+        return pd.DataFrame(self.X, index=index, columns=list(self.feature_names))
+
+    @classmethod
+    def from_blocks(cls, blocks: list[FeatureBlock], period: Period) -> FeatureMatrix:
+        rows = [b.X for b in blocks]
+        X = np.vstack(rows) if rows else np.zeros((0, _N))
+        employees = np.asarray([e for b in blocks for e in b.employees], dtype=object)
+        periods = np.asarray([b.period_start for b in blocks for _ in b.employees], dtype=np.int64).astype("datetime64[D]")
+        return cls(X, FEATURE_NAMES, employees, periods, period)
+
+
+# -- the incremental builder -----------------------------------------------------------------------
+def _cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
+
+
+def _group_sum(keys: np.ndarray, M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``M`` summed per distinct key (keys sorted); exact, as every column holds integers."""
+    if keys.size == 0:
+        return keys, M
+    order = np.argsort(keys, kind="stable")
+    sk = keys[order]
+    starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
+    return sk[starts], np.add.reduceat(M[order], starts, axis=0)
+
+
+class FeatureBuilder:
+    """Builds the vectors incrementally from time-ordered chunks of one tenant's events.
+
+    Call :meth:`add` with each chunk, then :meth:`close` with the chunk's ``upto``: it returns the
+    blocks of every period that has ended by then (its end is the next period's first instant), in
+    period order, and forgets them. :meth:`flush` hands out the periods still open (for notebooks).
+    """
+
+    def __init__(self, clock: LocalClock, strings: Interner, config: FeatureConfig | None = None):
+        # imported here: these helpers live with the detectors, which import this module
+        from .detectors.summary_claims import KeyedRuns
+        from .detectors.visit import CustomerPlaces
+
+        self.clock = clock
+        self.strings = strings
+        self.config = config or FeatureConfig()
+        self.days = PERIOD_DAYS[self.config.period]
+        self.owners = Latest(owner=-1)
+        self.places = CustomerPlaces()
+        self.sites = Latest(lat=np.nan, lon=np.nan)
+        self.followups = KeyedRuns(cust=np.int64, pos=np.int64)  # by (employee, local date)
+        self._open: set[int] = set()
+        self._ends: dict[int, int] = {}
+        self._sums: list[tuple[np.ndarray, np.ndarray]] = []
+        self._cust: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._refs: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._items: list[dict[str, np.ndarray]] = []
+        self._punches: list[dict[str, np.ndarray]] = []
+
+    # -- period bookkeeping ----------------------------------------------------------------------
+    def period_end(self, start: int) -> int:
+        """The instant period ``start`` ends: local midnight starting the next period."""
+        end = self._ends.get(start)
+        if end is None:
+            end = self._ends[start] = self.clock.instant(start + self.days, 0)
+        return end
+
+    def open_periods(self) -> list[int]:
+        return sorted(self._open)
+
+    def _hr_codes(self, chunk: Chunk) -> bool:
+        """Codes of the HR record kinds seen so far (``self._hr``); whether there is any."""
+        codes = [c for c in (self.strings.find(k) for k in sorted(HR_RECORDS)) if c >= 0]
+        self._hr = np.asarray(codes, dtype=np.int32)
+        return bool(codes)
+
+    # -- adding a chunk --------------------------------------------------------------------------
+    def add(self, chunk: Chunk) -> None:
+        """Fold the chunk's events into the open periods' vectors."""
+        f = chunk.frame
+        self.places.stage(chunk)
+        own_u = self._owner_updates(chunk)
+        site_rows = chunk.rows(SITE)
+        site_u = (chunk.col(SITE, "site_id").astype(np.int64) if site_rows.size else np.zeros(0, np.int64),
+                  rows_pos(chunk, site_rows),
+                  {"lat": chunk.col(SITE, "lat") if site_rows.size else np.zeros(0),
+                   "lon": chunk.col(SITE, "lon") if site_rows.size else np.zeros(0)})
+        acting = chunk.idx[f.employee[chunk.idx] >= 0]
+        if acting.size and self._hr_codes(chunk):
+            acting = acting[~np.isin(f.kind[acting], self._hr)]
+        if acting.size:
+            self._add_acting(chunk, acting, own_u)
+        if chunk.has(PLAN):
+            self._add_plans(chunk, site_u)
+        self.places.commit()
+        self.sites.commit(site_u[0], site_u[2])
+        self.owners.commit(own_u[0], own_u[2])
+
+    def _owner_updates(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        rows = np.concatenate([chunk.rows(REGISTERED), chunk.rows(ASSIGNED)])
+        if rows.size == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), {"owner": np.zeros(0, np.int64)}
+        cust = np.concatenate([chunk.col(REGISTERED, "customer_id"), chunk.col(ASSIGNED, "customer_id")])
+        owner = np.concatenate([chunk.col(REGISTERED, "owner_id"), chunk.col(ASSIGNED, "owner_id")])
+        order = np.argsort(rows, kind="stable")
+        return cust.astype(np.int64)[order], rows_pos(chunk, rows[order]), {"owner": owner.astype(np.int64)[order]}
+
+    def _add_acting(self, chunk: Chunk, acting: np.ndarray, own_u: tuple) -> None:
+        f, cfg, strings = chunk.frame, self.config, self.strings
+        n = acting.size
+        ts = f.ts[acting]
+        emp = f.employee[acting].astype(np.int64)
+        local = self.clock.local_us(ts)
+        day = np.floor_divide(local, DAY_US)
+        tod = local - day * DAY_US
+        keys = pack2(emp, period_starts(day, cfg.period))
+        C = np.zeros((n, _N))
+        mask = np.full(n, 1 << EVENTS, dtype=np.int64)
+        C[:, EVENTS] = 1
+        off = (tod < cfg.work_start_s * US) | (tod > cfg.work_end_s * US)
+        C[off, OFF_HOURS] = 1
+        mask[off] |= 1 << OFF_HOURS
+
+        def mine(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """This kind's rows by an employee: (which of the kind's rows, frame rows, index in ``acting``)."""
+            rows = chunk.rows(kind)
+            has = f.employee[rows] >= 0
+            return has, rows[has], np.searchsorted(acting, rows[has])
+
+        has, rows, j = mine(PUNCH)
+        if rows.size:
+            C[j, PUNCHES] += 1
+            mask[j] |= (1 << PUNCHES) | _PLAN_BITS
+            lat, lon = chunk.col(PUNCH, "lat")[has], chunk.col(PUNCH, "lon")[has]
+            fix = ~np.isnan(lat)
+            if fix.any():
+                self._punches.append({"emp": emp[j[fix]], "day": day[j[fix]], "wall": local[j[fix]],
+                                      "lat": lat[fix], "lon": lon[fix], "pos": rows_pos(chunk, rows[fix])})
+
+        cust_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (index in acting, customer, pos)
+        has, rows, j = mine(FOLLOWUP)
+        if rows.size:
+            C[j, FOLLOWUPS] += 1
+            mask[j] |= 1 << FOLLOWUPS
+            visit = strings.find("visit")
+            is_visit = chunk.col(FOLLOWUP, "channel")[has] == visit if visit >= 0 else np.zeros(rows.size, bool)
+            photos = chunk.col(FOLLOWUP, "photos")[has]
+            with_photo = is_visit & np.fromiter((bool(p) for p in photos), dtype=bool, count=rows.size)
+            C[j[is_visit], VISITS] += 1
+            C[j[with_photo], VISITS_PHOTO] += 1
+            mask[j[is_visit]] |= 1 << VISITS
+            mask[j[with_photo]] |= 1 << VISITS_PHOTO
+            cust = chunk.col(FOLLOWUP, "customer_id")[has].astype(np.int64)
+            pos = rows_pos(chunk, rows)
+            self.followups.add(pack2(emp[j], day[j]), {"cust": cust, "pos": pos})
+            cust_parts.append((j, cust, pos))
+        for kind, col in ((REQUEST, APPROVALS), (ORDER, ORDERS)):
+            has, rows, j = mine(kind)
+            if rows.size:
+                C[j, col] += 1
+                mask[j] |= 1 << col
+                cust = chunk.col(kind, "customer_id")[has].astype(np.int64)
+                cust_parts.append((j, cust, rows_pos(chunk, rows)))
+                if kind == ORDER:  # in cents, so that sums are exact integers whatever the chunking
+                    C[j, AMOUNT] += np.rint(np.nan_to_num(chunk.col(ORDER, "amount")[has]) * 100)
+                    mask[j] |= 1 << AMOUNT
+        if cust_parts:
+            j = np.concatenate([p[0] for p in cust_parts])
+            cust = np.concatenate([p[1] for p in cust_parts])
+            pos = np.concatenate([p[2] for p in cust_parts])
+            named = cust >= 0
+            j, cust, pos = j[named], cust[named], pos[named]
+            _, vals = self.owners.lookup(cust, pos, *own_u)
+            owner = vals["owner"].astype(np.int64)
+            other = (owner >= 0) & (owner != emp[j])
+            mask[j] |= 1 << CUSTOMERS
+            mask[j[other]] |= 1 << CUSTOMERS_OTHERS
+            self._cust.append((keys[j], cust, other))
+
+        has, rows, j = mine(SUMMARY)
+        if rows.size:
+            self._add_claims(chunk, rows, has, j, emp, C, mask)
+
+        ukeys, sums = _group_sum(keys, C)
+        self._sums.append((ukeys, sums))
+        self._refs.append((keys, mask, ts, f.ids[acting]))
+        self._open.update(np.unique(_key_day(ukeys)).tolist())
+
+    def _add_claims(self, chunk: Chunk, rows: np.ndarray, has: np.ndarray, j: np.ndarray, emp: np.ndarray,
+                    C: np.ndarray, mask: np.ndarray) -> None:
+        code = self.strings.code
+        dates = chunk.col(SUMMARY, "date")[has]
+        q_s, q_c = [], []
+        for k, claims in enumerate(chunk.col(SUMMARY, "claims")[has]):
+            for c in claims:
+                if c.activity in ("visit", "call"):
+                    q_s.append(k)
+                    q_c.append(code(c.customer_id))
+        if not q_s:
+            return
+        qs = np.asarray(q_s, dtype=np.int64)
+        qc = np.asarray(q_c, dtype=np.int64)
+        qpos = rows_pos(chunk, rows)[qs]
+        qi, found = self.followups.find(pack2(emp[j[qs]], dates[qs].astype(np.int64)))
+        ok = (found["cust"] == qc[qi]) & (found["pos"] < qpos[qi])
+        supported = np.bincount(qi[ok], minlength=qs.size) > 0
+        np.add.at(C[:, CLAIMS], j[qs], 1)
+        np.add.at(C[:, UNSUPPORTED], j[qs[~supported]], 1)
+        mask[j[qs]] |= 1 << CLAIMS
+        mask[j[qs[~supported]]] |= 1 << UNSUPPORTED
+
+    def _add_plans(self, chunk: Chunk, site_u: tuple) -> None:
+        f, strings, cfg = chunk.frame, self.strings, self.config
+        rows = chunk.rows(PLAN)
+        has = f.employee[rows] >= 0
+        rows = rows[has]
+        if rows.size == 0:
+            return
+        dates = chunk.col(PLAN, "date")[has].astype(np.int64)
+        received = np.floor_divide(self.clock.local_us(f.ts[rows]), DAY_US)
+        ok = received <= dates  # a plan received after its date has ended is never used
+        r_i, k_i, lo, hi, cust, site = [], [], [], [], [], []
+        for i, (d, items) in enumerate(zip(dates.tolist(), chunk.col(PLAN, "items")[has])):
+            if not ok[i]:
+                continue
+            base = d * DAY_US
+            for k, it in enumerate(items):
+                if it.customer_id is None and it.site_id is None:
+                    continue  # names no place
+                r_i.append(i)
+                k_i.append(k)
+                lo.append(base + (it.start.hour * 3600 + it.start.minute * 60 + it.start.second) * US)
+                hi.append(base + (it.end.hour * 3600 + it.end.minute * 60 + it.end.second) * US)
+                cust.append(strings.code(it.customer_id))
+                site.append(-1 if it.customer_id is not None else strings.code(it.site_id))
+        if not r_i:
+            return
+        ri = np.asarray(r_i, dtype=np.int64)
+        pos = rows_pos(chunk, rows)[ri]
+        cust_a, site_a = np.asarray(cust, dtype=np.int64), np.asarray(site, dtype=np.int64)
+        lat, lon = np.full(ri.size, np.nan), np.full(ri.size, np.nan)
+        c = np.flatnonzero(cust_a >= 0)
+        if c.size:
+            place = self.places.lookup(cust_a[c], pos[c])
+            lat[c], lon[c] = place["lat"], place["lon"]
+        s = np.flatnonzero(site_a >= 0)
+        if s.size:
+            found, vals = self.sites.lookup(site_a[s], pos[s], *site_u)
+            lat[s] = np.where(found, vals["lat"].astype(float), np.nan)
+            lon[s] = np.where(found, vals["lon"].astype(float), np.nan)
+        slack = cfg.window_slack_us
+        emp = f.employee[rows][ri].astype(np.int64)
+        self._items.append({"emp": emp, "day": dates[ri], "plan_pos": pos, "k": np.asarray(k_i, dtype=np.int64),
+                            "lo": np.asarray(lo, dtype=np.int64) - slack, "hi": np.asarray(hi, dtype=np.int64) + slack,
+                            "lat": lat, "lon": lon, "plan_ts": f.ts[rows][ri], "plan_id": f.ids[rows][ri]})
+        self._open.update(np.unique(period_starts(dates[ri], cfg.period)).tolist())
+
+    # -- closing periods -------------------------------------------------------------------------
+    def close(self, upto: int) -> list[FeatureBlock]:
+        """The blocks of every open period that has ended at or before ``upto``, in period order."""
+        ready = [s for s in sorted(self._open) if self.period_end(s) <= upto]
+        return self._close(ready) if ready else []
+
+    def flush(self) -> list[FeatureBlock]:
+        """The blocks of every open period, ended or not (what a notebook over a finished log wants)."""
+        return self._close(sorted(self._open))
+
+    def _close(self, starts: list[int]) -> list[FeatureBlock]:
+        want = np.asarray(starts, dtype=np.int64)
+        self._open.difference_update(starts)
+        period = self.config.period
+
+        # sums: split into closing and still open (kept as one piece)
+        keys = _cat([p[0] for p in self._sums], np.int64)
+        M = np.vstack([p[1] for p in self._sums]) if self._sums else np.zeros((0, _N))
+        sel = np.isin(_key_day(keys), want)
+        self._sums = [_group_sum(keys[~sel], M[~sel])] if (~sel).any() else []
+        ck, CM = _group_sum(keys[sel], M[sel])
+
+        # plan items and punches of the closing periods
+        items = self._take(self._items, lambda p: np.isin(period_starts(p["day"], period), want))
+        punches = self._take(self._punches, lambda p: np.isin(period_starts(p["day"], period), want))
+        latest = self._latest_plans(items)
+        ikeys = pack2(latest["emp"], period_starts(latest["day"], period)) if latest else np.zeros(0, np.int64)
+
+        vkeys = np.union1d(ck, ikeys)
+        X = np.zeros((vkeys.size, _N))
+        X[np.searchsorted(vkeys, ck)] = CM
+        X[:, AMOUNT] /= 100.0
+        X[:, PLAN_SHARE] = 1.0  # nothing planned: nothing missed
+        plan_refs = self._plan_features(X, vkeys, latest, punches) if latest else None
+
+        # distinct customers, and those owned by someone else
+        cparts = self._take_tuples(self._cust, lambda p: np.isin(_key_day(p[0]), want))
+        if cparts is not None:
+            k, c, other = cparts
+            for col, m in ((CUSTOMERS, np.ones(k.size, bool)), (CUSTOMERS_OTHERS, other)):
+                kk, cc = k[m], c[m]
+                if kk.size:
+                    o = np.lexsort((cc, kk))
+                    kk, cc = kk[o], cc[o]
+                    first = np.r_[True, (kk[1:] != kk[:-1]) | (cc[1:] != cc[:-1])]
+                    X[:, col] = np.bincount(np.searchsorted(vkeys, kk[first]), minlength=vkeys.size)
+
+        # the events behind each vector
+        rparts = self._take_tuples(self._refs, lambda p: np.isin(_key_day(p[0]), want))
+        r_row = np.searchsorted(vkeys, rparts[0]) if rparts is not None else np.zeros(0, np.int64)
+        r_mask = rparts[1] if rparts is not None else np.zeros(0, np.int64)
+        r_ts = rparts[2] if rparts is not None else np.zeros(0, np.int64)
+        r_id = rparts[3] if rparts is not None else np.zeros(0, dtype=object)
+        if plan_refs is not None:
+            r_row = np.concatenate([r_row, plan_refs[0]])
+            r_mask = np.concatenate([r_mask, np.full(plan_refs[0].size, _PLAN_BITS, dtype=np.int64)])
+            r_ts = np.concatenate([r_ts, plan_refs[1]])
+            r_id = np.concatenate([r_id, plan_refs[2]])
+
+        # one block per period, rows by employee id
+        blocks = []
+        vday = _key_day(vkeys)
+        emps = self.strings.texts(_key_emp(vkeys).astype(np.int32))
+        for s in starts:
+            rows = np.flatnonzero(vday == s)
+            if rows.size == 0:
+                continue
+            names = [emps[r] for r in rows.tolist()]
+            order = sorted(range(rows.size), key=names.__getitem__)
+            rows = rows[order]
+            newpos = np.full(vkeys.size, -1, dtype=np.int64)
+            newpos[rows] = np.arange(rows.size)
+            rsel = np.flatnonzero(newpos[r_row] >= 0) if r_row.size else np.zeros(0, np.int64)
+            rr = newpos[r_row[rsel]]
+            ids = np.asarray(r_id[rsel], dtype=str) if rsel.size else np.zeros(0, dtype=str)
+            o = np.lexsort((ids, r_ts[rsel], rr)) if rsel.size else np.zeros(0, np.int64)
+            blocks.append(FeatureBlock(
+                period_start=int(s), end_us=self.period_end(int(s)), employees=[names[i] for i in order],
+                X=X[rows], ref_row=rr[o], ref_mask=r_mask[rsel][o], ref_ts=r_ts[rsel][o],
+                ref_id=np.asarray(r_id[rsel], dtype=object)[o]))
+        return blocks
+
+    @staticmethod
+    def _take(pieces: list[dict[str, np.ndarray]], closing: Any) -> dict[str, np.ndarray] | None:
+        """Remove and return (concatenated) the rows of dict pieces that ``closing`` selects."""
+        if not pieces:
+            return None
+        whole = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
+        sel = closing(whole)
+        rest = {k: v[~sel] for k, v in whole.items()}
+        pieces[:] = [rest] if (~sel).any() else []
+        return {k: v[sel] for k, v in whole.items()} if sel.any() else None
+
+    @staticmethod
+    def _take_tuples(pieces: list[tuple], closing: Any) -> tuple | None:
+        if not pieces:
+            return None
+        whole = tuple(np.concatenate([p[i] for p in pieces]) for i in range(len(pieces[0])))
+        sel = closing(whole)
+        pieces[:] = [tuple(v[~sel] for v in whole)] if (~sel).any() else []
+        return tuple(v[sel] for v in whole) if sel.any() else None
+
+    @staticmethod
+    def _latest_plans(items: dict[str, np.ndarray] | None) -> dict[str, np.ndarray] | None:
+        """Only the items of each (employee, date)'s latest plan, sorted by (employee, date, item order)."""
+        if items is None:
+            return None
+        ed = pack2(items["emp"], items["day"])
+        o = np.lexsort((items["k"], items["plan_pos"], ed))
+        items = {k: v[o] for k, v in items.items()}
+        ed = ed[o]
+        last = np.r_[ed[1:] != ed[:-1], True]
+        latest_pos = np.repeat(items["plan_pos"][last], np.diff(np.r_[0, np.flatnonzero(last) + 1]))
+        keep = items["plan_pos"] == latest_pos
+        return {k: v[keep] for k, v in items.items()}
+
+    def _plan_features(self, X: np.ndarray, vkeys: np.ndarray, items: dict[str, np.ndarray],
+                       punches: dict[str, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Fill the plan columns of ``X``; return the plans used as evidence: (vector row, ts, id)."""
+        period = self.config.period
+        i_ed = pack2(items["emp"], items["day"])
+        i_row = np.searchsorted(vkeys, pack2(items["emp"], period_starts(items["day"], period)))
+        located = ~np.isnan(items["lat"])
+        n_items = i_ed.size
+        matched = np.zeros(n_items, dtype=bool)
+        if punches is not None:
+            p_ed = pack2(punches["emp"], punches["day"])
+            po = np.lexsort((punches["pos"], p_ed))
+            punches = {k: v[po] for k, v in punches.items()}
+            p_ed = p_ed[po]
+            lo = np.searchsorted(p_ed, i_ed, side="left")
+            cnt = np.searchsorted(p_ed, i_ed, side="right") - lo
+            total = int(cnt.sum())
+            if total:
+                pi = np.repeat(np.arange(n_items), cnt)  # pair -> item (items sorted by (E, D, k))
+                pp = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(total)  # pair -> punch
+                wall = punches["wall"][pp]
+                inside = (wall >= items["lo"][pi]) & (wall <= items["hi"][pi])
+                dist = haversine_m(punches["lat"][pp], punches["lon"][pp], items["lat"][pi], items["lon"][pi])
+                near = inside & (dist <= self.config.radius_m)
+                matched[np.unique(pi[near])] = True
+                # each punch's planned place: the first item (plan order) whose window holds it
+                w = np.flatnonzero(inside)
+                if w.size:
+                    o = w[np.lexsort((pi[w], pp[w]))]
+                    first = o[np.r_[True, pp[o][1:] != pp[o][:-1]]]
+                    first = first[located[pi[first]]]
+                    first = first[np.argsort(pp[first], kind="stable")]  # event order within a vector
+                    row = i_row[pi[first]]
+                    d = dist[first]
+                    count = np.bincount(row, minlength=vkeys.size)
+                    total_d = np.bincount(row, weights=d, minlength=vkeys.size)
+                    has = count > 0
+                    X[has, PLAN_MEAN] = total_d[has] / count[has]
+                    mx = np.zeros(vkeys.size)
+                    np.maximum.at(mx, row, d)
+                    X[:, PLAN_MAX] = mx
+        X[:, PLAN_ITEMS] = np.bincount(i_row, minlength=vkeys.size)
+        n_located = np.bincount(i_row[located], minlength=vkeys.size)
+        n_matched = np.bincount(i_row[matched & located], minlength=vkeys.size)
+        X[:, PLAN_SHARE] = np.where(n_located > 0, n_matched / np.maximum(n_located, 1), 1.0)
+        # one evidence entry per plan per vector
+        key = np.lexsort((items["plan_pos"], i_row))
+        r, p = i_row[key], items["plan_pos"][key]
+        first = np.r_[True, (r[1:] != r[:-1]) | (p[1:] != p[:-1])]
+        return r[first], items["plan_ts"][key][first], items["plan_id"][key][first]
+
+
+# -- standalone ------------------------------------------------------------------------------------
+def build_features(events: Any, *, timezone: str = "UTC", period: Period = "day", as_of: Any = None,
+                   complete_only: bool = False, tenant: str | None = None, radius_m: float = 500.0,
+                   window_slack: Any = "30m", work_start: str = "07:00", work_end: str = "21:00",
+                   engine: Any = None) -> FeatureMatrix:
+    """Feature vectors of ``events`` (a path, paths, a file, or an iterable of event dicts).
+
+    ``timezone`` is the IANA zone of local dates (use the ruleset's: ``ruleset.timezone``). Events
+    after ``as_of`` (default: the latest ``ts``) are ignored; ``complete_only=True`` keeps only the
+    periods that ended by ``as_of``. Invalid records are skipped (as a scan rejects them). Events of
+    several tenants need ``tenant=`` to pick one.
+    """
+    from .engine import _instant, default_engine
+    from .ingest import Intake, iter_records
+
+    engine = engine or default_engine()
+    config = FeatureConfig(period, float(radius_m), parse_duration(window_slack), time_of_day_seconds(work_start),
+                           time_of_day_seconds(work_end))
+    intake = Intake(engine.kinds)
+    strings = Interner()
+    builder = ColumnBuilder(engine.layouts, strings)
+    for ev in intake.take_all(iter_records(events)):
+        builder.add(ev)
+    as_of_us = _instant(as_of) if as_of is not None else (int(max(builder.ts)) if len(builder) else None)
+    frame = builder.freeze(as_of=as_of_us)
+    tenants = sorted(set(strings.texts(np.unique(frame.tenant))), key=lambda t: (t is not None, t or ""))
+    if tenant is None and len(tenants) > 1:
+        raise ValueError(f"the events belong to several tenants ({', '.join(map(str, tenants))}): pass tenant=")
+    fb = FeatureBuilder(LocalClock(timezone), strings, config)
+    blocks: list[FeatureBlock] = []
+    if len(frame):
+        chunk = Chunk(frame, np.arange(len(frame)), as_of_us)
+        if tenant is not None:
+            code = strings.find(tenant)
+            chunk = chunk.select(frame.tenant == code) if code >= 0 else Chunk.empty(frame, as_of_us)
+        fb.add(chunk)
+        blocks = fb.close(as_of_us) if complete_only else fb.flush()
+    return FeatureMatrix.from_blocks(blocks, period)
+
+
+def time_of_day_seconds(hhmm: str) -> int:
+    """Seconds after local midnight of ``HH:MM`` or ``HH:MM:SS``."""
+    parts = [int(p) for p in str(hhmm).split(":")]
+    if not 2 <= len(parts) <= 3 or not (0 <= parts[0] <= 24 and 0 <= parts[1] < 60):
+        raise ValueError(f"expected a local time HH:MM, got {hhmm!r}")
+    return parts[0] * 3600 + parts[1] * 60 + (parts[2] if len(parts) == 3 else 0)
