@@ -222,7 +222,11 @@ class PeeksAhead(Uninvoiced):
 
 
 class SortsApprovers(Uninvoiced):
-    """Mutates its input: sorts, in place, a list an order carries in ``attrs`` (the caller's own list)."""
+    """Mutates its input: sorts, in place, a list an order carries in ``attrs``.
+
+    hrguard deep-copies ``attrs`` when it validates an event, so this can only reach the caller's
+    list if that copy is lost; the test below removes it to prove the check would notice.
+    """
 
     id = "demo.sorts_in_place"
 
@@ -271,7 +275,13 @@ def test_one_broken_detector_per_check():
 
 
 @pytest.mark.parametrize("check, detector, kw, why", BROKEN, ids=[b[0].removeprefix("check_") for b in BROKEN])
-def test_the_kit_catches_a_broken_detector(check, detector, kw, why):
+def test_the_kit_catches_a_broken_detector(check, detector, kw, why, monkeypatch):
+    if check == "check_input_not_mutated":  # simulate an ingestion that shares the caller's objects
+        import types
+
+        import hrguard.events
+
+        monkeypatch.setattr(hrguard.events, "copy", types.SimpleNamespace(deepcopy=lambda v: v))
     events = orders()
     events[0]["approvers"] = ["legal", "finance"]  # kept in attrs
     failures = run(detector, events, **kw)
