@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer, ValidationInfo, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, ValidationInfo, WithJsonSchema
 
 from .timeutil import DURATION_HELP, format_duration, parse_duration
 
@@ -42,3 +42,16 @@ is. Validating with ``context=MICROSECONDS`` accepts integers as microseconds, f
 """
 
 DURATION_FIELD_MARK = {"x-hrguard-type": "duration"}
+
+
+def _distinct_steps(v: list[str]) -> list[str]:
+    if any(not s for s in v):
+        raise ValueError("a step name cannot be empty")
+    dup = sorted({s for s in v if v.count(s) > 1})
+    if dup:
+        raise ValueError(f"steps must be distinct; repeated: {', '.join(dup)}")
+    return v
+
+
+Steps = Annotated[list[str], AfterValidator(_distinct_steps)]
+"""Approval step names (``manager``, ``finance``, ``legal``...): non-empty and distinct, order kept."""

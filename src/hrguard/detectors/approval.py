@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from ..columns import Chunk
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
 from ..kit import Latest, pack2, rows_pos
-from ..params import Duration
+from ..params import Duration, Steps
 from ..timeutil import US
 
 REQUEST, DECISION = "approval.requested", "approval.decided"
@@ -65,7 +65,7 @@ def _opt_float(x: float) -> float | None:
 # approval.bypass
 # ==================================================================================================
 class BypassParams(DetectorParams):
-    required_steps: list[str] = Field(
+    required_steps: Steps = Field(
         default_factory=lambda: ["manager", "finance", "legal"],
         description="approval steps every order needs, in the order they must approve",
     )
@@ -73,16 +73,6 @@ class BypassParams(DetectorParams):
     amount_tolerance: float = Field(
         0.0, ge=0, description="an order may exceed its request's amount by this fraction (0.05 = 5%) before it is a mismatch"
     )
-
-    @field_validator("required_steps")
-    @classmethod
-    def _distinct_steps(cls, v: list[str]) -> list[str]:
-        if any(not s for s in v):
-            raise ValueError("a step name cannot be empty")
-        dup = sorted({s for s in v if v.count(s) > 1})
-        if dup:
-            raise ValueError(f"steps must be distinct; repeated: {', '.join(dup)}")
-        return v
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from hrguard import Chunk, Detector, DetectorParams, RuleContext, Severity
 from hrguard.kit import Latest, pack2, rows_pos
+from hrguard.params import Steps
 
 from ._claims import CLAIM, PAID, text
 
@@ -26,22 +27,12 @@ _STEP_ZH = {"manager": "经理", "finance": "财务", "hr": "人事", "director"
 
 
 class UnapprovedParams(DetectorParams):
-    required_steps: list[str] = Field(default_factory=lambda: ["manager", "finance"],
+    required_steps: Steps = Field(default_factory=lambda: ["manager", "finance"],
                                       description="approval steps every paid claim needs (each's latest decision "
                                                   "before the payment must be approved)")
     exempt_below: float = Field(0, ge=0, description="payments of less than this amount are not judged")
     amount_tolerance: float = Field(0.0, ge=0, description="a payment may exceed its request's amount by this "
                                                            "fraction (0.05 = 5%) before it is a mismatch")
-
-    @field_validator("required_steps")
-    @classmethod
-    def _distinct(cls, v: list[str]) -> list[str]:
-        if any(not s for s in v):
-            raise ValueError("a step name cannot be empty")
-        dup = sorted({s for s in v if v.count(s) > 1})
-        if dup:
-            raise ValueError(f"steps must be distinct; repeated: {', '.join(dup)}")
-        return v
 
 
 def _empty() -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
