@@ -92,3 +92,14 @@ def test_stream_result_matches_scan(engine, stall_rs):
     batch = engine.scan(events, stall_rs)
     assert [f.model_dump() for f in s.result().findings] == [f.model_dump() for f in batch.findings]
     assert len(batch.findings) == 1
+
+
+def test_duplicate_rule_is_the_same_in_a_stream_and_a_scan(engine, stall_rs):
+    a = follow("f1", "05T10:00:00")
+    b = {**a, "ts": "2026-04-05T02:00:00+00:00"}  # the same instant, written in UTC
+    c = {**a, "summary": "something else"}          # a real conflict
+    s = Stream(stall_rs, engine=engine)
+    for e in (a, b, c):
+        s.push(e)
+    batch = engine.scan([a, b, c], stall_rs)
+    assert (s.stats.duplicates, s.stats.rejected) == (batch.stats.duplicates, batch.stats.rejected) == (1, 1)

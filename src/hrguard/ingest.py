@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import InvalidEventError, LateEventError
 from .events import Event, FieldError
+from .timeutil import to_us
 
 try:  # orjson is optional (the 'fast' extra); json is the fallback
     import orjson
@@ -353,14 +354,17 @@ class EventValidator:
 
 
 def _content(event: Event) -> str:
-    """The record's content for the duplicate rule: field order and attrs key order do not matter."""
+    """The record's content for the duplicate rule, as a batch scan's RowDeduplicator sees it:
+    field order, attrs key order, the offset a timestamp was written with and the spelling of money
+    do not matter."""
+    ts = str(to_us(event.ts))
     if not event.attrs:
-        return event.model_dump_json()
+        return event.model_dump_json(exclude={"ts"}) + ts
     try:
         attrs = json.dumps(event.attrs, sort_keys=True, default=str)
     except (TypeError, ValueError):
-        return event.model_dump_json()
-    return event.model_dump_json(exclude={"attrs"}) + attrs
+        return event.model_dump_json(exclude={"ts"}) + ts
+    return event.model_dump_json(exclude={"attrs", "ts"}) + ts + attrs
 
 
 @dataclass
