@@ -1,4 +1,4 @@
-"""The ``hrguard`` command line: scan, validate, detectors, schema, demo, trace (also ``python -m hrguard``).
+"""The ``hrguard`` command line: scan, validate, detectors, schema, demo, trace, synth (also ``python -m hrguard``).
 
 Exit codes:
 
@@ -64,6 +64,38 @@ def _as_of(text: str) -> datetime:
     return value
 
 
+def _count(what: str) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number of {what}, got {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+        return value
+
+    return parse
+
+
+def _day(text: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a share such as 0.1, got {text!r}") from None
+    if not 0 <= value <= 0.5:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 0.5, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="hrguard", description="Catch workplace misconduct risk in HR event records.",
                 epilog="exit codes:\n  0  success (findings or not)\n  1  scan --fail-on: a finding at least that severe\n"
@@ -114,6 +146,23 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--ruleset", "-r", default="sales", help="ruleset path or bundled name (default: sales)")
     tr.add_argument("--as-of", type=_as_of, metavar="TS", help="evaluate the findings at this RFC 3339 time")
     tr.add_argument("--no-findings", action="store_true", help="only the timeline: do not scan")
+
+    sy = sub.add_parser("synth", help="write a synthetic sales company with ground truth",
+                        description="Generate a deterministic (by seed) synthetic sales company in Shanghai: plans, "
+                                    "GPS clock-ins, visits, calls, approvals, orders, invoices, payroll, leave and "
+                                    "leavers, with misconduct injected into a minority of reps and honest noise. "
+                                    "Writes events.jsonl, labels.jsonl and meta.json to DIR (replacing them), one "
+                                    "day at a time.")
+    sy.add_argument("--employees", "-n", type=_count("employees"), default=20, metavar="N",
+                    help="headcount at the start (default: 20)")
+    sy.add_argument("--days", "-d", type=_count("days"), default=30, metavar="D",
+                    help="calendar days to simulate (default: 30)")
+    sy.add_argument("--seed", "-s", type=int, default=1, metavar="S", help="random seed (default: 1)")
+    sy.add_argument("--out", "-o", required=True, metavar="DIR", help="folder to write the dataset to")
+    sy.add_argument("--start", type=_day, metavar="YYYY-MM-DD", help="first day (default: 2026-03-02, a Monday)")
+    sy.add_argument("--misconduct", type=_share, default=0.1, metavar="SHARE",
+                    help="share of sales reps given a misconduct scenario, 0 to 0.5 (default: 0.1; "
+                         "0 for an honest company)")
 
     sc = sub.add_parser("schema", help="print the JSON Schema of events or rulesets",
                         description="Print a JSON Schema: 'events' (one event record) or 'ruleset' (a ruleset file).")
@@ -386,13 +435,15 @@ def cmd_detectors(args: argparse.Namespace) -> int:
     for det_id, reg in sorted(engine.registry.detectors.items()):
         cls = reg.obj
         listing.append({"id": det_id, "title": cls.title, "default_severity": cls.default_severity.value,
-                        "plugin": reg.plugin, "version": reg.version, "params": detector_params(cls)})
+                        "plugin": reg.plugin, "distribution": reg.distribution, "version": reg.version,
+                        "params": detector_params(cls)})
     if args.format == "json":
         print(json.dumps(listing, indent=2, ensure_ascii=False, default=str))
         return EXIT_OK
     for i, det in enumerate(listing):
+        dist = " ".join(x for x in (det["distribution"], det["version"]) if x)
         origin = "built in" if det["plugin"] == "hrguard.builtins" else \
-            f"plugin {det['plugin']}" + (f" {det['version']}" if det["version"] else "")
+            f"plugin {det['plugin']}" + (f" ({dist})" if dist else "")
         if i:
             print()
         print(f"{det['id']}  {det['title']}")
@@ -432,6 +483,39 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- synth ---------------------------------------------------------------------------------------
+def cmd_synth(args: argparse.Namespace) -> int:
+    import time
+    from datetime import timedelta
+
+    from .synth import SynthConfig, write_dataset
+
+    cfg = SynthConfig(employees=args.employees, days=args.days, seed=args.seed, misconduct=args.misconduct,
+                      **({"start": args.start} if args.start else {}))
+    try:
+        cfg.check()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{args.out}: exists and is not a folder")
+    t0 = time.perf_counter()
+    res = write_dataset(out, cfg)
+    last = cfg.start + timedelta(days=cfg.days - 1)
+    hires = res.employees - cfg.employees
+    print(f"Wrote a synthetic sales company to {args.out}: {cfg.employees} employees"
+          f"{f' (and {hires} hired later)' if hires > 0 else ''} over {cfg.days} days "
+          f"({cfg.start.isoformat()} to {last.isoformat()}), seed {cfg.seed}.")
+    print(f"  events.jsonl  {res.events:,} events")
+    scen = ", ".join(f"{k} {v}" for k, v in res.by_scenario.items() if v)
+    print(f"  labels.jsonl  {res.labels:,} labels ({scen or 'none'})")
+    print("  meta.json     the configuration, counts and roster")
+    if sys.stderr.isatty():
+        secs = time.perf_counter() - t0
+        _err(f"({secs:.1f} s, {res.events / max(secs, 1e-9):,.0f} events/s)")
+    return EXIT_OK
+
+
 # -- schema --------------------------------------------------------------------------------------
 def cmd_schema(args: argparse.Namespace) -> int:
     from .engine import default_engine
@@ -448,4 +532,4 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"scan": cmd_scan, "validate": cmd_validate, "detectors": cmd_detectors, "schema": cmd_schema,
-             "demo": cmd_demo, "trace": cmd_trace}
+             "demo": cmd_demo, "trace": cmd_trace, "synth": cmd_synth}
