@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--fail-on", choices=[x.value for x in Severity], metavar="SEVERITY",
                    help="exit 1 when a finding is at least this severe (info, low, medium, high, critical)")
     s.add_argument("--strict", action="store_true", help="stop at the first rejected record (exit 3)")
+    s.add_argument("--max-disorder", metavar="DURATION",
+                   help="scan in bounded memory: events may arrive at most this far (e.g. 1d) behind the latest "
+                        "ts read; later ones are rejected as late. Default: hold everything, any order")
     s.add_argument("--show-suppressed", action="store_true",
                    help="also list findings suppressed by a rule's exceptions (table and jsonl)")
 
@@ -237,7 +240,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     events = _event_files(args.events)
     ruleset = load_ruleset(args.ruleset)
-    result = scan(events, ruleset, as_of=args.as_of, strict=args.strict)
+    result = scan(events, ruleset, as_of=args.as_of, strict=args.strict, max_disorder=args.max_disorder)
     for rej in result.rejected:
         _err(f"rejected {rej}")
     for err in result.errors:

@@ -1,17 +1,22 @@
-"""The engine: one object owning its plugins, and the two ways events reach detectors.
+"""The engine: one object owning its plugins, and the ways events reach detectors.
 
 :meth:`Engine.scan` (batch) and :class:`Stream` (incremental) share one path: valid events are
 moved into columns, sorted into the spec's order ``(ts, id)``, and handed to every rule instance as
 time-ordered chunks through a :class:`Runner`. Only the chunking differs, and detectors are written
 so chunking cannot change their findings: batch and streaming give the same findings by design.
+A bounded scan (``scan(..., max_disorder="1d")``, :class:`BoundedScan`) reads its input once, in
+order of arrival, and releases it to the detectors as a stream does, in large micro-batches: its
+memory is the detectors' state plus a window of events, whatever the number of events.
 """
 
 from __future__ import annotations
 
 import bisect
 import gc
+import heapq
 import logging
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from . import plugins as _plugins
-from .columns import Chunk, ColumnBuilder, Frame, Interner, KindLayout
+from .columns import _NUMPY, OBJECT, Chunk, ColumnBuilder, Frame, Interner, KindLayout, KindTable
 from .detector import Detector, RuleContext
 from .errors import DetectorError
 from .events import Event
@@ -53,9 +58,17 @@ class Engine:
         return load_ruleset(source, engine=self)
 
     def scan(self, events: Any, ruleset: Any = "sales", as_of: Any = None, *, strict: bool = False,
-             chunk_size: int = DEFAULT_CHUNK) -> ScanResult:
-        """Judge ``events`` (a path, paths, a file, or an iterable of dicts/models) at ``as_of``."""
+             chunk_size: int = DEFAULT_CHUNK, max_disorder: Any = None) -> ScanResult:
+        """Judge ``events`` (a path, paths, a file, or an iterable of dicts/models) at ``as_of``.
+
+        ``max_disorder`` (a duration: ``"1d"``, ``"30m"``, a ``timedelta``, seconds) scans in bounded
+        memory instead of holding every event: see :class:`BoundedScan`. The findings are the same
+        as without it whenever no event arrives more than ``max_disorder`` behind the latest ``ts``
+        read before it; an event later than that is rejected as late (reported and counted).
+        """
         rs = ruleset if isinstance(ruleset, Ruleset) else self.load_ruleset(ruleset)
+        if max_disorder is not None:
+            return BoundedScan(self, rs, max_disorder, strict=strict, chunk_size=chunk_size).run(events, as_of)
         strings = Interner()
         builder = ColumnBuilder(self.layouts, strings)
         intake = Intake(self.kinds, strict=strict, dedupe=RowDeduplicator(builder))
@@ -170,6 +183,15 @@ class ScanResult:
             "detector_errors": len(self.errors),
         }
 
+    def to_pandas(self, suppressed: bool = False) -> Any:
+        """The findings as a pandas DataFrame, one row per finding (``hrguard.notebook.to_pandas``)."""
+        from .notebook import to_pandas
+        return to_pandas(self, suppressed=suppressed)
+
+    def _repr_html_(self) -> str:
+        from .notebook import to_html
+        return to_html(self)
+
 
 class Runner:
     """Feeds chunks to every rule instance (one set per tenant), then applies scope and exceptions."""
@@ -226,11 +248,17 @@ class Runner:
         new: list[Finding] = []
         strings = self.strings
         for tenant, part in parts:
-            present = {strings.text(int(k)) for k in np.unique(part.frame.kind[part.idx])} if len(part) else set()
+            n = len(part)
+            if n == 1:  # a stream's usual chunk: no np.unique for one event
+                present = {strings.text(int(part.frame.kind[part.idx[0]]))}
+            else:
+                present = {strings.text(int(k)) for k in np.unique(part.frame.kind[part.idx])} if n else set()
             for rule, det in self._instances(tenant):
                 if (tenant, rule.name) in self.disabled:
                     continue
-                if det.kinds and present.isdisjoint(det.kinds):
+                if not present or (det.kinds and present.isdisjoint(det.kinds)):
+                    # no event here that it reads (an empty chunk holds none of any kind's, even for a
+                    # detector reading every kind): only a due timer can make it fire
                     due = det.next_due()
                     if due is None or due > part.upto:
                         continue  # nothing for it here and nothing due: skipping cannot change a finding
@@ -315,7 +343,8 @@ class Stream:
         self.runner = Runner(self.ruleset, self.strings)
         self._clock: int | None = None
         self._watermark: int | None = None
-        self._pending: list[tuple[int, str, Event]] = []
+        self._pending: list[tuple[int, str, int, Event]] = []  # a heap of (ts, id, arrival, event)
+        self._seq = 0
         self._next_pos = 0
         self._n = 0
 
@@ -369,7 +398,8 @@ class Stream:
         if ev is None:
             return []
         ts = to_us(ev.ts)
-        self._pending.append((ts, ev.id, ev))
+        self._seq += 1
+        heapq.heappush(self._pending, (ts, ev.id, self._seq, ev))
         self._clock = ts if self._clock is None else max(self._clock, ts)
         return self._release(self._clock - self.lateness - 1)
 
@@ -388,13 +418,15 @@ class Stream:
     def _release(self, upto: int) -> list[Finding]:
         if self._watermark is not None and upto <= self._watermark:
             return []
-        ready = [p for p in self._pending if p[0] <= upto]
+        pending = self._pending
+        ready = []
+        while pending and pending[0][0] <= upto:  # a heap: what is final comes off the top
+            ready.append(heapq.heappop(pending)[3])
         if ready:
-            self._pending = [p for p in self._pending if p[0] > upto]
             builder = ColumnBuilder(self.engine.layouts, self.strings)
-            for _, _, ev in ready:
+            for ev in ready:
                 builder.add(ev)
-            frame = builder.freeze(base=self._next_pos)
+            frame = _frame_of_one(builder, self._next_pos) if len(ready) == 1 else builder.freeze(base=self._next_pos)
             self._next_pos += len(frame)
             chunk = Chunk(frame, np.arange(len(frame)), upto)
         else:
@@ -407,15 +439,313 @@ class Stream:
         return self.runner.result(self.intake, self._watermark)
 
 
+class _SeenIds:
+    """The ids of events already judged by a bounded scan, as 64-bit hashes (8 bytes an id).
+
+    Held in a few sorted numpy runs (merged like a binary counter, so adding is amortised linear)
+    and queried a block of ids at a time. A judged event's ``ts`` is at or before the watermark and
+    an accepted one's after it, so an id seen here again always has different content: a repeat.
+    """
+
+    def __init__(self) -> None:
+        self.runs: list[np.ndarray] = []
+
+    def __len__(self) -> int:
+        return sum(r.size for r in self.runs)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(r.nbytes for r in self.runs)
+
+    @staticmethod
+    def _hashes(ids: list[str]) -> np.ndarray:
+        return np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids))
+
+    def add(self, ids: list[str]) -> None:
+        if not ids:
+            return
+        h = self._hashes(ids)
+        h.sort()
+        runs = self.runs
+        runs.append(h)
+        while len(runs) > 1 and runs[-2].size <= 2 * runs[-1].size:
+            b, a = runs.pop(), runs.pop()
+            merged = np.concatenate([a, b])
+            merged.sort(kind="stable")  # timsort: two sorted runs merge in linear time
+            runs.append(merged)
+
+    def hits(self, ids: list[str]) -> set[str]:
+        """The ids among ``ids`` whose hash was seen (almost always none)."""
+        if not self.runs or not ids:
+            return set()
+        h = self._hashes(ids)
+        found = np.zeros(h.size, dtype=bool)
+        for run in self.runs:
+            i = np.minimum(np.searchsorted(run, h), run.size - 1)
+            found |= run[i] == h
+        return {ids[k] for k in np.flatnonzero(found).tolist()} if found.any() else set()
+
+
+class _Window(ColumnBuilder):
+    """The events a bounded scan holds until they are final, already in column form (no models kept).
+
+    :meth:`split` freezes the rows at or before an instant into a :class:`Frame` (sorted ``(ts, id)``)
+    and carries the others, in arrival order, into a fresh window. ``rows`` maps each held id to its
+    row, for the plain scan's duplicate rule (:meth:`ColumnBuilder.same_as_row`).
+    """
+
+    def __init__(self, layouts: dict[str, KindLayout], strings: Interner):
+        super().__init__(layouts, strings)
+        self.rows: dict[str, int] = {}
+
+    def ts_array(self) -> np.ndarray:
+        return np.frombuffer(self.ts, dtype=np.int64) if len(self.ts) else np.zeros(0, dtype=np.int64)
+
+    def split(self, upto: int, base: int) -> tuple[Frame, list[str], _Window]:
+        """``(frame of the rows with ts <= upto, their ids, a window of the other rows)``."""
+        ts = self.ts_array()
+        ready = ts <= upto
+        frame = self.freeze(as_of=upto, base=base)
+        keep = np.flatnonzero(~ready)
+        done_ids = [i for i, r in zip(self.ids, ready.tolist()) if r]
+        return frame, done_ids, self._carry(keep)
+
+    def _carry(self, keep: np.ndarray) -> _Window:
+        nb = _Window(self.layouts, self.strings)
+        if keep.size == 0:
+            return nb
+        kl = keep.tolist()
+        nb.ts = array("q", np.frombuffer(self.ts, dtype=np.int64)[keep].tobytes())
+        nb.ids = [self.ids[i] for i in kl]
+        nb.rows = {rid: k for k, rid in enumerate(nb.ids)}
+        kind = np.frombuffer(self.kind, dtype=np.int32)[keep]
+        nb.kind = array("i", kind.tobytes())
+        nb.employee = array("i", np.frombuffer(self.employee, dtype=np.int32)[keep].tobytes())
+        nb.tenant = array("i", np.frombuffer(self.tenant, dtype=np.int32)[keep].tobytes())
+        old_kind_row = np.frombuffer(self.kind_row, dtype=np.int64)[keep]
+        new_kind_row = np.zeros(keep.size, dtype=np.int64)
+        for kname, cols in self._cols.items():
+            where = np.flatnonzero(kind == self.strings.find(kname))
+            if where.size == 0:
+                continue
+            src = old_kind_row[where]
+            sl = src.tolist()
+            new_kind_row[where] = np.arange(where.size)
+            nb._start_kind(kname)  # the new window's buffers (and the appends its plan holds)
+            for fname, col in cols.items():
+                dst = nb._cols[kname][fname]
+                if isinstance(col, list):
+                    dst.extend([col[i] for i in sl])
+                else:
+                    dst.frombytes(np.frombuffer(col, dtype=np.dtype(col.typecode))[src].tobytes())
+            attrs = self._attrs[kname]
+            nb._attrs[kname].extend([attrs[i] for i in sl])
+        nb.kind_row = array("q", new_kind_row.tobytes())
+        return nb
+
+
+class BoundedScan:
+    """A scan in memory bounded by the detectors' state, not by the number of events.
+
+    The input is read once, in order of arrival, a block of records at a time. Its clock is the
+    latest ``ts`` of the valid events read so far. An event more than ``max_disorder`` behind the
+    clock when it is read (``ts < clock - max_disorder``) is rejected as late: reported and counted
+    (``stats.late``), as a :class:`Stream` with ``allowed_lateness = max_disorder`` would. The other
+    valid events wait in a window (in column form) until they are final, i.e. strictly older than
+    ``clock - max_disorder`` (nothing earlier can still be accepted); whenever at least
+    ``chunk_size`` of them are final they go to the detectors in one micro-batch: sorted into the
+    order ``(ts, id)`` and fed through a :class:`Runner` in chunks, exactly as :meth:`Engine.scan`
+    feeds its one big frame. At the end time advances to ``as_of`` (the given one, or else the latest
+    ``ts`` read, which is what a plain scan uses) and the rest is judged.
+
+    So the findings, suppressed findings and counts equal the plain scan's whenever no event arrives
+    more than ``max_disorder`` behind the latest ``ts`` read before it. Events after an explicit
+    ``as_of`` are counted in ``stats.after_as_of`` and never judged (they wait in the window until
+    the end: keep ``as_of`` at or after the input's end for bounded memory).
+
+    The duplicate rule is the plain scan's: a repeated id with the same content (compared in column
+    form) is a duplicate, with other content a rejection. Ids of judged events are remembered as
+    64-bit hashes (8 bytes an event, the one thing that grows with the input besides the detectors'
+    state and the findings); a new event whose id hashes like a judged one is rejected as a repeated
+    id (for distinct ids that happens by chance with probability about n**2 / 2**65: 3e-6 for ten
+    million events).
+    """
+
+    BLOCK = 1024  # records validated, checked and taken at a time (at most chunk_size); releases come between blocks
+
+    def __init__(self, engine: Engine, ruleset: Ruleset, max_disorder: Any, *, strict: bool = False,
+                 chunk_size: int = DEFAULT_CHUNK):
+        self.engine = engine
+        self.ruleset = ruleset
+        self.lateness = parse_duration(max_disorder)
+        self.chunk_size = max(1, int(chunk_size))
+        self.strings = Interner()
+        self.runner = Runner(ruleset, self.strings)
+        self.intake = Intake(engine.kinds, strict=strict)
+        self.as_of: int | None = None
+        self.clock: int | None = None  # latest ts of the valid events read
+        self.watermark: int | None = None  # every event at or before it has been judged
+        self.seen = _SeenIds()
+        self.window = _Window(engine.layouts, self.strings)
+        self._next_pos = 0
+        self.releases = 0
+        self.peak_window = 0  # the most events held at once
+
+    # -- the run -------------------------------------------------------------------------------------
+    def run(self, events: Any, as_of: Any = None) -> ScanResult:
+        self.as_of = _instant(as_of) if as_of is not None else None
+        # what the window holds lives for a while, then dies by reference counting (no cycles): keep
+        # the cyclic GC from walking it and the detectors' state again and again (see _GcFreezer)
+        with _GcFreezer(every=8192) as gcf:
+            for block in _blocks(iter_records(events), min(self.BLOCK, self.chunk_size)):
+                self._take_block(block)
+                gcf.n += len(block)
+                if len(self.window) >= self.chunk_size and self._ready_count() >= self.chunk_size:
+                    self._release(self._final_bound())
+                gcf.freeze()
+            final = self.as_of if self.as_of is not None else self.clock
+            if final is not None and (self.watermark is None or final > self.watermark):
+                self._release(final)
+            self.intake.stats.after_as_of = len(self.window)  # only events after as_of are left
+            self.window = _Window(self.engine.layouts, self.strings)
+            return self.runner.result(self.intake, final)
+
+    def _final_bound(self) -> int:
+        """The latest instant at or before which every event is final now."""
+        assert self.clock is not None
+        bound = self.clock - self.lateness - 1
+        return bound if self.as_of is None else min(bound, self.as_of)
+
+    def _ready_count(self) -> int:
+        return int(np.count_nonzero(self.window.ts_array() <= self._final_bound()))
+
+    # -- intake --------------------------------------------------------------------------------------
+    def _take_block(self, block: list[RawRecord]) -> None:
+        intake = self.intake
+        stats = intake.stats
+        validate = intake.validator.validate
+        outs = [validate(rec) for rec in block]
+        repeats = self.seen.hits([o.id for o in outs if not isinstance(o, Rejection)])
+        window = self.window
+        rows, add = window.rows, window.add
+        lateness = self.lateness
+        for rec, ev in zip(block, outs):
+            stats.received += 1
+            if isinstance(ev, Rejection):
+                intake.reject(ev)
+                continue
+            ts = to_us(ev.ts)
+            clock = self.clock
+            if clock is not None and ts < clock - lateness:
+                intake.reject(self._late(ev, rec), late=True)
+                continue
+            rid = ev.id
+            row = rows.get(rid)
+            if row is not None or (repeats and rid in repeats):
+                if row is not None and window.same_as_row(row, ev):
+                    stats.duplicates += 1
+                else:
+                    intake.reject(Rejection(
+                        rec.line, rid, "id",
+                        "repeated id with different content: ids must be unique (the first record received with this "
+                        "id is kept; this one is rejected)", rec.source, rec.item))
+                continue
+            stats.valid += 1
+            rows[rid] = len(window)
+            add(ev)
+            if clock is None or ts > clock:
+                self.clock = ts
+        if len(window) > self.peak_window:
+            self.peak_window = len(window)
+
+    def _late(self, ev: Event, rec: RawRecord) -> Rejection:
+        zone = self.runner.clock.zone
+        clock = from_us(self.clock, zone).isoformat() if self.clock is not None else "-"
+        return Rejection(rec.line, ev.id, "ts",
+                         f"late event: {ev.ts.astimezone(zone).isoformat()} is more than max_disorder "
+                         f"{format_duration(self.lateness)} behind the latest ts read before it ({clock}); events "
+                         f"that old are already judged. Raise max_disorder, or scan without it.", rec.source, rec.item)
+
+    # -- release ---------------------------------------------------------------------------------------
+    def _release(self, upto: int) -> None:
+        """Judge every waiting event at or before ``upto`` (sorted, in chunks); time reaches ``upto``."""
+        frame, done, self.window = self.window.split(upto, self._next_pos)
+        self.seen.add(done)
+        del done
+        self._next_pos += len(frame)
+        runner = self.runner
+        if len(frame):
+            for chunk in frame.chunks(self.chunk_size, upto_last=upto):
+                runner.feed(chunk)
+        else:
+            runner.feed(Chunk.empty(frame, upto))
+        self.watermark = upto
+        self.releases += 1
+
+
+def _blocks(records: Iterable[RawRecord], n: int) -> Iterator[list[RawRecord]]:
+    block: list[RawRecord] = []
+    for rec in records:
+        block.append(rec)
+        if len(block) >= n:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+def _frame_of_one(builder: ColumnBuilder, base: int) -> Frame:
+    """``builder.freeze(base=base)`` for a builder holding one event, without the sort and the masks.
+
+    A stream releases one event at a time when its events arrive in order; this is ~3x cheaper than
+    the general freeze (tests/test_bounded_scan.py checks that both give the same frame).
+    """
+    (kname,) = builder._plans
+    layout = builder.layouts[kname]
+    cols: dict[str, np.ndarray] = {}
+    for fname, ctype in layout.fields:
+        if fname == "attrs":
+            continue
+        raw = builder._cols[kname][fname]
+        if ctype == OBJECT:
+            arr = np.empty(1, dtype=object)
+            arr[0] = raw[0]
+        else:
+            arr = np.array(raw, dtype=_NUMPY[ctype])
+        cols[fname] = arr
+    attrs = np.empty(1, dtype=object)
+    attrs[0] = builder._attrs[kname][0]
+    cols["attrs"] = attrs
+    ids = np.empty(1, dtype=object)
+    ids[0] = builder.ids[0]
+    zero = np.zeros(1, dtype=np.int64)
+    return Frame(
+        strings=builder.strings,
+        ts=np.array(builder.ts, dtype=np.int64),
+        ids=ids,
+        kind=np.array(builder.kind, dtype=np.int32),
+        employee=np.array(builder.employee, dtype=np.int32),
+        tenant=np.array(builder.tenant, dtype=np.int32),
+        kind_index=zero,
+        tables={builder.strings.find(kname): KindTable(kname, layout, zero.copy(), cols)},
+        base=base,
+    )
+
+
 def _EMPTY_FRAME(strings: Interner) -> Frame:
     z = np.zeros(0, dtype=np.int64)
     return Frame(strings, z, np.zeros(0, dtype=object), z.astype(np.int32), z.astype(np.int32), z.astype(np.int32), z, {})
 
 
 def scan(events: Any, ruleset: Any = "sales", as_of: Any = None, *, strict: bool = False,
-         engine: Engine | None = None, chunk_size: int = DEFAULT_CHUNK) -> ScanResult:
-    """Scan ``events`` with ``ruleset`` (a Ruleset, bundled name or path) at ``as_of``."""
+         engine: Engine | None = None, chunk_size: int = DEFAULT_CHUNK, max_disorder: Any = None) -> ScanResult:
+    """Scan ``events`` with ``ruleset`` (a Ruleset, bundled name or path) at ``as_of``.
+
+    ``max_disorder="1d"`` scans in bounded memory (see :class:`BoundedScan`): same findings as long
+    as no event arrives more than that behind the latest ``ts`` read before it; later ones are
+    rejected as late.
+    """
     if isinstance(ruleset, Ruleset):
         engine = engine or ruleset.engine
     engine = engine or default_engine()
-    return engine.scan(events, ruleset, as_of, strict=strict, chunk_size=chunk_size)
+    return engine.scan(events, ruleset, as_of, strict=strict, chunk_size=chunk_size, max_disorder=max_disorder)
