@@ -1,25 +1,34 @@
-"""End-to-end throughput of ``hrguard.scan`` on generated event logs, against the JSON parse floor.
+"""End-to-end throughput of ``hrguard.scan`` on generated event logs, against two references.
 
-    python benchmarks/throughput.py                         # sizes 100000,1000000
+    python benchmarks/throughput.py                                  # 100k, 1M, 10M (~40 min)
     python benchmarks/throughput.py --sizes 100000 --repeat 5 --profile
 
 For each size it generates (once, cached in ``benchmarks/data/``) a log with ``gen_events.py`` and
 measures, each in a fresh subprocess so nothing is shared or warmed between runs:
 
-- ``scan``: ``hrguard.scan(path, "sales")`` wall time (median of ``--repeat`` runs; import and engine
-  start-up excluded), events/s, and peak RSS (``ru_maxrss`` / ``VmHWM``) next to the RSS just before
-  the scan started;
+- ``scan``: ``hrguard.scan(path, "sales")`` (the plain batch scan, which holds every event's columns;
+  sizes up to ``--plain-max``), wall and CPU seconds (median of ``--repeat`` runs; import and engine
+  start-up excluded), events/s, peak RSS (``ru_maxrss`` / ``VmHWM``) next to the RSS before the scan;
+- ``bounded``: the same scan with ``max_disorder`` (``--max-disorder``, default ``1d``): memory
+  bounded by the detectors' state; its RSS is also sampled as it goes (events read, RSS, findings);
 - ``floor``: ``orjson.loads`` of every line of the same file, nothing else (what parsing alone costs);
-- ``stages``: the scan's pipeline run by hand, one more stage per pass over the file, in CPU seconds
-  (read+parse, validate, duplicate check + counting, columns, freeze = sort into a Frame, detectors,
-  result);
-- ``stream``: ``Stream.push`` latency per event (p50/p99/p99.9, µs) over ``--stream-events`` events
-  taken after a warm-up prefix, in file order (``allowed_lateness="30m"``; the generator moves lines by
-  up to 10 minutes) and sorted by time (``allowed_lateness="0s"``);
+- ``reference``: ``benchmarks/reference.py``, a straightforward per-event pure-Python
+  ``geofence.mismatch`` + ``followup.stall`` (what a user would write by hand), with the sales
+  ruleset's parameters; its findings are compared one by one (finding ids) with hrguard's for the
+  same two rules;
+- ``stages``: the plain scan's pipeline run by hand, one more stage per pass over the file, in CPU
+  seconds (read+parse, validate, duplicate check + counting, columns, freeze = sort into a Frame,
+  detectors, result);
+- ``stream``: ``Stream.push`` latency per event (p50/p90/p99/p99.9, µs, both wall-clock and the
+  thread's CPU time, which a busy machine's preemptions do not inflate) over ``--stream-events``
+  events taken after a warm-up prefix, in file order (``allowed_lateness="30m"``; the generator moves
+  lines by up to 10 minutes) and sorted by time (``allowed_lateness="0s"``);
 - with ``--profile``: a cProfile of the scan, top functions by cumulative and by own time, saved to
   ``benchmarks/results/profile-N.txt`` (the raw ``.pstats`` goes to ``benchmarks/data/``).
 
-Prints a table and writes ``benchmarks/results/throughput.json``.
+Prints a table and writes ``benchmarks/results/throughput.json``. hrguard's ratios: ``x floor`` is
+how many times the parse floor's time hrguard takes (target <= 2.5); ``vs reference`` how many
+times faster hrguard runs ten rules than the hand-written loop runs two.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -40,6 +50,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 RESULTS = HERE / "results"
+TWO_RULES = ("geofence.mismatch", "followup.stall")
+RULESET = os.environ.get("HRGUARD_BENCH_RULESET", "sales")  # --ruleset, passed to the workers
 
 
 # -- helpers used in workers ---------------------------------------------------------------------
@@ -61,7 +73,30 @@ def _mem() -> dict[str, Any]:
     return {"ru_maxrss_kb": maxrss, "vmhwm_kb": _status_kb("VmHWM"), "vmrss_kb": _status_kb("VmRSS")}
 
 
-# -- workers (each runs in its own process) ------------------------------------------------------
+class _RssSampler(threading.Thread):
+    """Samples ``(seconds, events read, RSS MB, findings)`` every ``every`` seconds while a scan runs."""
+
+    def __init__(self, progress: Any, every: float = 1.0):
+        super().__init__(daemon=True)
+        self.progress, self.every = progress, every
+        self.samples: list[tuple[float, int, float, int]] = []
+        self._halt = threading.Event()
+        self._t0 = time.perf_counter()
+
+    def run(self) -> None:
+        while not self._halt.wait(self.every):
+            read, found = self.progress()
+            self.samples.append((round(time.perf_counter() - self._t0, 1), read, (_status_kb("VmRSS") or 0) / 1024,
+                                 found))
+
+    def stop(self, keep: int = 40) -> list[tuple[float, int, float, int]]:
+        self._halt.set()
+        self.join()
+        s = self.samples
+        step = max(1, len(s) // keep)
+        return s[::step] + ([s[-1]] if s and (len(s) - 1) % step else [])
+
+
 class _GcTimer:
     """Total time spent in the cyclic garbage collector, per generation (via ``gc.callbacks``)."""
 
@@ -79,24 +114,47 @@ class _GcTimer:
             self.count[g] += 1
 
 
-def work_scan(path: str) -> dict[str, Any]:
+def _two_rule_ids(findings: Any) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {r: [] for r in TWO_RULES}
+    for f in findings:
+        if f.rule in out:
+            out[f.rule].append(f.id)
+    return out
+
+
+# -- workers (each runs in its own process) ------------------------------------------------------
+def work_scan(path: str, max_disorder: str | None = None) -> dict[str, Any]:
     import gc
 
     import hrguard
 
     engine = hrguard.default_engine()
-    ruleset = engine.load_ruleset("sales")
+    ruleset = engine.load_ruleset(RULESET)
     before = _mem()
     gct = _GcTimer()
     gc.callbacks.append(gct)
+    bounded = None
+    if max_disorder:
+        from hrguard.engine import BoundedScan
+
+        bounded = BoundedScan(engine, ruleset, max_disorder)
+    sampler = None
+    if bounded is not None:
+        sampler = _RssSampler(lambda: (bounded.intake.stats.received, len(bounded.runner.findings)))
+        sampler.start()
     t0, c0 = time.perf_counter(), time.process_time()
-    result = hrguard.scan(path, ruleset)
+    result = bounded.run(path) if bounded is not None else hrguard.scan(path, ruleset)
     secs, cpu = time.perf_counter() - t0, time.process_time() - c0
     gc.callbacks.remove(gct)
     s = result.summary()
-    return {"seconds": secs, "cpu_seconds": cpu, "records": s["records"], "rejected": s["rejected"],
-            "findings": s["findings"], "gc_seconds": sum(gct.seconds), "gc_seconds_by_gen": gct.seconds,
-            "gc_collections": gct.count, "rss_before_kb": before["vmrss_kb"], **_mem()}
+    out = {"seconds": secs, "cpu_seconds": cpu, "records": s["records"], "rejected": s["rejected"],
+           "late": result.stats.late, "findings": s["findings"], "gc_seconds": sum(gct.seconds),
+           "gc_seconds_by_gen": gct.seconds, "gc_collections": gct.count, "rss_before_kb": before["vmrss_kb"],
+           "two_rules": _two_rule_ids(result.findings), "rules": [r.name for r in ruleset.rules], **_mem()}
+    if bounded is not None:
+        out.update(max_disorder=max_disorder, releases=bounded.releases, peak_window_events=bounded.peak_window,
+                   seen_id_bytes=bounded.seen.nbytes, rss_samples=sampler.stop() if sampler else [])
+    return out
 
 
 def work_floor(path: str) -> dict[str, Any]:
@@ -115,9 +173,26 @@ def work_floor(path: str) -> dict[str, Any]:
         for _ in fh:
             pass
     read_secs = time.perf_counter() - t0
-    return {"seconds": secs, "cpu_seconds": cpu, "records": n, "read_only_seconds": read_secs}
+    return {"seconds": secs, "cpu_seconds": cpu, "records": n, "read_only_seconds": read_secs, **_mem()}
 
 
+def work_reference(path: str) -> dict[str, Any]:
+    sys.path.insert(0, str(HERE))
+    import reference
+
+    import hrguard
+    from hrguard.findings import finding_id
+
+    kw = reference.params_from_ruleset(hrguard.default_engine().load_ruleset(RULESET))
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = reference.scan_reference(path, **kw)
+    secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+    ids: dict[str, list[str]] = {r: [] for r in TWO_RULES}
+    for rule, t, subject in out["findings"]:  # the ids hrguard gives the same findings (spec: stable ids)
+        subj = subject if isinstance(subject, tuple) else (subject,)
+        ids[rule].append(finding_id(rule, subj, int(round(t * 1e6))))
+    return {"seconds": secs, "cpu_seconds": cpu, "records": out["events"], "late_skipped": out["late"],
+            "counts": out["counts"], "two_rules": ids, "params": kw, **_mem()}
 def work_stages(path: str) -> dict[str, Any]:
     """Engine.scan's pipeline, one stage more per pass over the file, in CPU seconds.
 
@@ -139,7 +214,7 @@ def work_stages(path: str) -> dict[str, Any]:
 
     cpu = time.process_time
     engine = hrguard.default_engine()
-    rs = engine.load_ruleset("sales")
+    rs = engine.load_ruleset(RULESET)
 
     def new_intake(builder: Any) -> Any:
         return Intake(engine.kinds) if RowDeduplicator is None else Intake(engine.kinds, dedupe=RowDeduplicator(builder))
@@ -204,6 +279,7 @@ def work_stages(path: str) -> dict[str, Any]:
 
 
 def work_stream(path: str, n_events: int, warm: int, lateness: str, sort: bool) -> dict[str, Any]:
+    """``Stream.push`` latency: wall-clock and the thread's CPU time per push, over ``n_events`` pushes."""
     import orjson
 
     import hrguard
@@ -215,29 +291,35 @@ def work_stream(path: str, n_events: int, warm: int, lateness: str, sort: bool) 
                 break
             lines.append(line)
     events = [orjson.loads(x) for x in lines]
+    del lines
     if sort:
         events.sort(key=lambda e: e["ts"])  # one offset in the generated files: string order is time order
-    stream = hrguard.default_engine().stream("sales", allowed_lateness=lateness)
+    stream = hrguard.default_engine().stream(RULESET, allowed_lateness=lateness)
     push = stream.push
     for e in events[:warm]:
         push(e)
     timed = events[warm:]
-    lat = []
-    pc = time.perf_counter_ns
-    t0 = pc()
+    wall, cpu = [], []
+    pc, tc = time.perf_counter_ns, time.thread_time_ns
+    t0, c0 = pc(), tc()
     for e in timed:
-        t = pc()
+        t, c = pc(), tc()
         push(e)
-        lat.append(pc() - t)
-    total_ns = pc() - t0
-    lat.sort()
+        cpu.append(tc() - c)
+        wall.append(pc() - t)
+    total_ns, total_cpu_ns = pc() - t0, tc() - c0
+    wall.sort()
+    cpu.sort()
 
-    def q(p: float) -> float:
+    def q(lat: list[int], p: float) -> float:
         return lat[min(len(lat) - 1, int(p * len(lat)))] / 1000
 
     return {"events": len(timed), "warm": warm, "lateness": lateness, "sorted": sort,
-            "p50_us": q(0.50), "p90_us": q(0.90), "p99_us": q(0.99), "p999_us": q(0.999), "max_us": lat[-1] / 1000,
-            "mean_us": total_ns / len(timed) / 1000, "events_per_s": len(timed) / (total_ns / 1e9),
+            "p50_us": q(wall, 0.50), "p90_us": q(wall, 0.90), "p99_us": q(wall, 0.99), "p999_us": q(wall, 0.999),
+            "max_us": wall[-1] / 1000, "mean_us": total_ns / len(timed) / 1000,
+            "cpu_p50_us": q(cpu, 0.50), "cpu_p90_us": q(cpu, 0.90), "cpu_p99_us": q(cpu, 0.99),
+            "cpu_p999_us": q(cpu, 0.999), "cpu_mean_us": total_cpu_ns / len(timed) / 1000,
+            "events_per_s": len(timed) / (total_ns / 1e9), "events_per_cpu_s": len(timed) / (total_cpu_ns / 1e9),
             "late_rejected": stream.stats.late, "findings": len(stream.findings)}
 
 
@@ -249,7 +331,7 @@ def work_profile(path: str, out_stem: str, top: int) -> dict[str, Any]:
     import hrguard
 
     engine = hrguard.default_engine()
-    ruleset = engine.load_ruleset("sales")
+    ruleset = engine.load_ruleset(RULESET)
     prof = cProfile.Profile()
     t0 = time.perf_counter()
     prof.enable()
@@ -269,13 +351,14 @@ def work_profile(path: str, out_stem: str, top: int) -> dict[str, Any]:
     return {"seconds_profiled": secs, "report": out_stem + ".txt"}
 
 
-WORKERS = {"scan": work_scan, "floor": work_floor, "stages": work_stages, "stream": work_stream, "profile": work_profile}
+WORKERS = {"scan": work_scan, "floor": work_floor, "reference": work_reference, "stages": work_stages,
+           "stream": work_stream, "profile": work_profile}
 
 
 # -- driver --------------------------------------------------------------------------------------
 def run_worker(name: str, *args: Any) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", name, json.dumps(list(args))]
-    env = dict(os.environ, PYTHONHASHSEED="0")
+    env = dict(os.environ, PYTHONHASHSEED="0", HRGUARD_BENCH_RULESET=RULESET)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"worker {name} failed ({proc.returncode}):\n{proc.stderr}")
@@ -299,82 +382,187 @@ def ensure_data(n: int, seed: int) -> Path:
 
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version(), "platform": platform.platform(), "cpus": str(os.cpu_count())}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            out["cpu"] = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), "?")
+    except OSError:
+        pass
+    try:
+        out["memory_gb"] = f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f}"
+    except (ValueError, OSError):
+        pass
     for mod in ("hrguard", "numpy", "pydantic", "pydantic_core", "orjson"):
         try:
             m = __import__(mod)
             out[mod] = getattr(m, "__version__", getattr(m, "VERSION", "?"))
         except ImportError:
             out[mod] = "-"
+    try:
+        out["git"] = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=HERE, capture_output=True,
+                                    text=True).stdout.strip()
+    except OSError:
+        pass
     return out
+
+
+def _without(ruleset: str, detectors: list[str]) -> str:
+    """A copy of ``ruleset`` (YAML, written to ``benchmarks/data/``) without the rules using ``detectors``."""
+    import yaml
+
+    import hrguard
+
+    path = Path(ruleset)
+    if not path.is_file():
+        path = Path(hrguard.__file__).parent / "rulesets" / f"{ruleset}.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["rules"] = [r for r in doc["rules"] if r.get("use") not in detectors]
+    doc["ruleset"] = f"{doc['ruleset']}-without-{'-'.join(detectors)}"
+    DATA.mkdir(exist_ok=True)
+    out = DATA / f"{doc['ruleset']}.yaml"
+    out.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return str(out)
+
+
+def _rules() -> list[str]:
+    import hrguard
+
+    return [f"{r.name} ({r.use})" if r.name != r.use else r.name
+            for r in hrguard.default_engine().load_ruleset(RULESET).rules]
+
+
+def _summarise(runs: list[dict[str, Any]], n: int) -> dict[str, Any]:
+    secs = statistics.median(r["seconds"] for r in runs)
+    cpu = statistics.median(r["cpu_seconds"] for r in runs)
+    out = {"runs": len(runs), "seconds_median": secs, "seconds_all": [r["seconds"] for r in runs],
+           "cpu_seconds_median": cpu, "events_per_s": n / secs, "events_per_cpu_s": n / cpu}
+    if "ru_maxrss_kb" in runs[0]:
+        out["peak_rss_mb"] = max(r["ru_maxrss_kb"] for r in runs) / 1024
+    return out
+
+
+def _scan_part(n: int, path: str, args: argparse.Namespace, max_disorder: str | None,
+               repeat: int) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    what = f"bounded scan (max_disorder {max_disorder})" if max_disorder else "scan"
+    print(f"[{n:,}] {what} x{repeat} ...", file=sys.stderr, flush=True)
+    runs = [run_worker("scan", path, max_disorder) for _ in range(repeat)]
+    out = _summarise(runs, n)
+    first = runs[0]
+    out.update(findings=first["findings"], rejected=first["rejected"], late=first["late"],
+               gc_seconds_median=statistics.median(r["gc_seconds"] for r in runs),
+               gc_collections=first["gc_collections"],
+               vmhwm_mb=max((r["vmhwm_kb"] or 0) for r in runs) / 1024,
+               rss_before_scan_mb=statistics.median(r["rss_before_kb"] or 0 for r in runs) / 1024,
+               two_rules={k: len(v) for k, v in first["two_rules"].items()})
+    for key in ("max_disorder", "releases", "peak_window_events", "seen_id_bytes", "rss_samples"):
+        if key in first:
+            out[key] = first[key]
+    return out, first["two_rules"]
 
 
 def bench_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
     path = str(ensure_data(n, args.seed))
     size_mb = Path(path).stat().st_size / 1e6
     parts = set(args.parts.split(","))
+    large = n > args.plain_max
+    repeat = args.repeat_large if large else args.repeat
     out: dict[str, Any] = {"events": n, "file_mb": round(size_mb, 1)}
-    if "scan" in parts and "floor" in parts:
-        out.update(_scan_and_floor(n, path, args))
-    if "stages" in parts and not args.no_stages:
+    ids: dict[str, list[str]] | None = None
+    if "scan" in parts and not large:
+        out["scan"], ids = _scan_part(n, path, args, None, repeat)
+    if "bounded" in parts and args.max_disorder:
+        out["bounded"], b_ids = _scan_part(n, path, args, args.max_disorder, repeat)
+        if ids is not None and b_ids != ids:
+            print(f"[{n:,}] WARNING: the bounded scan's findings for {TWO_RULES} differ from the plain scan's",
+                  file=sys.stderr)
+        ids = ids or b_ids
+        out["bounded"]["same_findings_as_plain"] = None if "scan" not in out else (
+            out["bounded"]["findings"] == out["scan"]["findings"] and b_ids == ids)
+    if "floor" in parts:
+        print(f"[{n:,}] floor x{repeat} ...", file=sys.stderr, flush=True)
+        floors = [run_worker("floor", path) for _ in range(repeat)]
+        out["floor"] = _summarise(floors, n)
+        out["floor"]["read_only_seconds"] = statistics.median(f["read_only_seconds"] for f in floors)
+    if "reference" in parts:
+        print(f"[{n:,}] reference x{repeat} ...", file=sys.stderr, flush=True)
+        refs = [run_worker("reference", path) for _ in range(repeat)]
+        out["reference"] = _summarise(refs, n)
+        out["reference"].update(counts=refs[0]["counts"], late_skipped=refs[0]["late_skipped"], params=refs[0]["params"])
+        if ids is not None:
+            cmp = {}
+            for rule in TWO_RULES:
+                mine, theirs = set(ids[rule]), set(refs[0]["two_rules"][rule])
+                cmp[rule] = {"hrguard": len(mine), "reference": len(theirs), "only_hrguard": len(mine - theirs),
+                             "only_reference": len(theirs - mine)}
+            out["reference"]["comparison"] = cmp
+            same = all(c["only_hrguard"] == 0 == c["only_reference"] for c in cmp.values())
+            out["reference"]["same_findings"] = same
+            print(f"[{n:,}] reference vs hrguard, {TWO_RULES[0]} + {TWO_RULES[1]}: " + "; ".join(
+                f"{r} {c['hrguard']} vs {c['reference']}" for r, c in cmp.items())
+                + (" (the same findings, id for id)" if same else " -- DIFFERENT"), file=sys.stderr)
+    _ratios(out)
+    if "stages" in parts and not args.no_stages and not large:
         print(f"[{n:,}] stages ...", file=sys.stderr, flush=True)
         out["stages"] = run_worker("stages", path)
     if "stream" in parts and args.stream_events:
         k = min(args.stream_events, n // 2)
-        warm = min(n - k, max(k, n // 10))
+        warm = min(n - k, max(k, n // 10), args.stream_warm_max)
         out["stream"] = []
         for lateness, srt in (("30m", False), ("0s", True)):
             print(f"[{n:,}] stream lateness={lateness} sorted={srt} ...", file=sys.stderr, flush=True)
             out["stream"].append(run_worker("stream", path, k, warm, lateness, srt))
-    if args.profile:
+    if args.profile and not large:
         print(f"[{n:,}] profile ...", file=sys.stderr, flush=True)
         RESULTS.mkdir(exist_ok=True)
         out["profile"] = run_worker("profile", path, str(RESULTS / f"profile-{n}"), args.top)
     return out
 
 
-def _scan_and_floor(n: int, path: str, args: argparse.Namespace) -> dict[str, Any]:
-    print(f"[{n:,}] scan x{args.repeat} ...", file=sys.stderr, flush=True)
-    scans = [run_worker("scan", path) for _ in range(args.repeat)]
-    secs = statistics.median(s["seconds"] for s in scans)
-    print(f"[{n:,}] floor ...", file=sys.stderr, flush=True)
-    floors = [run_worker("floor", path) for _ in range(args.repeat)]
-    floor_secs = statistics.median(f["seconds"] for f in floors)
-    out: dict[str, Any] = {
-        "scan": {"seconds_median": secs, "seconds_all": [s["seconds"] for s in scans],
-                 "cpu_seconds_median": statistics.median(s["cpu_seconds"] for s in scans),
-                 "gc_seconds_median": statistics.median(s["gc_seconds"] for s in scans),
-                 "gc_collections": scans[0]["gc_collections"],
-                 "events_per_s": n / secs,
-                 "events_per_cpu_s": n / statistics.median(s["cpu_seconds"] for s in scans), "findings": scans[0]["findings"], "rejected": scans[0]["rejected"],
-                 "peak_rss_mb": max(s["ru_maxrss_kb"] for s in scans) / 1024,
-                 "vmhwm_mb": max((s["vmhwm_kb"] or 0) for s in scans) / 1024,
-                 "rss_before_scan_mb": statistics.median(s["rss_before_kb"] or 0 for s in scans) / 1024},
-        "floor": {"seconds_median": floor_secs, "events_per_s": n / floor_secs,
-                  "events_per_cpu_s": n / statistics.median(f["cpu_seconds"] for f in floors),
-                  "read_only_seconds": statistics.median(f["read_only_seconds"] for f in floors)},
-    }
-    out["floor_ratio"] = out["floor"]["events_per_s"] / out["scan"]["events_per_s"]
-    out["floor_ratio_cpu"] = out["floor"]["events_per_cpu_s"] / out["scan"]["events_per_cpu_s"]
-    return out
+def _ratios(r: dict[str, Any]) -> None:
+    """hrguard (the plain scan where measured, else the bounded one) against the floor and the reference."""
+    main = r.get("scan") or r.get("bounded")
+    if not main:
+        return
+    r["headline"] = "scan" if "scan" in r else "bounded"
+    if "floor" in r:
+        r["floor_ratio"] = main["seconds_median"] / r["floor"]["seconds_median"]
+        r["floor_ratio_cpu"] = main["cpu_seconds_median"] / r["floor"]["cpu_seconds_median"]
+    if "reference" in r:
+        r["reference_speedup"] = r["reference"]["seconds_median"] / main["seconds_median"]
+        r["reference_speedup_cpu"] = r["reference"]["cpu_seconds_median"] / main["cpu_seconds_median"]
+    if "bounded" in r and "floor" in r:
+        r["bounded"]["floor_ratio_cpu"] = r["bounded"]["cpu_seconds_median"] / r["floor"]["cpu_seconds_median"]
 
 
 def render(results: list[dict[str, Any]]) -> str:
     lines = []
-    hdr = f"{'events':>10} {'MB':>6} {'scan s':>8} {'cpu s':>7} {'gc s':>6} {'events/s':>10} {'ev/cpu s':>9} {'peak RSS MB':>12} " \
-          f"{'(before)':>9} {'floor ev/s':>11} {'floor/scan':>10} {'(cpu)':>6} {'findings':>9}"
-    if any("scan" in r for r in results):
-        lines += [hdr, "-" * len(hdr)]
+    hdr = (f"{'events':>10} {'MB':>5} {'mode':>12} {'wall s':>8} {'cpu s':>8} {'ev/s':>9} {'ev/cpu-s':>9} "
+           f"{'peak RSS MB':>11} {'findings':>9} {'x floor (cpu)':>13} {'vs ref (cpu)':>12}")
+    lines += [hdr, "-" * len(hdr)]
     for r in results:
-        if "scan" not in r:
-            continue
-        s, f = r["scan"], r["floor"]
-        lines.append(f"{r['events']:>10,} {r['file_mb']:>6.0f} {s['seconds_median']:>8.2f} {s['cpu_seconds_median']:>7.2f} "
-                     f"{s['gc_seconds_median']:>6.2f} {s['events_per_s']:>10,.0f} {s.get('events_per_cpu_s', 0):>9,.0f} "
-                     f"{s['peak_rss_mb']:>12.0f} {s['rss_before_scan_mb']:>9.0f} {f['events_per_s']:>11,.0f} "
-                     f"{r['floor_ratio']:>9.1f}x {r.get('floor_ratio_cpu', 0):>5.1f}x {s['findings']:>9,}")
+        for mode in ("scan", "bounded"):
+            s = r.get(mode)
+            if not s:
+                continue
+            label = "plain" if mode == "scan" else f"bounded {s.get('max_disorder', '')}"
+            xf = s["cpu_seconds_median"] / r["floor"]["cpu_seconds_median"] if "floor" in r else float("nan")
+            xr = r["reference"]["cpu_seconds_median"] / s["cpu_seconds_median"] if "reference" in r else float("nan")
+            lines.append(f"{r['events']:>10,} {r['file_mb']:>5.0f} {label:>12} {s['seconds_median']:>8.1f} "
+                         f"{s['cpu_seconds_median']:>8.1f} {s['events_per_s']:>9,.0f} {s['events_per_cpu_s']:>9,.0f} "
+                         f"{s['peak_rss_mb']:>11,.0f} {s['findings']:>9,} {xf:>12.1f}x {xr:>11.1f}x")
+        for mode, label in (("floor", "orjson floor"), ("reference", "reference")):
+            s = r.get(mode)
+            if s:
+                extra = ""
+                if mode == "reference":
+                    c = s.get("comparison") or {}
+                    extra = "  " + ", ".join(f"{k} {v['reference']}" for k, v in c.items()) + (
+                        " (= hrguard)" if s.get("same_findings") else " (differs)" if c else "")
+                lines.append(f"{r['events']:>10,} {r['file_mb']:>5.0f} {label:>12} {s['seconds_median']:>8.1f} "
+                             f"{s['cpu_seconds_median']:>8.1f} {s['events_per_s']:>9,.0f} {s['events_per_cpu_s']:>9,.0f} "
+                             f"{s['peak_rss_mb']:>11,.0f}{extra}")
     if any("stages" in r for r in results):
         keys = ("read_parse", "validate", "dedupe_count", "columns", "freeze", "detectors", "result", "total")
-        lines += ["", "stages (CPU seconds; differences between passes that each add one stage)",
+        lines += ["", "stages of the plain scan (CPU seconds; differences between passes that each add one stage)",
                   f"{'events':>10} " + " ".join(f"{k:>12}" for k in keys)]
         for r in results:
             st = r.get("stages")
@@ -386,27 +574,44 @@ def render(results: list[dict[str, Any]]) -> str:
                     ranked = sorted(by_rule.items(), key=lambda kv: -kv[1])
                     lines.append(f"{'':>10} detectors: " + ", ".join(f"{k} {v:.2f}" for k, v in ranked))
     if any("stream" in r for r in results):
-        lines += ["", "Stream.push latency (µs per event)",
-                  f"{'events':>10} {'order':>22} {'timed':>6} {'p50':>7} {'p90':>7} {'p99':>8} {'p99.9':>8} {'max':>9} {'ev/s':>9} {'late':>5}"]
+        lines += ["", "Stream.push latency (µs per event; wall-clock, and the thread's CPU time)",
+                  f"{'events':>10} {'order':>22} {'timed':>6} {'p50':>7} {'p90':>7} {'p99':>8} {'p99.9':>8} "
+                  f"{'cpu p50':>8} {'cpu p99':>8} {'ev/cpu-s':>9} {'late':>5}"]
         for r in results:
             for s in r.get("stream", []):
                 order = f"{'ts-sorted' if s['sorted'] else 'file'}, lateness {s['lateness']}"
                 lines.append(f"{r['events']:>10,} {order:>22} {s['events']:>6} {s['p50_us']:>7.1f} {s['p90_us']:>7.1f} "
-                             f"{s['p99_us']:>8.1f} {s['p999_us']:>8.1f} {s['max_us']:>9.0f} {s['events_per_s']:>9,.0f} "
-                             f"{s['late_rejected']:>5}")
+                             f"{s['p99_us']:>8.1f} {s['p999_us']:>8.1f} {s.get('cpu_p50_us', 0):>8.1f} "
+                             f"{s.get('cpu_p99_us', 0):>8.1f} {s.get('events_per_cpu_s', 0):>9,.0f} {s['late_rejected']:>5}")
+    if any((r.get("bounded") or {}).get("rss_samples") for r in results):
+        lines += ["", "bounded scan: RSS as it goes (events read -> RSS MB, findings so far)"]
+        for r in results:
+            smp = (r.get("bounded") or {}).get("rss_samples") or []
+            if smp:
+                pick = smp[:: max(1, len(smp) // 8)]
+                lines.append(f"{r['events']:>10,} " + "  ".join(f"{s[1]:,}->{s[2]:.0f} ({s[3]:,})" for s in pick))
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
+    global RULESET
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", default="100000,1000000", help="comma-separated event counts")
+    ap.add_argument("--sizes", default="100000,1000000,10000000", help="comma-separated event counts")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--repeat", type=int, default=3, help="scan/floor runs per size (median reported)")
+    ap.add_argument("--ruleset", default=RULESET, help="bundled name or path (default: sales, the default ruleset)")
+    ap.add_argument("--without", default="", metavar="DETECTOR,...",
+                    help="leave these detectors' rules out of the ruleset (e.g. outlier.isolation_forest)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each measurement per size (median reported)")
+    ap.add_argument("--repeat-large", type=int, default=1, help="runs per measurement for sizes above --plain-max")
+    ap.add_argument("--plain-max", type=int, default=1_000_000,
+                    help="largest size scanned in plain (hold everything) mode; larger sizes only bounded")
+    ap.add_argument("--max-disorder", default="1d", help="the bounded scan's max_disorder ('' skips it)")
     ap.add_argument("--stream-events", type=int, default=20_000, help="events timed in Stream.push (0 skips)")
+    ap.add_argument("--stream-warm-max", type=int, default=200_000, help="at most this many warm-up pushes")
     ap.add_argument("--no-stages", action="store_true", help="skip the per-stage breakdown")
-    ap.add_argument("--parts", default="scan,floor,stages,stream",
-                    help="which measurements to run (scan,floor,stages,stream; --profile adds profile)")
-    ap.add_argument("--profile", action="store_true", help="also cProfile each scan")
+    ap.add_argument("--parts", default="scan,bounded,floor,reference,stages,stream",
+                    help="which measurements to run (scan,bounded,floor,reference,stages,stream; --profile adds profile)")
+    ap.add_argument("--profile", action="store_true", help="also cProfile each plain scan")
     ap.add_argument("--top", type=int, default=15, help="functions listed per profile table")
     ap.add_argument("--out", default=str(RESULTS / "throughput.json"))
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -415,14 +620,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         print(json.dumps(WORKERS[args.worker](*json.loads(args.worker_args))))
         return 0
+    RULESET = str(Path(args.ruleset).resolve()) if Path(args.ruleset).is_file() else args.ruleset
+    if args.without:
+        RULESET = _without(RULESET, [w.strip() for w in args.without.split(",") if w.strip()])
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
-    results = [bench_size(n, args) for n in sizes]
-    print(render(results))
+    t0 = time.perf_counter()
+    load0 = os.getloadavg()
+    results = []
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seed": args.seed, "repeat": args.repeat,
-           "loadavg_at_end": os.getloadavg(), "versions": _versions(), "results": results}
-    out.write_text(json.dumps(doc, indent=2) + "\n")
+    for n in sizes:
+        results.append(bench_size(n, args))
+        doc = {"measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "command": " ".join(["benchmarks/throughput.py"] + (argv or sys.argv[1:])),
+               "seed": args.seed, "ruleset": RULESET, "rules": _rules(), "repeat": args.repeat, "repeat_large": args.repeat_large,
+               "max_disorder": args.max_disorder, "loadavg_at_start": load0, "loadavg_at_end": os.getloadavg(),
+               "elapsed_s": round(time.perf_counter() - t0), "versions": _versions(), "results": results}
+        out.write_text(json.dumps(doc, indent=2) + "\n")  # after each size: a long run keeps what it measured
+    print(render(results))
     print(f"\nwrote {out}", file=sys.stderr)
     return 0
 

@@ -624,24 +624,28 @@ class BoundedScan:
         intake = self.intake
         stats = intake.stats
         validate = intake.validator.validate
-        outs = [validate(rec) for rec in block]
-        repeats = self.seen.hits([o.id for o in outs if not isinstance(o, Rejection)])
+        # ids already judged: looked up for the whole block at once, from the records' raw ids (a valid
+        # event's id is its record's "id" string); each event is then validated, checked and moved
+        # into columns at once, so no model outlives its record
+        repeats = self.seen.hits(_raw_ids(block)) if self.seen.runs else ()
         window = self.window
         rows, add = window.rows, window.add
         lateness = self.lateness
-        for rec, ev in zip(block, outs):
+        clock = self.clock
+        n = len(window)
+        for rec in block:
             stats.received += 1
+            ev = validate(rec)
             if isinstance(ev, Rejection):
                 intake.reject(ev)
                 continue
             ts = to_us(ev.ts)
-            clock = self.clock
             if clock is not None and ts < clock - lateness:
                 intake.reject(self._late(ev, rec), late=True)
                 continue
             rid = ev.id
             row = rows.get(rid)
-            if row is not None or (repeats and rid in repeats):
+            if row is not None or rid in repeats:
                 if row is not None and window.same_as_row(row, ev):
                     stats.duplicates += 1
                 else:
@@ -651,12 +655,13 @@ class BoundedScan:
                         "id is kept; this one is rejected)", rec.source, rec.item))
                 continue
             stats.valid += 1
-            rows[rid] = len(window)
+            rows[rid] = n
+            n += 1
             add(ev)
             if clock is None or ts > clock:
-                self.clock = ts
-        if len(window) > self.peak_window:
-            self.peak_window = len(window)
+                clock = self.clock = ts
+        if n > self.peak_window:
+            self.peak_window = n
 
     def _late(self, ev: Event, rec: RawRecord) -> Rejection:
         zone = self.runner.clock.zone
@@ -681,6 +686,17 @@ class BoundedScan:
             runner.feed(Chunk.empty(frame, upto))
         self.watermark = upto
         self.releases += 1
+
+
+def _raw_ids(block: list[RawRecord]) -> list[str]:
+    """The ``"id"`` strings of a block's records, as read (before validation)."""
+    out = []
+    for rec in block:
+        v = rec.value
+        rid = v.get("id") if isinstance(v, dict) else getattr(v, "id", None)
+        if isinstance(rid, str):
+            out.append(rid)
+    return out
 
 
 def _blocks(records: Iterable[RawRecord], n: int) -> Iterator[list[RawRecord]]:
