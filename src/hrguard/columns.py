@@ -39,7 +39,7 @@ class Interner:
     __slots__ = ("_codes", "strings")
 
     def __init__(self) -> None:
-        self._codes: dict[str, int] = {}
+        self._codes: dict[str | None, int] = {None: NULL_CODE}  # None is in, so bulk lookups need no test
         self.strings: list[str] = []
 
     def code(self, s: str | None) -> int:
@@ -50,6 +50,15 @@ class Interner:
             c = self._codes[s] = len(self.strings)
             self.strings.append(s)
         return c
+
+    def codes(self, values: list[str | None]) -> np.ndarray:
+        """The ``int32`` codes of many strings at once (``None`` is ``-1``), new ones added in order."""
+        codes = self._codes
+        for s in dict.fromkeys(values):
+            if s not in codes:
+                codes[s] = len(self.strings)
+                self.strings.append(s)
+        return np.fromiter(map(codes.__getitem__, values), dtype=np.int32, count=len(values))
 
     def find(self, s: str) -> int:
         """The code of ``s`` if it was ever seen, else ``-1`` (never adds)."""
@@ -185,6 +194,34 @@ class ColumnBuilder:
         attrs.append(d["attrs"] or None)
         for name, conv, append in plan:
             append(conv(d[name]))
+
+    def extend(self, kind: str, ids: list[str], cols: dict[str, Any], attrs: list[Any] | None) -> None:
+        """Add many events of one kind at once, already in column form (see :mod:`hrguard.bulk`).
+
+        ``cols`` holds every field but ``id``, ``kind`` and ``attrs``: numpy arrays of the column's
+        dtype (``ts``, ``employee_id`` and ``tenant`` included) and lists for object columns;
+        ``attrs`` is one dict (or ``None``) a row, or ``None`` for none at all.
+        """
+        n = len(ids)
+        if n == 0:
+            return
+        self._plans.get(kind) or self._start_kind(kind)
+        kattrs = self._attrs[kind]
+        self.kind_row.frombytes(np.arange(len(kattrs), len(kattrs) + n, dtype=np.int64).tobytes())
+        self.ts.frombytes(np.ascontiguousarray(cols["ts"], dtype=np.int64).tobytes())
+        self.ids.extend(ids)
+        self.kind.frombytes(np.full(n, self.strings.code(kind), dtype=np.int32).tobytes())
+        self.employee.frombytes(np.ascontiguousarray(cols["employee_id"], dtype=np.int32).tobytes())
+        self.tenant.frombytes(np.ascontiguousarray(cols["tenant"], dtype=np.int32).tobytes())
+        kattrs.extend(attrs if attrs is not None else [None] * n)
+        mine = self._cols[kind]
+        for fname, ctype in self.layouts[kind].fields:
+            if fname == "attrs":
+                continue
+            if ctype == OBJECT:
+                mine[fname].extend(cols[fname])
+            else:
+                mine[fname].frombytes(np.ascontiguousarray(cols[fname], dtype=_NUMPY[ctype]).tobytes())
 
     def same_as_row(self, row: int, event: Event) -> bool:
         """Whether ``event`` has exactly the content of the event added as ``row`` (the duplicate rule)."""

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from . import plugins as _plugins
+from .bulk import BulkIntake, iter_blocks
 from .columns import _NUMPY, OBJECT, Chunk, ColumnBuilder, Frame, Interner, KindLayout, KindTable
 from .detector import Detector, RuleContext
 from .errors import DetectorError
@@ -72,11 +73,12 @@ class Engine:
         strings = Interner()
         builder = ColumnBuilder(self.layouts, strings)
         intake = Intake(self.kinds, strict=strict, dedupe=RowDeduplicator(builder))
+        bulk = BulkIntake(intake, builder, self.kinds)
         with _GcFreezer() as gcf:
-            for ev in intake.take_all(iter_records(events)):
-                builder.add(ev)
-                gcf.tick()
-            as_of_us = _instant(as_of) if as_of is not None else (int(max(builder.ts)) if len(builder) else None)
+            for block in iter_blocks(events):
+                bulk.take(block)
+                gcf.tick(len(block.values))
+            as_of_us = _instant(as_of) if as_of is not None else (int(_np_max(builder.ts)) if len(builder) else None)
             frame = builder.freeze(as_of=as_of_us)
             intake.dedupe = None  # ingestion is over: let the builder's lists go
             del builder
@@ -97,6 +99,10 @@ class Engine:
         return Stream(ruleset, allowed_lateness, engine=self, strict=strict)
 
 
+def _np_max(buf: array) -> int:
+    return int(np.frombuffer(buf, dtype=np.int64).max())
+
+
 class _GcFreezer:
     """Keep the cyclic GC from rescanning everything a scan holds, again and again.
 
@@ -112,9 +118,10 @@ class _GcFreezer:
         self.n = 0
         self.frozen = False
 
-    def tick(self) -> None:
-        self.n += 1
-        if self.n % self.every == 0:
+    def tick(self, n: int = 1) -> None:
+        before = self.n // self.every
+        self.n += n
+        if self.n // self.every != before:
             self.freeze()
 
     def freeze(self) -> None:
