@@ -16,9 +16,9 @@ measures, each in a fresh subprocess so nothing is shared or warmed between runs
   ``geofence.mismatch`` + ``followup.stall`` (what a user would write by hand), with the sales
   ruleset's parameters; its findings are compared one by one (finding ids) with hrguard's for the
   same two rules;
-- ``stages``: the plain scan's pipeline run by hand, one more stage per pass over the file, in CPU
-  seconds (read+parse, validate, duplicate check + counting, columns, freeze = sort into a Frame,
-  detectors, result);
+- ``stages``: the plain scan's pipeline run by hand, in CPU seconds (read+parse; ingest =
+  validation, duplicate check and columns; freeze = sort into a Frame; detectors, with each rule's
+  share; result);
 - ``stream``: ``Stream.push`` latency per event (p50/p90/p99/p99.9, µs, both wall-clock and the
   thread's CPU time, which a busy machine's preemptions do not inflate) over ``--stream-events``
   events taken after a warm-up prefix, in file order (``allowed_lateness="30m"``; the generator moves
@@ -194,18 +194,19 @@ def work_reference(path: str) -> dict[str, Any]:
     return {"seconds": secs, "cpu_seconds": cpu, "records": out["events"], "late_skipped": out["late"],
             "counts": out["counts"], "two_rules": ids, "params": kw, **_mem()}
 def work_stages(path: str) -> dict[str, Any]:
-    """Engine.scan's pipeline, one stage more per pass over the file, in CPU seconds.
+    """Engine.scan's pipeline by stage, in CPU seconds.
 
-    No per-event timers: pass A only reads and parses, B also validates, C also runs the whole
-    intake (duplicate check, counting), D is the scan itself with each of its block stages timed
-    (freeze = sort into a Frame, detectors, result). A stage's cost is the difference between passes.
+    No per-event timers: pass A only reads and parses the file in blocks; pass B is the scan itself
+    with each stage timed: ingest (validation, duplicate check and columns through hrguard.bulk,
+    minus pass A's parsing), freeze (sort into a Frame), detectors, result.
     """
     import gc
 
     import hrguard
     from hrguard.columns import ColumnBuilder, Interner
-    from hrguard.engine import DEFAULT_CHUNK, Runner
-    from hrguard.ingest import Intake, iter_records
+    from hrguard.engine import DEFAULT_CHUNK, Runner, _GcFreezer
+    from hrguard.bulk import BulkIntake, iter_blocks
+    from hrguard.ingest import Intake
 
     try:  # what Engine.scan uses for the duplicate rule (a row per id, compared only on a repeat)
         from hrguard.ingest import RowDeduplicator
@@ -226,32 +227,25 @@ def work_stages(path: str) -> dict[str, Any]:
         return cpu() - t
 
     def pass_a() -> None:
-        for _ in iter_records(path):
+        for _ in iter_blocks(path):
             pass
 
-    def pass_b() -> None:
-        validate = Intake(engine.kinds).validator.validate
-        for rec in iter_records(path):
-            validate(rec)
-
-    def pass_c() -> None:
-        take = new_intake(ColumnBuilder(engine.layouts, Interner())).take
-        for rec in iter_records(path):
-            take(rec)
-
-    a, b, c = timed_pass(pass_a), timed_pass(pass_b), timed_pass(pass_c)
+    a = timed_pass(pass_a)
     gc.collect()
     t0 = cpu()
     strings = Interner()
     builder = ColumnBuilder(engine.layouts, strings)
     intake = new_intake(builder)
-    add = builder.add
-    for ev in intake.take_all(iter_records(path)):
-        add(ev)
+    bulk = BulkIntake(intake, builder, engine.kinds)
+    gcf = _GcFreezer().__enter__()  # as Engine.scan does (left at the end of the run)
+    for block in iter_blocks(path):
+        bulk.take(block)
+        gcf.tick(len(block.values))
     t1 = cpu()
     as_of = int(max(builder.ts))
     frame = builder.freeze(as_of=as_of)
     del builder
+    gcf.freeze()
     t2 = cpu()
     runner = Runner(rs, strings)
     per_rule: dict[str, float] = {}
@@ -271,8 +265,9 @@ def work_stages(path: str) -> dict[str, Any]:
     t3 = cpu()
     res = runner.result(intake, as_of)
     t4 = cpu()
+    gcf.__exit__(None, None, None)
     return {
-        "read_parse": a, "validate": b - a, "dedupe_count": c - b, "columns": (t1 - t0) - c,
+        "read_parse": a, "ingest": (t1 - t0) - a, "fast_rows": bulk.fast_rows,
         "freeze": t2 - t1, "detectors": t3 - t2, "result": t4 - t3, "total": t4 - t0,
         "findings": len(res.findings), "records": intake.stats.received, "detectors_by_rule": per_rule,
     }
@@ -561,7 +556,7 @@ def render(results: list[dict[str, Any]]) -> str:
                              f"{s['cpu_seconds_median']:>8.1f} {s['events_per_s']:>9,.0f} {s['events_per_cpu_s']:>9,.0f} "
                              f"{s['peak_rss_mb']:>11,.0f}{extra}")
     if any("stages" in r for r in results):
-        keys = ("read_parse", "validate", "dedupe_count", "columns", "freeze", "detectors", "result", "total")
+        keys = ("read_parse", "ingest", "freeze", "detectors", "result", "total")
         lines += ["", "stages of the plain scan (CPU seconds; differences between passes that each add one stage)",
                   f"{'events':>10} " + " ".join(f"{k:>12}" for k in keys)]
         for r in results:

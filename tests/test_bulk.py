@@ -140,7 +140,8 @@ RECORDS = st.one_of(
                                             [{"uri": "u", "taken_at": "2026-03-30T09:00:00+08:00"}],
                                             [{"uri": "u", "taken_at": "2026-03-30T09:00:00"}], None]}),
     _record("approval.decided", {**COMMON, "request_id": STR, "step": STR, "decision": ["approved", "no", None]}),
-    st.sampled_from([None, 3, "x", [1], {"kind": "nope", "id": "z"}, {"id": "q"}]),
+    st.sampled_from([None, 3, "x", [1], {"kind": "nope", "id": "z"}, {"id": "q"}, {"id": ["e1"], "kind": ["x"]},
+                     {"id": {"a": 1}, "kind": "order.recorded"}, {"id": None, "kind": {"k": 1}}]),
 )
 
 

@@ -506,7 +506,11 @@ class BulkIntake:
         values = block.values
         n = len(values)
         intake, seen = self.intake, self.intake.dedupe.seen
+        # ids and kinds that are not strings (null, numbers, lists...) never go the fast way; as None
+        # they are hashable and (for ids) count as repeated
         ids = [v.get("id") if type(v) is dict else None for v in values]
+        if not set(map(type, ids)) <= {str}:
+            ids = [i if type(i) is str else None for i in ids]
         # a fast row's id is new: not seen before, not repeated in this block (repeats take the slow
         # way, in order, so the first one received is the one kept)
         unique = len(set(ids)) == n
@@ -517,6 +521,8 @@ class BulkIntake:
                 counts[i] = counts.get(i, 0) + 1
             repeated = {i for i, c in counts.items() if c > 1}
         kinds = [v.get("kind") if type(v) is dict else None for v in values]
+        if not set(map(type, kinds)) <= {str}:
+            kinds = [k if type(k) is str else None for k in kinds]
         groups: dict[Any, list[int]] = {}
         for i, k in enumerate(kinds):
             g = groups.get(k)
@@ -527,7 +533,7 @@ class BulkIntake:
         slow: list[int] = []
         taken = 0
         for kind, idx in groups.items():
-            plan = self.plans.get(kind) if type(kind) is str else None
+            plan = self.plans.get(kind) if kind is not None else None
             if plan is None:
                 slow.extend(idx)
                 continue
