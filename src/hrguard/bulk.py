@@ -487,6 +487,21 @@ class Block:
         return RawRecord(self.source, self.lines[i], v, item=item)
 
 
+def _group(keys: list[Any]) -> list[tuple[Any, list[int]]]:
+    """``(key, positions)`` for each distinct key, positions ascending (one numpy sort, no loop)."""
+    code = {k: c for c, k in enumerate(dict.fromkeys(keys))}
+    if len(code) <= 1:
+        return [(k, list(range(len(keys)))) for k in code]
+    codes = np.fromiter(map(code.__getitem__, keys), dtype=np.int64, count=len(keys))
+    order = np.argsort(codes, kind="stable").tolist()
+    ends = np.cumsum(np.bincount(codes, minlength=len(code))).tolist()
+    out, start = [], 0
+    for k, end in zip(code, ends):
+        out.append((k, order[start:end]))
+        start = end
+    return out
+
+
 class BulkIntake:
     """Takes blocks of records into a :class:`ColumnBuilder` through the fast way where it can.
 
@@ -511,28 +526,22 @@ class BulkIntake:
         ids = [v.get("id") if type(v) is dict else None for v in values]
         if not set(map(type, ids)) <= {str}:
             ids = [i if type(i) is str else None for i in ids]
-        # a fast row's id is new: not seen before, not repeated in this block (repeats take the slow
-        # way, in order, so the first one received is the one kept)
-        unique = len(set(ids)) == n
-        repeated: set[Any] = set()
-        if not unique:
+        # a fast row's id is new: not seen before, not repeated in this block (such rows take the
+        # slow way, in order, so that the first one received is the one kept)
+        not_new: set[Any] = set()
+        if len(set(ids)) != n:
             counts: dict[Any, int] = {}
             for i in ids:
                 counts[i] = counts.get(i, 0) + 1
-            repeated = {i for i, c in counts.items() if c > 1}
+            not_new = {i for i, c in counts.items() if c > 1}
+        if seen and not seen.keys().isdisjoint(ids):
+            not_new.update(i for i in ids if i in seen)
         kinds = [v.get("kind") if type(v) is dict else None for v in values]
         if not set(map(type, kinds)) <= {str}:
             kinds = [k if type(k) is str else None for k in kinds]
-        groups: dict[Any, list[int]] = {}
-        for i, k in enumerate(kinds):
-            g = groups.get(k)
-            if g is None:
-                groups[k] = [i]
-            else:
-                g.append(i)
         slow: list[int] = []
         taken = 0
-        for kind, idx in groups.items():
+        for kind, idx in _group(kinds):
             plan = self.plans.get(kind) if kind is not None else None
             if plan is None:
                 slow.extend(idx)
@@ -541,14 +550,12 @@ class BulkIntake:
             kb = _KindBlock(plan, rows, self.builder.strings)
             kb.run()
             ok = kb.ok
-            kid = [ids[i] for i in idx]
-            if seen:
-                ok &= np.fromiter((i not in seen for i in kid), dtype=bool, count=len(kid))
-            if repeated:
-                ok &= np.fromiter((i not in repeated for i in kid), dtype=bool, count=len(kid))
-            if not ok.all():
-                slow.extend(np.asarray(idx)[~ok].tolist())
+            kid = kb.cols["id"]
+            if not_new:
+                ok &= np.fromiter((i not in not_new for i in kid), dtype=bool, count=len(kid))
             good = np.flatnonzero(ok)
+            if good.size != len(idx):
+                slow.extend(np.asarray(idx)[~ok].tolist())
             if good.size:
                 self._emit(plan, kb, good, [kid[g] for g in good.tolist()] if good.size != len(kid) else kid)
                 taken += int(good.size)
