@@ -23,7 +23,7 @@ import io
 import os
 import types
 import typing
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -502,25 +502,45 @@ def _group(keys: list[Any]) -> list[tuple[Any, list[int]]]:
     return out
 
 
+Admit = Callable[["Block", np.ndarray], np.ndarray]
+"""``admit(block, ts) -> accepted``: the last word, in order of arrival, on a block's rows.
+
+``ts[i]`` is the instant of row ``i`` when it passed every fast check, ``NULL_INT`` when it did
+not. ``admit`` goes through the rows in order; it takes every row it does not accept (and every
+row whose ``ts`` is ``NULL_INT``) through its own one-record path, right then, and returns the mask
+of the fast rows it accepts, which are then added in bulk.
+"""
+
+
 class BulkIntake:
     """Takes blocks of records into a :class:`ColumnBuilder` through the fast way where it can.
 
     The counts, rejections (in order of arrival), duplicate handling and strict mode are those of
-    the ``intake`` (one-record path) it wraps, whose deduplicator must be a
-    :class:`~hrguard.ingest.RowDeduplicator` of the same builder.
+    the ``intake`` (one-record path) it wraps, whose deduplicator is a
+    :class:`~hrguard.ingest.RowDeduplicator` of the same builder, unless ``rows`` (the id -> row map
+    of the builder that the caller's own duplicate rule reads) is given.
     """
 
-    def __init__(self, intake: Intake, builder: ColumnBuilder, kinds: dict[str, type[Event]]):
+    def __init__(self, intake: Intake, builder: ColumnBuilder, kinds: dict[str, type[Event]],
+                 rows: dict[str, int] | None = None):
         self.intake = intake
         self.builder = builder
+        # id -> builder row of every event taken so far (the duplicate rule's memory)
+        self.rows: dict[str, int] = rows if rows is not None else intake.dedupe.seen
         self.plans: dict[str, KindPlan | None] = {k: KindPlan.of(m) for k, m in kinds.items()}
         self.fast_rows = 0
 
-    def take(self, block: Block) -> int:
-        """Take one block; returns how many of its records became events by the fast way."""
+    def take(self, block: Block, admit: Admit | None = None, known: Callable[[list[Any]], set[Any]] | None = None
+             ) -> int:
+        """Take one block; returns how many of its records became events by the fast way.
+
+        ``known(ids)`` names ids that are not new for a reason this intake cannot see (a bounded
+        scan's window and judged ids). ``admit``, when given, makes the final call in order of
+        arrival (a bounded scan's lateness): see :data:`Admit`.
+        """
         values = block.values
         n = len(values)
-        intake, seen = self.intake, self.intake.dedupe.seen
+        seen = self.rows
         # ids and kinds that are not strings (null, numbers, lists...) never go the fast way; as None
         # they are hashable and (for ids) count as repeated
         ids = [v.get("id") if type(v) is dict else None for v in values]
@@ -536,43 +556,63 @@ class BulkIntake:
             not_new = {i for i, c in counts.items() if c > 1}
         if seen and not seen.keys().isdisjoint(ids):
             not_new.update(i for i in ids if i in seen)
+        if known is not None:
+            not_new |= known(ids)
         kinds = [v.get("kind") if type(v) is dict else None for v in values]
         if not set(map(type, kinds)) <= {str}:
             kinds = [k if type(k) is str else None for k in kinds]
         slow: list[int] = []
-        taken = 0
+        fast: list[tuple[KindPlan, _KindBlock, list[int], np.ndarray]] = []
         for kind, idx in _group(kinds):
             plan = self.plans.get(kind) if kind is not None else None
             if plan is None:
                 slow.extend(idx)
                 continue
-            rows = [values[i] for i in idx]
-            kb = _KindBlock(plan, rows, self.builder.strings)
+            kb = _KindBlock(plan, [values[i] for i in idx], self.builder.strings)
             kb.run()
             ok = kb.ok
-            kid = kb.cols["id"]
             if not_new:
-                ok &= np.fromiter((i not in not_new for i in kid), dtype=bool, count=len(kid))
+                ok &= np.fromiter((i not in not_new for i in kb.cols["id"]), dtype=bool, count=kb.n)
+            fast.append((plan, kb, idx, ok))
+        if admit is not None:
+            self._admit(block, fast, admit)
+        else:
+            for _, _, idx, ok in fast:
+                if not ok.all():
+                    slow.extend(np.asarray(idx)[~ok].tolist())
+            slow.sort()
+        taken = 0
+        for plan, kb, _, ok in fast:
             good = np.flatnonzero(ok)
-            if good.size != len(idx):
-                slow.extend(np.asarray(idx)[~ok].tolist())
             if good.size:
-                self._emit(plan, kb, good, [kid[g] for g in good.tolist()] if good.size != len(kid) else kid)
+                kid = kb.cols["id"]
+                self._emit(plan, kb, good, [kid[g] for g in good.tolist()] if good.size != kb.n else kid)
                 taken += int(good.size)
+        intake = self.intake
         intake.stats.received += taken
         intake.stats.valid += taken
         self.fast_rows += taken
-        slow.sort()
-        builder = self.builder
-        for i in slow:
-            ev = intake.take(block.record(i))
-            if ev is not None:
-                builder.add(ev)
+        if admit is None:
+            builder = self.builder
+            for i in slow:
+                ev = intake.take(block.record(i))
+                if ev is not None:
+                    builder.add(ev)
         return taken
+
+    @staticmethod
+    def _admit(block: Block, fast: list[tuple[KindPlan, _KindBlock, list[int], np.ndarray]], admit: Admit) -> None:
+        n = len(block.values)
+        ts = np.full(n, NULL_INT, dtype=np.int64)  # NULL_INT: the row takes the slow way
+        for _, kb, idx, ok in fast:
+            where = np.asarray(idx, dtype=np.int64)[ok]
+            ts[where] = kb.cols["ts"][ok]
+        accepted = admit(block, ts)
+        for _, _, idx, ok in fast:
+            ok &= accepted[np.asarray(idx, dtype=np.int64)]
 
     def _emit(self, plan: KindPlan, kb: _KindBlock, good: np.ndarray, ids: list[str]) -> None:
         full = good.size == kb.n
-        seen = self.intake.dedupe.seen
         row0 = len(self.builder)
         cols: dict[str, Any] = {}
         for rule in plan.rules:
@@ -586,7 +626,7 @@ class BulkIntake:
         if attrs is not None and not full:
             attrs = [attrs[g] for g in good.tolist()]
         self.builder.extend(plan.kind, ids, cols, attrs)
-        seen.update(zip(ids, range(row0, row0 + len(ids))))
+        self.rows.update(zip(ids, range(row0, row0 + len(ids))))
 
 
 def blocks_of(records: Iterable[RawRecord], size: int) -> Iterator[Block]:
