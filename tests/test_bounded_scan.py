@@ -109,6 +109,33 @@ def test_in_any_order_the_result_is_the_plain_scan_of_what_was_not_late(engine, 
     assert got.as_of == ref.as_of
 
 
+@given(events=event_sets(), seed=st.integers(0, 10_000), bad_every=st.sampled_from([0, 3, 7]),
+       chunk_size=st.sampled_from([1, 5, 65_536]))
+def test_exactly_the_events_behind_the_clock_read_so_far_are_late(engine, props, events, seed, bad_every,
+                                                                   chunk_size):
+    """The lateness rule, record by record, whatever mix of fast (bulk) and slow (invalid) rows."""
+    from hrguard.timeutil import to_us
+    from datetime import datetime
+
+    rnd = random.Random(seed)
+    arrived: list = list(events)
+    rnd.shuffle(arrived)
+    if bad_every:  # invalid records in between take the one-record path and never move the clock
+        for k in range(len(arrived) // bad_every, 0, -1):
+            arrived.insert(k * bad_every, {"id": f"bad{k}", "kind": "followup.logged", "ts": "nope"})
+    got = engine.scan(arrived, props, max_disorder="6h", chunk_size=chunk_size)
+    clock, expect = None, set()
+    for pos, e in enumerate(arrived, start=1):
+        if e["ts"] == "nope":
+            continue
+        ts = to_us(datetime.fromisoformat(e["ts"]))
+        if clock is not None and ts < clock - 6 * 3600 * 10**6:
+            expect.add(pos)
+        elif clock is None or ts > clock:
+            clock = ts
+    assert {r.line for r in got.rejected if "late event" in r.message} == expect
+
+
 # -- late events -------------------------------------------------------------------------------------
 def _follow(id_: str, hhmm: str, day: int = 5, c: str = "C1") -> dict:
     return {"id": id_, "kind": "followup.logged", "ts": f"2026-04-{day:02d}T{hhmm}:00+08:00", "employee_id": "E1",

@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -19,13 +19,12 @@ second definition of what is valid.
 
 from __future__ import annotations
 
-import io
 import os
 import types
 import typing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any, Literal, Union
 
@@ -36,7 +35,7 @@ from pydantic.functional_serializers import PlainSerializer
 from pydantic import BaseModel, BeforeValidator, TypeAdapter, ValidationError, WithJsonSchema
 from pydantic.types import Strict
 
-from .columns import BOOL, CODE, DATE, FLOAT, INSTANT, NULL_CODE, NULL_INT, OBJECT, ColumnBuilder, Interner, column_type
+from .columns import NULL_INT, ColumnBuilder, Interner, column_type
 from .events import CustomerRegistered, AttendancePunched, Event, Photo
 from .ingest import _JSONError, Intake, RawRecord, _json_problem, _loads, _salvage_id, iter_records, read_records
 

@@ -16,7 +16,7 @@ import gc
 import heapq
 import logging
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 
 from . import plugins as _plugins
-from .bulk import BulkIntake, iter_blocks
-from .columns import _NUMPY, OBJECT, Chunk, ColumnBuilder, Frame, Interner, KindLayout, KindTable
+from .bulk import Block, BulkIntake, iter_blocks
+from .columns import _NUMPY, NULL_INT, OBJECT, Chunk, ColumnBuilder, Frame, Interner, KindLayout, KindTable
 from .detector import Detector, RuleContext
 from .errors import DetectorError
 from .events import Event
 from .findings import Finding, Severity
-from .ingest import IngestStats, Intake, RawRecord, Rejection, RowDeduplicator, iter_records
+from .ingest import IngestStats, Intake, RawRecord, Rejection, RowDeduplicator
 from .ruleset import Rule, Ruleset, load_ruleset
 from .timeutil import LocalClock, format_duration, from_us, parse_duration, to_us
 
@@ -578,7 +578,7 @@ class BoundedScan:
     million events).
     """
 
-    BLOCK = 1024  # records validated, checked and taken at a time (at most chunk_size); releases come between blocks
+    BLOCK = 2048  # records validated, checked and taken at a time (at most chunk_size); releases come between blocks
 
     def __init__(self, engine: Engine, ruleset: Ruleset, max_disorder: Any, *, strict: bool = False,
                  chunk_size: int = DEFAULT_CHUNK):
@@ -594,9 +594,11 @@ class BoundedScan:
         self.watermark: int | None = None  # every event at or before it has been judged
         self.seen = _SeenIds()
         self.window = _Window(engine.layouts, self.strings)
+        self.bulk = BulkIntake(self.intake, self.window, engine.kinds, rows=self.window.rows)
         self._next_pos = 0
         self.releases = 0
         self.peak_window = 0  # the most events held at once
+        self._repeats: set[Any] = set()  # ids of the current block already judged
 
     # -- the run -------------------------------------------------------------------------------------
     def run(self, events: Any, as_of: Any = None) -> ScanResult:
@@ -604,9 +606,9 @@ class BoundedScan:
         # what the window holds lives for a while, then dies by reference counting (no cycles): keep
         # the cyclic GC from walking it and the detectors' state again and again (see _GcFreezer)
         with _GcFreezer(every=8192) as gcf:
-            for block in _blocks(iter_records(events), min(self.BLOCK, self.chunk_size)):
+            for block in iter_blocks(events, min(self.BLOCK, self.chunk_size)):
                 self._take_block(block)
-                gcf.n += len(block)
+                gcf.n += len(block.values)
                 if len(self.window) >= self.chunk_size and self._ready_count() >= self.chunk_size:
                     self._release(self._final_bound())
                 gcf.freeze()
@@ -627,48 +629,80 @@ class BoundedScan:
         return int(np.count_nonzero(self.window.ts_array() <= self._final_bound()))
 
     # -- intake --------------------------------------------------------------------------------------
-    def _take_block(self, block: list[RawRecord]) -> None:
+    def _take_block(self, block: Block) -> None:
+        """Take a block through the bulk intake (hrguard.bulk): canonical new rows in column form at
+        once, the others one by one (:meth:`_take_one`), every row's lateness decided in order."""
+        window = self.window
+        bulk = self.bulk
+        bulk.builder, bulk.rows = window, window.rows
+        self._repeats: set[Any] = set()
+        bulk.take(block, admit=self._admit, known=self._judged if self.seen.runs else None)
+        if len(self.window) > self.peak_window:
+            self.peak_window = len(self.window)
+
+    def _judged(self, ids: list[Any]) -> set[Any]:
+        """Ids of the block already judged (looked up for the whole block at once; kept for the slow rows)."""
+        self._repeats = self.seen.hits(ids)
+        return self._repeats
+
+    def _admit(self, block: Block, ts: np.ndarray) -> np.ndarray:
+        """The fast rows that are not late, deciding in order of arrival (see :data:`hrguard.bulk.Admit`).
+
+        Between two slow rows the clock is a running maximum: a late row's ``ts`` is behind the clock,
+        so counting it in the maximum changes nothing. Slow rows and late fast rows go one by one.
+        """
+        n = ts.size
+        accepted = ts != NULL_INT
+        start = 0
+        for stop in np.flatnonzero(~accepted).tolist() + [n]:
+            if stop > start:
+                self._admit_run(block, start, ts[start:stop], accepted)
+            if stop < n:
+                self._take_one(block.record(stop))
+            start = stop + 1
+        return accepted
+
+    def _admit_run(self, block: Block, start: int, ts: np.ndarray, accepted: np.ndarray) -> None:
+        first = self.clock if self.clock is not None else int(ts[0])
+        before = np.maximum(first, np.concatenate([[first], np.maximum.accumulate(ts)[:-1]]))
+        late = np.flatnonzero(ts < before - self.lateness)
+        for k in late.tolist():  # rare: rejected with the one-record path's message
+            accepted[start + k] = False
+            self.clock = int(before[k])
+            self._take_one(block.record(start + k))
+        self.clock = max(first, int(ts.max()))
+
+    def _take_one(self, rec: RawRecord) -> None:
         intake = self.intake
         stats = intake.stats
-        validate = intake.validator.validate
-        # ids already judged: looked up for the whole block at once, from the records' raw ids (a valid
-        # event's id is its record's "id" string); each event is then validated, checked and moved
-        # into columns at once, so no model outlives its record
-        repeats = self.seen.hits(_raw_ids(block)) if self.seen.runs else ()
-        window = self.window
-        rows, add = window.rows, window.add
-        lateness = self.lateness
+        stats.received += 1
+        ev = intake.validator.validate(rec)
+        if isinstance(ev, Rejection):
+            intake.reject(ev)
+            return
+        ts = to_us(ev.ts)
         clock = self.clock
-        n = len(window)
-        for rec in block:
-            stats.received += 1
-            ev = validate(rec)
-            if isinstance(ev, Rejection):
-                intake.reject(ev)
-                continue
-            ts = to_us(ev.ts)
-            if clock is not None and ts < clock - lateness:
-                intake.reject(self._late(ev, rec), late=True)
-                continue
-            rid = ev.id
-            row = rows.get(rid)
-            if row is not None or rid in repeats:
-                if row is not None and window.same_as_row(row, ev):
-                    stats.duplicates += 1
-                else:
-                    intake.reject(Rejection(
-                        rec.line, rid, "id",
-                        "repeated id with different content: ids must be unique (the first record received with this "
-                        "id is kept; this one is rejected)", rec.source, rec.item))
-                continue
-            stats.valid += 1
-            rows[rid] = n
-            n += 1
-            add(ev)
-            if clock is None or ts > clock:
-                clock = self.clock = ts
-        if n > self.peak_window:
-            self.peak_window = n
+        if clock is not None and ts < clock - self.lateness:
+            intake.reject(self._late(ev, rec), late=True)
+            return
+        window = self.window
+        rid = ev.id
+        row = window.rows.get(rid)
+        judged = rid in self._repeats or (self.seen.runs and not isinstance(rec.value, dict) and self.seen.hits([rid]))
+        if row is not None or judged:
+            if row is not None and window.same_as_row(row, ev):
+                stats.duplicates += 1
+            else:
+                intake.reject(Rejection(
+                    rec.line, rid, "id",
+                    "repeated id with different content: ids must be unique (the first record received with this "
+                    "id is kept; this one is rejected)", rec.source, rec.item))
+            return
+        stats.valid += 1
+        window.rows[rid] = len(window)
+        window.add(ev)
+        if clock is None or ts > clock:
+            self.clock = ts
 
     def _late(self, ev: Event, rec: RawRecord) -> Rejection:
         zone = self.runner.clock.zone
@@ -693,28 +727,6 @@ class BoundedScan:
             runner.feed(Chunk.empty(frame, upto))
         self.watermark = upto
         self.releases += 1
-
-
-def _raw_ids(block: list[RawRecord]) -> list[str]:
-    """The ``"id"`` strings of a block's records, as read (before validation)."""
-    out = []
-    for rec in block:
-        v = rec.value
-        rid = v.get("id") if isinstance(v, dict) else getattr(v, "id", None)
-        if isinstance(rid, str):
-            out.append(rid)
-    return out
-
-
-def _blocks(records: Iterable[RawRecord], n: int) -> Iterator[list[RawRecord]]:
-    block: list[RawRecord] = []
-    for rec in records:
-        block.append(rec)
-        if len(block) >= n:
-            yield block
-            block = []
-    if block:
-        yield block
 
 
 def _frame_of_one(builder: ColumnBuilder, base: int) -> Frame:
