@@ -7,8 +7,9 @@ lower for more abnormal rows, with :class:`sklearn.ensemble.IsolationForest`'s p
 and sign. It grows the forest itself, every tree of it at once, one level at a time in NumPy
 (:func:`grow_forest`): scikit-learn builds the same kind of trees one by one, through a cloned
 estimator each, which costs about 1 ms per tree whatever the data's size (0.1-0.3 s per fit),
-while a whole forest grown here takes about 10 ms. The trees are then scikit-learn ``Tree``
-objects, so scoring walks them in compiled code. Its additions:
+while a whole forest grown here takes about 10 ms. Scoring walks every tree at once over flat node
+arrays. The scores are not scikit-learn's bit for bit (other random draws) but have the same
+expectation, and the ODDS reproduction (``tests/test_odds.py``) holds. Its additions:
 
 - :meth:`~IsolationForestScorer.anomaly_score` is the one place the sign flips: the paper's score
   ``s(x, n)`` in ``(0, 1]``, higher is more abnormal (``-score_samples``); the threshold on that
@@ -225,9 +226,9 @@ class IsolationForestScorer(OutlierMixin, BaseEstimator):
 
     Learned attributes: ``offset_`` (``decision_function = score_samples - offset_``),
     ``max_samples_``, ``n_features_in_`` (and ``feature_names_in_`` when fitted on a DataFrame),
-    ``trees_`` (``sklearn`` ``Tree`` objects holding the grown trees), ``path_lengths_`` (per tree and node: depth plus
-    ``c(n_node_samples)`` minus one), ``center_`` and ``scale_`` (the training population's median
-    and robust spread per feature, for :meth:`explain`).
+    ``nodes_`` (every tree's node arrays, as :func:`grow_forest` returns them and :meth:`save` writes
+    them), ``path_lengths_`` (per node: depth plus ``c(n_node_samples)`` minus one), ``center_`` and
+    ``scale_`` (the population's median and robust spread per feature, for :meth:`explain`).
     """
 
     def __init__(self, n_estimators: int = 100, max_samples: int = 256, contamination: str | float = "auto",
