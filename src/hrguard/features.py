@@ -245,7 +245,7 @@ def _cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
 
 def _group_sum(keys: np.ndarray, M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows of ``M`` summed per distinct key (keys sorted); exact, as every column holds integers."""
-    if keys.size == 0:
+    if keys.size <= 1:  # a stream's one-event chunk: nothing to sum
         return keys, M
     order = np.argsort(keys, kind="stable")
     sk = keys[order]
@@ -349,6 +349,8 @@ class FeatureBuilder:
         def mine(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             """This kind's rows by an employee: (which of the kind's rows, frame rows, index in ``acting``)."""
             rows = chunk.rows(kind)
+            if rows.size == 0:  # most kinds, in a stream's one-event chunk
+                return np.zeros(0, dtype=bool), rows, rows
             has = f.employee[rows] >= 0
             return has, rows[has], np.searchsorted(acting, rows[has])
 
