@@ -6,9 +6,9 @@ Fits and scores ``--rows`` vectors of 17 features (the size of hrguard's feature
 synthetic benchmark log when ``benchmarks/data`` has one, else random) with
 ``sklearn.ensemble.IsolationForest`` and with ``hrguard.ml.IsolationForestScorer`` (same
 parameters: 100 trees, subsample 256, seed 0), and prints the medians per 100k vectors and the
-ratios (scorer / scikit-learn). The scorer's fit also computes the population's median and spread
-(for explanations) and each tree's per-node path lengths; its scoring is the same tree walk as
-scikit-learn's, optionally split over threads (``n_jobs``).
+ratios (scorer / scikit-learn). The scorer grows all trees at once in NumPy and also computes the
+population's median and spread (for explanations) from a bounded sample; it scores by walking all
+trees at once over flat node arrays, optionally split over threads (``n_jobs``).
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ def main() -> None:
     sk = IsolationForest(n_estimators=100, max_samples=256, random_state=0).fit(X)
     ours = IsolationForestScorer(n_estimators=100, max_samples=256, random_state=0).fit(X)
     ours2 = IsolationForestScorer(n_estimators=100, max_samples=256, random_state=0, n_jobs=2).fit(X)
-    assert np.array_equal(sk.score_samples(X), ours.score_samples(X)), "the scores must be scikit-learn's"
+    # the same algorithm, other random draws: the scores agree closely, not bit for bit
+    assert np.corrcoef(sk.score_samples(X), ours.score_samples(X))[0, 1] > 0.9, "the scores must track scikit-learn's"
     res = {
         "fit_sklearn_s": median_time(lambda: IsolationForest(n_estimators=100, max_samples=256, random_state=0).fit(X), args.repeat),
         "fit_hrguard_s": median_time(lambda: IsolationForestScorer(n_estimators=100, max_samples=256, random_state=0).fit(X), args.repeat),

@@ -1,5 +1,5 @@
-"""``outlier.isolation_forest`` and the scorer under it: scikit-learn's contract, exactly scikit-learn's
-scores, safe save/load, when periods are judged and by which model, and the detector conformance kit."""
+"""``outlier.isolation_forest`` and the scorer under it: scikit-learn's contract, scikit-learn's
+expected scores, safe save/load, when periods are judged and by which model, and the detector conformance kit."""
 
 from __future__ import annotations
 
@@ -38,31 +38,64 @@ def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
 
 
+def test_scores_match_scikit_learns_on_average():
+    """The same algorithm as scikit-learn's IsolationForest: over seeds, the same expected scores."""
+    X, Y = data(), data(seed=1)[:8]
+    ours = np.mean([IsolationForestScorer(random_state=s).fit(X).score_samples(Y) for s in range(20)], axis=0)
+    theirs = np.mean([IsolationForest(random_state=s).fit(X).score_samples(Y) for s in range(20)], axis=0)
+    assert np.abs(ours - theirs).max() < 0.01
+    assert ours[:6].mean() < ours[6:].mean() - 0.05  # the rows far out score lower
+
+
 @pytest.mark.parametrize("contamination", ["auto", 0.1])
-def test_scores_are_exactly_scikit_learns(contamination):
+def test_the_seed_decides_and_threads_do_not(contamination):
     X, Y = data(), data(seed=1)
-    ours = IsolationForestScorer(contamination=contamination, random_state=3).fit(X)
-    theirs = IsolationForest(contamination=contamination, random_state=3).fit(X)
-    assert np.array_equal(ours.score_samples(Y), theirs.score_samples(Y))
-    assert np.array_equal(ours.decision_function(Y), theirs.decision_function(Y))
-    assert np.array_equal(ours.predict(Y), theirs.predict(Y))
-    assert ours.offset_ == theirs.offset_ and ours.max_samples_ == theirs.max_samples_ == 256
+    one = IsolationForestScorer(contamination=contamination, random_state=3).fit(X)
+    again = IsolationForestScorer(contamination=contamination, random_state=3).fit(X)
+    assert np.array_equal(one.score_samples(Y), again.score_samples(Y)) and one.offset_ == again.offset_
+    other = IsolationForestScorer(contamination=contamination, random_state=4).fit(X)
+    assert not np.array_equal(one.score_samples(Y), other.score_samples(Y))
     threaded = IsolationForestScorer(contamination=contamination, random_state=3, n_jobs=2).fit(X)
-    assert np.array_equal(threaded.score_samples(np.vstack([Y] * 5)), np.tile(theirs.score_samples(Y), 5))
+    assert np.array_equal(threaded.score_samples(np.vstack([Y] * 5)), np.tile(one.score_samples(Y), 5))
+    if contamination != "auto":  # the threshold is that quantile of the training scores
+        assert np.mean(one.score_samples(X) < one.offset_) == pytest.approx(0.1, abs=0.002)
 
 
-def test_path_lengths_use_scikit_learns_node_depths():
-    s = IsolationForestScorer(n_estimators=5, random_state=0).fit(data())
-    from hrguard.ml import average_path_length
+def test_the_population_sample_bounds_the_threshold_and_statistics(monkeypatch):
+    """Above POPULATION_SAMPLE rows the threshold, medians and spreads come from a seeded sample of them."""
+    import hrguard.ml as ml
 
-    for tree, plen in zip(s.trees_, s.path_lengths_):
-        assert np.array_equal(plen, tree.compute_node_depths() + average_path_length(tree.n_node_samples) - 1.0)
+    X = data(n=3000)
+    full = IsolationForestScorer(contamination=0.05, random_state=0).fit(X)
+    monkeypatch.setattr(ml, "POPULATION_SAMPLE", 1000)
+    part = IsolationForestScorer(contamination=0.05, random_state=0).fit(X)
+    assert np.array_equal(part.score_samples(X), full.score_samples(X))  # the same trees
+    assert part.offset_ != full.offset_ and abs(part.offset_ - full.offset_) < 0.02
+    assert np.abs(part.center_ - full.center_).max() < 0.15
+    assert IsolationForestScorer(contamination=0.05, random_state=0).fit(X).offset_ == part.offset_
+
+
+def test_trees_are_isolation_trees():
+    from hrguard.ml import _node_depths, average_path_length
+
+    X = data()
+    s = IsolationForestScorer(n_estimators=5, max_samples=100, random_state=0).fit(X)
+    nodes, off = s.nodes_, s.nodes_["node_offsets"]
+    assert off.size == 6
+    for lo, hi in zip(off[:-1], off[1:]):
+        left, right, nns = nodes["left"][lo:hi], nodes["right"][lo:hi], nodes["n_node_samples"][lo:hi]
+        depth = _node_depths(left, right)
+        assert nns[0] == 100 and depth.max() <= 1 + 7  # ceil(log2(100)) splits at most
+        inner = left >= 0
+        assert np.array_equal(nns[left[inner]] + nns[right[inner]], nns[inner])
+        assert np.all((nns[~inner] == 1) | (depth[~inner] == 8))
+        assert np.array_equal(s.path_lengths_[lo:hi], depth + average_path_length(nns) - 1.0)
 
 
 def test_higher_is_worse_in_one_place_and_params_are_kept_unchanged():
-    s = IsolationForestScorer(n_estimators=50, max_samples=10_000, random_state=0)
+    s = IsolationForestScorer(n_estimators=50, max_samples=10_000, random_state=1)
     assert s.get_params() == {"n_estimators": 50, "max_samples": 10_000, "contamination": "auto",
-                              "random_state": 0, "n_jobs": None}
+                              "random_state": 1, "n_jobs": None}
     assert s.fit(data()) is s and s.max_samples == 10_000 and s.max_samples_ == 600  # capped, no warning
     X = data()
     assert np.array_equal(s.anomaly_score(X), -s.score_samples(X))

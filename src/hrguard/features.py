@@ -221,6 +221,23 @@ class FeatureMatrix:
         return cls(X, FEATURE_NAMES, employees, periods, period)
 
 
+def _event_order(block: np.ndarray, row: np.ndarray, ts: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The order of refs by (block, row, ts, id), stable: a plan counted twice keeps its two places.
+
+    Ids (Python strings) are compared only within runs of equal (block, row, ts), the few events of
+    one vector at one instant, and a plan listed both as an event and as the plan behind the plan
+    features: turning every id into a NumPy string costs more than the rest of the sort.
+    """
+    o = np.lexsort((ts, row, block))
+    b, r, t = block[o], row[o], ts[o]
+    tie = np.r_[False, (b[1:] == b[:-1]) & (r[1:] == r[:-1]) & (t[1:] == t[:-1])]
+    member = np.flatnonzero(tie | np.r_[tie[1:], False])
+    if member.size:
+        run = np.cumsum(~tie)[member]
+        o[member] = o[member][np.lexsort((np.asarray(ids[o[member]], dtype=str), run))]
+    return o
+
+
 # -- the incremental builder -----------------------------------------------------------------------
 def _cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
     return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
@@ -228,7 +245,7 @@ def _cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
 
 def _group_sum(keys: np.ndarray, M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows of ``M`` summed per distinct key (keys sorted); exact, as every column holds integers."""
-    if keys.size == 0:
+    if keys.size <= 1:  # a stream's one-event chunk: nothing to sum
         return keys, M
     order = np.argsort(keys, kind="stable")
     sk = keys[order]
@@ -332,6 +349,8 @@ class FeatureBuilder:
         def mine(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             """This kind's rows by an employee: (which of the kind's rows, frame rows, index in ``acting``)."""
             rows = chunk.rows(kind)
+            if rows.size == 0:  # most kinds, in a stream's one-event chunk
+                return np.zeros(0, dtype=bool), rows, rows
             has = f.employee[rows] >= 0
             return has, rows[has], np.searchsorted(acting, rows[has])
 
@@ -398,14 +417,12 @@ class FeatureBuilder:
                     C: np.ndarray, mask: np.ndarray) -> None:
         code = self.strings.code
         dates = chunk.col(SUMMARY, "date")[has]
-        q_s, q_c = [], []
-        for k, claims in enumerate(chunk.col(SUMMARY, "claims")[has]):
-            for c in claims:
-                if c.activity in ("visit", "call"):
-                    q_s.append(k)
-                    q_c.append(code(c.customer_id))
-        if not q_s:
+        q = [(k, c.customer_id) for k, claims in enumerate(chunk.col(SUMMARY, "claims")[has]) for c in claims
+             if c.activity in ("visit", "call")]
+        if not q:
             return
+        q_s = [k for k, _ in q]
+        q_c = [code(c) for _, c in q]
         qs = np.asarray(q_s, dtype=np.int64)
         qc = np.asarray(q_c, dtype=np.int64)
         qpos = rows_pos(chunk, rows)[qs]
@@ -427,25 +444,21 @@ class FeatureBuilder:
         dates = chunk.col(PLAN, "date")[has].astype(np.int64)
         received = np.floor_divide(self.clock.local_us(f.ts[rows]), DAY_US)
         ok = received <= dates  # a plan received after its date has ended is never used
-        r_i, k_i, lo, hi, cust, site = [], [], [], [], [], []
-        for i, (d, items) in enumerate(zip(dates.tolist(), chunk.col(PLAN, "items")[has])):
-            if not ok[i]:
-                continue
-            base = d * DAY_US
-            for k, it in enumerate(items):
-                if it.customer_id is None and it.site_id is None:
-                    continue  # names no place
-                r_i.append(i)
-                k_i.append(k)
-                lo.append(base + (it.start.hour * 3600 + it.start.minute * 60 + it.start.second) * US)
-                hi.append(base + (it.end.hour * 3600 + it.end.minute * 60 + it.end.second) * US)
-                cust.append(strings.code(it.customer_id))
-                site.append(-1 if it.customer_id is not None else strings.code(it.site_id))
-        if not r_i:
-            return
+        plans = chunk.col(PLAN, "items")[has]
+        found = [(i, k, it.customer_id, it.site_id, it.start, it.end) for i in np.flatnonzero(ok).tolist()
+                 for k, it in enumerate(plans[i]) if it.customer_id is not None or it.site_id is not None]
+        if not found:
+            return  # no item names a place
+        r_i, k_i, c_ids, s_ids, t0, t1 = zip(*found)
+        code = strings.code
+        place = np.asarray([code(c) if c is not None else code(x) for c, x in zip(c_ids, s_ids)], dtype=np.int64)
+        by_site = np.fromiter((c is None for c in c_ids), dtype=bool, count=len(found))
         ri = np.asarray(r_i, dtype=np.int64)
+        base = dates[ri] * DAY_US
+        lo = base + np.asarray([t.hour * 3600 + t.minute * 60 + t.second for t in t0], dtype=np.int64) * US
+        hi = base + np.asarray([t.hour * 3600 + t.minute * 60 + t.second for t in t1], dtype=np.int64) * US
         pos = rows_pos(chunk, rows)[ri]
-        cust_a, site_a = np.asarray(cust, dtype=np.int64), np.asarray(site, dtype=np.int64)
+        cust_a, site_a = np.where(by_site, -1, place), np.where(by_site, place, -1)
         lat, lon = np.full(ri.size, np.nan), np.full(ri.size, np.nan)
         c = np.flatnonzero(cust_a >= 0)
         if c.size:
@@ -459,7 +472,7 @@ class FeatureBuilder:
         slack = cfg.window_slack_us
         emp = f.employee[rows][ri].astype(np.int64)
         self._items.append({"emp": emp, "day": dates[ri], "plan_pos": pos, "k": np.asarray(k_i, dtype=np.int64),
-                            "lo": np.asarray(lo, dtype=np.int64) - slack, "hi": np.asarray(hi, dtype=np.int64) + slack,
+                            "lo": lo - slack, "hi": hi + slack,
                             "lat": lat, "lon": lon, "plan_ts": f.ts[rows][ri], "plan_id": f.ids[rows][ri]})
         self._open.update(np.unique(period_starts(dates[ri], cfg.period)).tolist())
 
@@ -522,27 +535,34 @@ class FeatureBuilder:
             r_ts = np.concatenate([r_ts, plan_refs[1]])
             r_id = np.concatenate([r_id, plan_refs[2]])
 
-        # one block per period, rows by employee id
-        blocks = []
+        # one block per period, rows by employee id: one sort of the vectors and one of the refs for
+        # every closing period at once (a batch scan closes hundreds of periods in one call)
+        if vkeys.size == 0:
+            return []
         vday = _key_day(vkeys)
-        emps = self.strings.texts(_key_emp(vkeys).astype(np.int32))
-        for s in starts:
-            rows = np.flatnonzero(vday == s)
-            if rows.size == 0:
-                continue
-            names = [emps[r] for r in rows.tolist()]
-            order = sorted(range(rows.size), key=names.__getitem__)
-            rows = rows[order]
-            newpos = np.full(vkeys.size, -1, dtype=np.int64)
-            newpos[rows] = np.arange(rows.size)
-            rsel = np.flatnonzero(newpos[r_row] >= 0) if r_row.size else np.zeros(0, np.int64)
-            rr = newpos[r_row[rsel]]
-            ids = np.asarray(r_id[rsel], dtype=str) if rsel.size else np.zeros(0, dtype=str)
-            o = np.lexsort((ids, r_ts[rsel], rr)) if rsel.size else np.zeros(0, np.int64)
+        codes, inv = np.unique(_key_emp(vkeys), return_inverse=True)
+        names = self.strings.texts(codes.astype(np.int32))
+        rank = np.empty(codes.size, dtype=np.int64)
+        rank[sorted(range(codes.size), key=names.__getitem__)] = np.arange(codes.size)
+        order = np.lexsort((rank[inv], vday))  # by period, then employee id
+        bounds = np.flatnonzero(np.r_[True, vday[order][1:] != vday[order][:-1], True])
+        block_of = np.empty(vkeys.size, dtype=np.int64)
+        newpos = np.empty(vkeys.size, dtype=np.int64)
+        block_of[order] = np.repeat(np.arange(bounds.size - 1), np.diff(bounds))
+        newpos[order] = np.arange(vkeys.size) - np.repeat(bounds[:-1], np.diff(bounds))
+        r_block, rr = block_of[r_row], newpos[r_row]
+        r_id = np.asarray(r_id, dtype=object)
+        o = _event_order(r_block, rr, r_ts, r_id)
+        r_block, rr, r_mask, r_ts, r_id = r_block[o], rr[o], r_mask[o], r_ts[o], r_id[o]
+        r_bounds = np.searchsorted(r_block, np.arange(bounds.size))
+        blocks = []
+        for k, (lo, hi) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
+            rows = order[lo:hi]
+            s = int(vday[rows[0]])
+            a, b = r_bounds[k], r_bounds[k + 1]
             blocks.append(FeatureBlock(
-                period_start=int(s), end_us=self.period_end(int(s)), employees=[names[i] for i in order],
-                X=X[rows], ref_row=rr[o], ref_mask=r_mask[rsel][o], ref_ts=r_ts[rsel][o],
-                ref_id=np.asarray(r_id[rsel], dtype=object)[o]))
+                period_start=s, end_us=self.period_end(s), employees=[names[i] for i in inv[rows].tolist()],
+                X=X[rows], ref_row=rr[a:b], ref_mask=r_mask[a:b], ref_ts=r_ts[a:b], ref_id=r_id[a:b]))
         return blocks
 
     @staticmethod
