@@ -147,10 +147,18 @@ class AsOfLatest:
             self._merge(keys, rows)
 
     def _merge(self, keys: np.ndarray, rows: np.ndarray) -> None:
-        """Point ``keys`` at ``rows`` (the later of two updates of a key wins: ``rows`` grow with time)."""
-        all_keys = np.concatenate([self._keys, keys])
-        all_rows = np.concatenate([self._rows, rows])
-        order = np.lexsort((all_rows, all_keys))
-        all_keys, all_rows = all_keys[order], all_rows[order]
-        last = np.r_[all_keys[1:] != all_keys[:-1], True]
-        self._keys, self._rows = all_keys[last], all_rows[last]
+        """Point ``keys`` at ``rows``; of two updates of one key the later (larger row) wins."""
+        if keys.size > 1:  # the last update of each key: the first in reverse order
+            uniq, first_rev = np.unique(keys[::-1], return_index=True)
+            keys, rows = uniq, rows[::-1][first_rev]
+        i = np.searchsorted(self._keys, keys)
+        if self._keys.size:
+            ic = np.minimum(i, self._keys.size - 1)
+            old = self._keys[ic] == keys
+            self._rows[ic[old]] = rows[old]
+            new = ~old
+        else:
+            new = np.ones(keys.size, dtype=bool)
+        if new.any():
+            self._keys = np.insert(self._keys, i[new], keys[new])
+            self._rows = np.insert(self._rows, i[new], rows[new])

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from pydantic import Field
 
 from ..columns import NULL_CODE, Chunk
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
-from ..kit import GrowBuf, Latest, haversine_m, pack2, rows_pos
+from ..kit import GrowBuf, haversine_m, pack2, rows_pos
 from ..params import Duration
+from ..timeutil import LocalClock
+from ._asof import AsOfLatest
+from ._objects import Codes, flatten, lookup_each
 
 PUNCH, PLAN, CUSTOMER, SITE = "attendance.punched", "plan.submitted", "customer.registered", "site.registered"
 
@@ -42,86 +47,72 @@ class GeofenceMismatch(Detector):
 
     def __init__(self, params: GeofenceParams, ctx: RuleContext):
         super().__init__(params, ctx)
-        self.customers = Latest(lat=np.nan, lon=np.nan, src=None, src_ts=0)
-        self.sites = Latest(lat=np.nan, lon=np.nan, radius=np.nan, src=None, src_ts=0)
-        self.plans = Latest(plan=-1)
-        # every plan ever seen: its id/ts, and its items (those naming a place) as instants
-        self._plan_id: list[str] = []
-        self._plan_ts: list[int] = []
-        self._plan_first = GrowBuf(np.int64)
-        self._plan_count = GrowBuf(np.int64)
+        place = {"lat": (np.float64, np.nan), "lon": (np.float64, np.nan), "src": (object, None), "src_ts": (np.int64, 0)}
+        self.customers = AsOfLatest(**place)
+        self.sites = AsOfLatest(**place, radius=(np.float64, np.nan))
+        # the latest plan per (employee, local date): its id/ts and where its items start in the item columns
+        self.plans = AsOfLatest(first=(np.int64, 0), count=(np.int64, 0), src=(object, None), src_ts=(np.int64, 0))
+        # every plan item naming a place, of every plan ever seen, as instants
         self._item_start = GrowBuf(np.int64)
         self._item_end = GrowBuf(np.int64)
         self._item_cust = GrowBuf(np.int32, NULL_CODE)
         self._item_site = GrowBuf(np.int32, NULL_CODE)
+        self._codes = Codes(ctx.strings)
 
     # -- chunk updates -------------------------------------------------------------------------------
-    def _plan_updates(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    def _stage_plans(self, chunk: Chunk) -> None:
         rows = chunk.rows(PLAN)
         if rows.size == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), {"plan": np.zeros(0, np.int64)}
-        f, clock, strings = chunk.frame, self.ctx.clock, self.ctx.strings
+            self.plans.stage(rows, rows, {})
+            return
+        f = chunk.frame
         days = chunk.col(PLAN, "date")
-        items = chunk.col(PLAN, "items")
-        handles = np.empty(rows.size, dtype=np.int64)
-        starts, ends, custs, sites, counts = [], [], [], [], []
-        first = self._item_start.n
-        for k, (row, day, its) in enumerate(zip(rows.tolist(), days.tolist(), items)):
-            handles[k] = len(self._plan_id)
-            self._plan_id.append(f.ids[row])
-            self._plan_ts.append(int(f.ts[row]))
-            n = 0
-            for it in its:
-                if it.customer_id is None and it.site_id is None:
-                    continue  # items naming neither are skipped
-                s = it.start.hour * 3600 + it.start.minute * 60 + it.start.second
-                e = it.end.hour * 3600 + it.end.minute * 60 + it.end.second
-                starts.append(clock.instant(day, s))
-                ends.append(clock.instant(day, e))
-                custs.append(strings.code(it.customer_id))
-                sites.append(NULL_CODE if it.customer_id is not None else strings.code(it.site_id))
-                n += 1
-            counts.append(n)
-        firsts = first + np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-        self._plan_first.extend(firsts)
-        self._plan_count.extend(counts)
-        self._item_start.extend(starts)
-        self._item_end.extend(ends)
-        self._item_cust.extend(custs)
-        self._item_site.extend(sites)
-        keys = pack2(f.employee[rows], days)
-        return keys, rows_pos(chunk, rows), {"plan": handles}
+        start, end, cust, site, owner = _flatten_items(chunk.col(PLAN, "items"), self._codes)
+        day = days[owner]
+        counts = np.bincount(owner, minlength=rows.size)
+        self.plans.stage(pack2(f.employee[rows], days), rows_pos(chunk, rows), {
+            "first": self._item_start.n + np.cumsum(counts) - counts,
+            "count": counts,
+            "src": f.ids[rows],
+            "src_ts": f.ts[rows],
+        })
+        self._item_start.extend(_instants(self.ctx.clock, day, start))
+        self._item_end.extend(_instants(self.ctx.clock, day, end))
+        self._item_cust.extend(cust)
+        self._item_site.extend(site)
 
     @staticmethod
-    def _place_updates(chunk: Chunk, kind: str, key: str, with_radius: bool) -> tuple[np.ndarray, np.ndarray, dict]:
+    def _stage_places(table: AsOfLatest, chunk: Chunk, kind: str, key: str, with_radius: bool) -> None:
         rows = chunk.rows(kind)
+        if rows.size == 0:
+            table.stage(rows, rows, {})
+            return
         vals = {
-            "lat": chunk.col(kind, "lat") if rows.size else np.zeros(0),
-            "lon": chunk.col(kind, "lon") if rows.size else np.zeros(0),
+            "lat": chunk.col(kind, "lat"),
+            "lon": chunk.col(kind, "lon"),
             "src": chunk.frame.ids[rows],
             "src_ts": chunk.frame.ts[rows],
         }
         if with_radius:
-            vals["radius"] = chunk.col(kind, "radius_m") if rows.size else np.zeros(0)
-        keys = chunk.col(kind, key).astype(np.int64) if rows.size else np.zeros(0, np.int64)
-        return keys, rows_pos(chunk, rows), vals
+            vals["radius"] = chunk.col(kind, "radius_m")
+        table.stage(chunk.col(kind, key), rows_pos(chunk, rows), vals)
 
     # -- judging -------------------------------------------------------------------------------------
     def next_due(self) -> int | None:
         return None  # reacts to events only
 
     def process(self, chunk: Chunk) -> None:
-        plan_u = self._plan_updates(chunk)
-        cust_u = self._place_updates(chunk, CUSTOMER, "customer_id", False)
-        site_u = self._place_updates(chunk, SITE, "site_id", True)
+        self._stage_plans(chunk)
+        self._stage_places(self.customers, chunk, CUSTOMER, "customer_id", False)
+        self._stage_places(self.sites, chunk, SITE, "site_id", True)
         rows = chunk.rows(PUNCH)
         if rows.size:
-            self._judge(chunk, rows, plan_u, cust_u, site_u)
-        self.plans.commit(plan_u[0], plan_u[2])
-        self.customers.commit(cust_u[0], cust_u[2])
-        self.sites.commit(site_u[0], site_u[2])
+            self._judge(chunk, rows)
+        self.plans.commit()
+        self.customers.commit()
+        self.sites.commit()
 
-    def _judge(self, chunk: Chunk, rows: np.ndarray, plan_u, cust_u, site_u) -> None:
+    def _judge(self, chunk: Chunk, rows: np.ndarray) -> None:
         p = self.params
         f = chunk.frame
         n = rows.size
@@ -129,53 +120,50 @@ class GeofenceMismatch(Detector):
         pos = rows_pos(chunk, rows)
         exp_c = chunk.col(PUNCH, "customer_id").astype(np.int64)
         exp_s = np.where(exp_c >= 0, NULL_CODE, chunk.col(PUNCH, "site_id")).astype(np.int64)
-        plan_used = np.full(n, -1, dtype=np.int64)
+        plan_row = np.full(n, -1, dtype=np.int64)  # the plan that named the place (a row of self.plans)
 
         need = np.flatnonzero((exp_c < 0) & (exp_s < 0))
         if need.size:
             days = self.ctx.clock.local_days(ts[need])
-            found, vals = self.plans.lookup(pack2(f.employee[rows[need]], days), pos[need], *plan_u)
-            q = need[found]
-            handle = vals["plan"][found].astype(np.int64)
+            prow = self.plans.lookup_rows(pack2(f.employee[rows[need]], days), pos[need])
+            found = prow >= 0
+            q, prow = need[found], prow[found]
             if q.size:
-                counts = self._plan_count.values[handle]
-                firsts = self._plan_first.values[handle]
+                plan = self.plans.values(prow)
+                counts, firsts = plan["count"], plan["first"]
                 total = int(counts.sum())
                 if total:
                     rep = np.repeat(np.arange(q.size), counts)
-                    offs = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-                    item = firsts[rep] + offs
+                    item = np.repeat(firsts - (np.cumsum(counts) - counts), counts) + np.arange(total)
                     t = ts[q][rep]
                     inside = (self._item_start.values[item] - p.window_slack <= t) & (t <= self._item_end.values[item] + p.window_slack)
                     hits = np.flatnonzero(inside)
                     if hits.size:
-                        _, first_hit = np.unique(rep[hits], return_index=True)
-                        chosen = hits[first_hit]
-                        who = q[rep[chosen]]
-                        it = item[chosen]
+                        first_hit = hits[np.r_[True, rep[hits][1:] != rep[hits][:-1]]]  # rep ascends
+                        who = q[rep[first_hit]]
+                        it = item[first_hit]
                         exp_c[who] = self._item_cust.values[it]
                         exp_s[who] = self._item_site.values[it]
-                        plan_used[who] = handle[rep[chosen]]
+                        plan_row[who] = prow[rep[first_hit]]
 
         place_lat = np.full(n, np.nan)
         place_lon = np.full(n, np.nan)
         radius = np.full(n, float(p.radius_m))
         src = np.full(n, None, dtype=object)
         src_ts = np.zeros(n, dtype=np.int64)
-        for sel, table, upd, is_site in (
-            (np.flatnonzero(exp_c >= 0), self.customers, cust_u, False),
-            (np.flatnonzero((exp_c < 0) & (exp_s >= 0)), self.sites, site_u, True),
+        for sel, table, is_site in (
+            (np.flatnonzero(exp_c >= 0), self.customers, False),
+            (np.flatnonzero((exp_c < 0) & (exp_s >= 0)), self.sites, True),
         ):
             if sel.size == 0:
                 continue
-            keys = exp_c[sel] if not is_site else exp_s[sel]
-            found, vals = table.lookup(keys, pos[sel], *upd)
-            place_lat[sel] = np.where(found, vals["lat"].astype(float), np.nan)
-            place_lon[sel] = np.where(found, vals["lon"].astype(float), np.nan)
+            vals = table.values(table.lookup_rows((exp_s if is_site else exp_c)[sel], pos[sel]))
+            place_lat[sel] = vals["lat"]
+            place_lon[sel] = vals["lon"]
             src[sel] = vals["src"]
-            src_ts[sel] = vals["src_ts"].astype(np.int64)
+            src_ts[sel] = vals["src_ts"]
             if is_site:
-                radius[sel] = vals["radius"].astype(float)
+                radius[sel] = vals["radius"]
 
         known = ~np.isnan(place_lat)  # no expectation, or a place with no known location: not judged
         if not known.any():
@@ -194,42 +182,89 @@ class GeofenceMismatch(Detector):
         fire = np.flatnonzero(too_far | no_loc)
         if fire.size == 0:
             return
+        plan = self.plans.values(plan_row[fire])
         strings = self.ctx.strings
-        direction = self.ctx.strings.texts(chunk.col(PUNCH, "direction")[fire])
-        for k, d in zip(fire.tolist(), direction):
-            row = int(rows[k])
-            cust = strings.text(int(exp_c[k]))
-            site = strings.text(int(exp_s[k])) if cust is None else None
-            reason = "too_far" if too_far[k] else "no_location"
-            evidence = [(int(ts[k]), f.ids[row]), (int(src_ts[k]), src[k])]
-            if plan_used[k] >= 0:
-                h = int(plan_used[k])
-                evidence.append((self._plan_ts[h], self._plan_id[h]))
+        for k, d, row, t, c, st, why_plan, plan_id, plan_ts, d_m, thr, acc_k, far in zip(
+            fire.tolist(), strings.texts(chunk.col(PUNCH, "direction")[fire]), rows[fire].tolist(), ts[fire].tolist(),
+            strings.texts(exp_c[fire]), strings.texts(exp_s[fire]), (plan_row[fire] >= 0).tolist(),
+            plan["src"].tolist(), plan["src_ts"].tolist(), dist[fire].tolist(), threshold[fire].tolist(),
+            np.where(np.isnan(acc_raw[fire]), np.nan, acc[fire]).tolist(), too_far[fire].tolist(),
+        ):
+            reason = "too_far" if far else "no_location"
+            evidence = [(t, f.ids[row]), (int(src_ts[k]), src[k])]
+            if why_plan:
+                evidence.append((plan_ts, plan_id))
+            else:
+                plan_id = None
             details = {
                 "reason": reason,
-                "distance_m": None if np.isnan(dist[k]) else round(float(dist[k]), 1),
-                "expected": {"customer_id": cust} if cust is not None else {"site_id": site},
-                "threshold_m": round(float(threshold[k]), 1),
-                "accuracy_m": None if np.isnan(acc_raw[k]) else float(acc[k]),
-                "plan_id": self._plan_id[int(plan_used[k])] if plan_used[k] >= 0 else None,
+                "distance_m": None if d_m != d_m else round(d_m, 1),  # nan: no fix
+                "expected": {"customer_id": c} if c is not None else {"site_id": st},
+                "threshold_m": round(thr, 1),
+                "accuracy_m": None if acc_k != acc_k else acc_k,
+                "plan_id": plan_id,
             }
-            place = f"customer {cust}" if cust is not None else f"site {site}"
-            place_zh = f"客户 {cust}" if cust is not None else f"地点 {site}"
+            place = f"customer {c}" if c is not None else f"site {st}"
+            place_zh = f"客户 {c}" if c is not None else f"地点 {st}"
+            emp = strings.text(int(f.employee[row]))
             self.emit(
-                ts=int(ts[k]),
+                ts=t,
                 subject=(f.ids[row],),
-                employee_id=strings.text(int(f.employee[row])),
-                customer_id=cust,
+                employee_id=emp,
+                customer_id=c,
                 evidence=evidence,
                 details=details,
                 reason=reason,
                 message=self.render(
-                    reason, details, employee_id=strings.text(int(f.employee[row])), direction=d,
+                    reason, details, employee_id=emp, direction=d,
                     direction_zh="上班" if d == "in" else "下班", place=place, place_zh=place_zh,
-                    why=f"per plan {details['plan_id']}" if details["plan_id"] else "chosen at the punch",
-                    why_zh=f"按计划 {details['plan_id']}" if details["plan_id"] else "打卡时所选",
+                    why=f"per plan {plan_id}" if plan_id else "chosen at the punch",
+                    why_zh=f"按计划 {plan_id}" if plan_id else "打卡时所选",
                 ),
             )
+
+
+def _flatten_items(items: np.ndarray, codes: Codes) -> tuple[np.ndarray, ...]:
+    """The plans' items that name a place, as flat columns: ``(start, end, customer, site, owner)``.
+
+    ``start``/``end`` are seconds of the day, ``customer``/``site`` codes (an item naming a customer
+    has no site), ``owner`` the item's plan (ascending). Strings are interned in item order, as
+    reading the items one by one would. One Python pass per attribute, then numpy.
+    """
+    flat, owner, _ = flatten(items)
+    is_cust = np.fromiter((it.customer_id is not None for it in flat), dtype=bool, count=len(flat))
+    place = lookup_each([it.customer_id if it.customer_id is not None else it.site_id for it in flat], codes)
+    start = lookup_each([it.start for it in flat], _SECONDS)
+    end = lookup_each([it.end for it in flat], _SECONDS)
+    keep = is_cust | (place >= 0)  # items naming neither are skipped
+    cust = np.where(is_cust, place, NULL_CODE)[keep]
+    site = np.where(is_cust, NULL_CODE, place)[keep]
+    return start[keep], end[keep], cust, site, owner[keep]
+
+
+class _Seconds(dict):
+    """Seconds of the day of a ``time`` (its offset ignored), memoised: plans repeat a few times of day.
+
+    Only naive times are kept: aware times with different offsets can compare equal.
+    """
+
+    def __missing__(self, t: Any) -> int:
+        s = t.hour * 3600 + t.minute * 60 + t.second
+        if t.tzinfo is None:
+            self[t] = s
+        return s
+
+
+_SECONDS = _Seconds()
+
+
+def _instants(clock: LocalClock, days: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """``clock.instant(day, s)`` elementwise, computed once per distinct (day, second) pair."""
+    if days.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    uniq, inverse = np.unique(days.astype(np.int64) * 86_400 + seconds, return_inverse=True)
+    vals = np.fromiter((clock.instant(u // 86_400, u % 86_400) for u in uniq.tolist()), dtype=np.int64, count=uniq.size)
+    return vals[inverse]
 
 
 DETECTORS = (GeofenceMismatch,)
