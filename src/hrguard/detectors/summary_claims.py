@@ -146,18 +146,31 @@ class SummaryUnsupportedClaim(Detector):
         self.log = {name: GrowBuf(dtype, fill) for name, (dtype, fill) in _TRACE_FIELDS.items()}
         self.runs = KeyedRuns(ref=np.int64)
         self._codes = Codes(ctx.strings)
+        self._pending: list[tuple] = []  # traces of small chunks not yet in the log (see SMALL)
 
     def next_due(self) -> int | None:
         return None  # reacts to events only
 
     def process(self, chunk: Chunk) -> None:
         self.places.stage(chunk)
-        self._record(chunk)  # before judging: a trace counts only when its position is before the summary's
+        # before judging: a trace counts only when its position is before the summary's
+        if len(chunk) < self.SMALL:
+            self._record_small(chunk)
+        else:
+            self._flush()
+            self._record(chunk)
         if chunk.has(SUMMARY):
+            self._flush()
             self._judge(chunk)
         self.places.commit()
 
     # -- traces ------------------------------------------------------------------------------------
+    #: chunks of fewer events (a stream's) keep their traces in a Python list, moved into the numpy log in
+    #: one go before a summary is judged or once it holds ``FLUSH_AT`` traces: numpy calls cost more than
+    #: a few events' Python work
+    SMALL = 8
+    FLUSH_AT = 256
+
     def _record(self, chunk: Chunk) -> None:
         f, strings = chunk.frame, self.ctx.strings
         prow = chunk.rows(PUNCH)
@@ -182,16 +195,45 @@ class SummaryUnsupportedClaim(Detector):
 
     def _add(self, chunk: Chunk, rows: np.ndarray, kind: np.ndarray, cust: np.ndarray, lat: np.ndarray,
              lon: np.ndarray) -> None:
-        if rows.size == 0:
-            return
-        f = chunk.frame
-        ts = f.ts[rows]
+        if rows.size:
+            f = chunk.frame
+            self._append(f.employee[rows], f.ts[rows], kind, cust, lat, lon, rows_pos(chunk, rows), f.ids[rows])
+
+    def _record_small(self, chunk: Chunk) -> None:
+        """:meth:`_record` for a few events, in Python: the same traces, appended to ``_pending``."""
+        f, strings, pending = chunk.frame, self.ctx.strings, self._pending
+        prow = chunk.rows(PUNCH)
+        if prow.size:
+            for row, lat, lon in zip(prow.tolist(), chunk.col(PUNCH, "lat").tolist(), chunk.col(PUNCH, "lon").tolist()):
+                emp = int(f.employee[row])
+                if lat == lat and emp >= 0:  # not nan: a punch without coordinates is near nothing
+                    pending.append((emp, int(f.ts[row]), _PUNCH, -1, lat, lon, f.base + row, f.ids[row]))
+        frow = chunk.rows(FOLLOWUP)
+        if frow.size:
+            channels = strings.texts(chunk.col(FOLLOWUP, "channel"))
+            for row, ch, cust in zip(frow.tolist(), channels, chunk.col(FOLLOWUP, "customer_id").tolist()):
+                kind = _VISIT if ch == "visit" else _CALL if ch in _CALL_CHANNELS else -1
+                emp = int(f.employee[row])
+                if kind >= 0 and emp >= 0:
+                    pending.append((emp, int(f.ts[row]), kind, cust, np.nan, np.nan, f.base + row, f.ids[row]))
+        if len(pending) >= self.FLUSH_AT:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            emp, ts, kind, cust, lat, lon, pos, ids = zip(*self._pending)
+            self._pending = []
+            self._append(np.array(emp), np.array(ts, dtype=np.int64), np.array(kind), np.array(cust), np.array(lat),
+                         np.array(lon), np.array(pos, dtype=np.int64), np.array(ids, dtype=object))
+
+    def _append(self, emp: np.ndarray, ts: np.ndarray, kind: np.ndarray, cust: np.ndarray, lat: np.ndarray,
+                lon: np.ndarray, pos: np.ndarray, ids: np.ndarray) -> None:
+        """Add traces (in event order) to the log, findable by (employee, local date)."""
         start = self.log["ts"].n
-        for name, values in (("kind", kind), ("cust", cust), ("lat", lat), ("lon", lon),
-                             ("pos", rows_pos(chunk, rows)), ("ts", ts), ("id", f.ids[rows])):
+        for name, values in (("kind", kind), ("cust", cust), ("lat", lat), ("lon", lon), ("pos", pos), ("ts", ts),
+                             ("id", ids)):
             self.log[name].extend(values)
-        self.runs.add(pack2(f.employee[rows], self.ctx.clock.local_days(ts)),
-                      {"ref": np.arange(start, start + rows.size)})
+        self.runs.add(pack2(emp, self.ctx.clock.local_days(ts)), {"ref": np.arange(start, start + ts.size)})
 
     # -- judging -----------------------------------------------------------------------------------
     def _judge(self, chunk: Chunk) -> None:
