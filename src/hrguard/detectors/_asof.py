@@ -72,6 +72,28 @@ class AsOfLatest:
             rows = np.where(own >= 0, own, rows)
         return rows
 
+    def lookup_one(self, key: int, pos: int) -> int:
+        """:meth:`lookup_rows` for one query, in Python (for a stream's few events: no numpy call but one)."""
+        if self._staged is not None:
+            u_key, u_pos, u_row = self._staged
+            best = -1
+            for k, p, r in zip(u_key.tolist(), u_pos.tolist(), u_row.tolist()):  # in event order: the last wins
+                if k == key and p < pos:
+                    best = r
+            if best >= 0:
+                return best
+        r = self._recent.get(key)
+        if r is not None:
+            return r
+        keys = self._keys
+        i = int(keys.searchsorted(key))
+        return int(self._rows[i]) if i < keys.size and keys[i] == key else -1
+
+    def value(self, name: str, row: int) -> Any:
+        """One field at one log row (``row >= 0``) as a Python value."""
+        v = self.log[name].values[row]
+        return v.item() if isinstance(v, np.generic) else v
+
     def values(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         """The fields at log ``rows``; each field's missing value where the row is ``-1``."""
         hit = rows >= 0

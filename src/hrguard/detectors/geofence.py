@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from typing import Any, Iterable
 
 import numpy as np
 from pydantic import Field
@@ -98,6 +99,9 @@ class GeofenceMismatch(Detector):
         table.stage(chunk.col(kind, key), rows_pos(chunk, rows), vals)
 
     # -- judging -------------------------------------------------------------------------------------
+    #: fewer punches than this (a stream's) are judged in Python: numpy calls cost more than their work
+    SMALL = 8
+
     def next_due(self) -> int | None:
         return None  # reacts to events only
 
@@ -107,7 +111,7 @@ class GeofenceMismatch(Detector):
         self._stage_places(self.sites, chunk, SITE, "site_id", True)
         rows = chunk.rows(PUNCH)
         if rows.size:
-            self._judge(chunk, rows)
+            (self._judge_few if rows.size < self.SMALL else self._judge)(chunk, rows)
         self.plans.commit()
         self.customers.commit()
         self.sites.commit()
@@ -182,20 +186,68 @@ class GeofenceMismatch(Detector):
         fire = np.flatnonzero(too_far | no_loc)
         if fire.size == 0:
             return
-        plan = self.plans.values(plan_row[fire])
         strings = self.ctx.strings
-        for k, d, row, t, c, st, why_plan, plan_id, plan_ts, d_m, thr, acc_k, far in zip(
-            fire.tolist(), strings.texts(chunk.col(PUNCH, "direction")[fire]), rows[fire].tolist(), ts[fire].tolist(),
-            strings.texts(exp_c[fire]), strings.texts(exp_s[fire]), (plan_row[fire] >= 0).tolist(),
-            plan["src"].tolist(), plan["src_ts"].tolist(), dist[fire].tolist(), threshold[fire].tolist(),
-            np.where(np.isnan(acc_raw[fire]), np.nan, acc[fire]).tolist(), too_far[fire].tolist(),
-        ):
-            reason = "too_far" if far else "no_location"
-            evidence = [(t, f.ids[row]), (int(src_ts[k]), src[k])]
-            if why_plan:
-                evidence.append((plan_ts, plan_id))
+        self._emit_all(f, zip(
+            rows[fire].tolist(), ts[fire].tolist(), strings.texts(chunk.col(PUNCH, "direction")[fire]),
+            strings.texts(exp_c[fire]), strings.texts(exp_s[fire]), plan_row[fire].tolist(), dist[fire].tolist(),
+            threshold[fire].tolist(), np.where(np.isnan(acc_raw[fire]), np.nan, acc[fire]).tolist(),
+            too_far[fire].tolist(), src_ts[fire].tolist(), src[fire].tolist(),
+        ))
+
+    def _judge_few(self, chunk: Chunk, rows: np.ndarray) -> None:
+        """:meth:`_judge` for a few punches (a stream's), in Python with the same arithmetic."""
+        p, f, strings = self.params, chunk.frame, self.ctx.strings
+        cols = {name: chunk.col(PUNCH, name).tolist() for name in _PUNCH_FIELDS}
+        fired = []
+        for k, row in enumerate(rows.tolist()):
+            t, pos = int(f.ts[row]), f.base + row
+            c = cols["customer_id"][k]
+            site = NULL_CODE if c >= 0 else cols["site_id"][k]
+            plan_row = -1
+            if c < 0 and site < 0:
+                key = (int(f.employee[row]) << 32) + self.ctx.clock.local_day(t) + (1 << 31)  # kit.pack2
+                prow = self.plans.lookup_one(key, pos)
+                if prow >= 0:
+                    first = self.plans.value("first", prow)
+                    for it in range(first, first + self.plans.value("count", prow)):
+                        if self._item_start.values[it] - p.window_slack <= t <= self._item_end.values[it] + p.window_slack:
+                            c, site = int(self._item_cust.values[it]), int(self._item_site.values[it])
+                            plan_row = prow
+                            break
+            table = self.customers if c >= 0 else self.sites if site >= 0 else None
+            r = table.lookup_one(c if c >= 0 else site, pos) if table is not None else -1
+            place_lat = table.value("lat", r) if r >= 0 else np.nan
+            if place_lat != place_lat:
+                continue  # no expectation, or a place with no known location: not judged
+            radius = table.value("radius", r) if table is self.sites else float(p.radius_m)
+            acc_raw = cols["accuracy_m"][k]
+            acc = _nan_to_num(acc_raw)
+            threshold = radius + min(acc, p.max_accuracy_credit_m)
+            lat = cols["lat"][k]
+            if lat == lat:  # a fix
+                dist = float(haversine_m(lat, cols["lon"][k], place_lat, table.value("lon", r)))
+                if not dist > threshold:
+                    continue
+            elif p.flag_missing_location:
+                dist = np.nan
             else:
-                plan_id = None
+                continue
+            fired.append((row, t, strings.text(cols["direction"][k]), strings.text(c), strings.text(site), plan_row,
+                          dist, threshold, np.nan if acc_raw != acc_raw else acc, lat == lat,
+                          table.value("src_ts", r), table.value("src", r)))
+        self._emit_all(f, fired)
+
+    def _emit_all(self, f: Any, fired: Iterable[tuple]) -> None:
+        """One finding per fired punch: ``(row, ts, direction, customer, site, plan row, distance, threshold,
+        accuracy, too far, place src_ts, place src)``, the texts decoded, ``nan`` for a missing number."""
+        strings = self.ctx.strings
+        for row, t, d, c, st, plan_row, d_m, thr, acc_k, far, src_ts, src in fired:
+            reason = "too_far" if far else "no_location"
+            evidence = [(t, f.ids[row]), (src_ts, src)]
+            plan_id = None
+            if plan_row >= 0:
+                plan_id = self.plans.value("src", plan_row)
+                evidence.append((self.plans.value("src_ts", plan_row), plan_id))
             details = {
                 "reason": reason,
                 "distance_m": None if d_m != d_m else round(d_m, 1),  # nan: no fix
@@ -222,6 +274,16 @@ class GeofenceMismatch(Detector):
                     why_zh=f"按计划 {plan_id}" if plan_id else "打卡时所选",
                 ),
             )
+
+
+_PUNCH_FIELDS = ("customer_id", "site_id", "lat", "lon", "accuracy_m", "direction")
+
+
+def _nan_to_num(x: float) -> float:
+    """``np.nan_to_num`` of one float: ``nan`` is 0, infinities the largest finite floats."""
+    if x != x:
+        return 0.0
+    return max(min(x, sys.float_info.max), -sys.float_info.max)
 
 
 def _flatten_items(items: np.ndarray, codes: Codes) -> tuple[np.ndarray, ...]:

@@ -23,7 +23,7 @@ from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
 from ..kit import haversine_m, rows_pos
 from ..params import Duration
-from ..timeutil import US
+from ..timeutil import US, to_us
 from ._asof import AsOfLatest
 
 FOLLOWUP, CUSTOMER = "followup.logged", "customer.registered"
@@ -117,8 +117,42 @@ class VisitEvidenceMissing(Detector):
         if rows.size and visit >= 0:
             sel = np.flatnonzero(chunk.col(FOLLOWUP, "channel") == visit)
             if sel.size:
-                self._judge(chunk, rows[sel], sel)
+                (self._judge_few if sel.size < self.SMALL else self._judge)(chunk, rows[sel], sel)
         self.places.commit()
+
+    #: fewer visits than this (a stream's) are judged in Python: numpy calls cost more than their work
+    SMALL = 8
+
+    def _judge_few(self, chunk: Chunk, rows: np.ndarray, sel: np.ndarray) -> None:
+        """:meth:`_judge` for a few visits, in Python with the same arithmetic (distances by ``haversine_m``)."""
+        p, f, latest = self.params, chunk.frame, self.places.latest
+        fired = []
+        for row, photos, cust in zip(rows.tolist(), chunk.col(FOLLOWUP, "photos")[sel].tolist(),
+                                     chunk.col(FOLLOWUP, "customer_id")[sel].tolist()):
+            t = int(f.ts[row])
+            r = latest.lookup_one(cust, f.base + row)
+            place_lat = latest.value("lat", r) if r >= 0 else np.nan
+            xy = [(ph.lat, ph.lon) for ph in photos if ph.lat is not None and ph.lon is not None]
+            nearest = np.inf
+            if xy and place_lat == place_lat:
+                nearest = float(np.min(haversine_m([a for a, _ in xy], [b for _, b in xy], place_lat,
+                                                   latest.value("lon", r))))
+            ages = [abs(to_us(ph.taken_at) - t) for ph in photos if ph.taken_at is not None]
+            min_age = min(ages) if ages else -1
+            if not photos:
+                why = 0
+            elif place_lat == place_lat and xy and nearest > p.radius_m:
+                why = 1
+            elif ages and min_age > p.max_photo_age:
+                why = 2
+            else:
+                continue
+            fired.append((row, t, cust, why, nearest, min_age, len(photos),
+                          latest.value("name", r) if r >= 0 else -1, latest.value("src", r) if r >= 0 else None,
+                          latest.value("src_ts", r) if r >= 0 else 0))
+        if fired:
+            row, t, cust, why, nearest, min_age, counts, name, src, src_ts = (np.array(c) for c in zip(*fired))
+            self._emit_all(f, row, t, cust, {"name": name, "src": src, "src_ts": src_ts}, why, nearest, min_age, counts)
 
     def _judge(self, chunk: Chunk, rows: np.ndarray, sel: np.ndarray) -> None:
         p = self.params
