@@ -46,6 +46,9 @@ class GeofenceMismatch(Detector):
         },
     }
 
+    #: fewer plans or punches than this (a stream's) are handled in Python: numpy calls cost more than their work
+    SMALL = 8
+
     def __init__(self, params: GeofenceParams, ctx: RuleContext):
         super().__init__(params, ctx)
         place = {"lat": (np.float64, np.nan), "lon": (np.float64, np.nan), "src": (object, None), "src_ts": (np.int64, 0)}
@@ -68,17 +71,21 @@ class GeofenceMismatch(Detector):
             return
         f = chunk.frame
         days = chunk.col(PLAN, "date")
-        start, end, cust, site, owner = _flatten_items(chunk.col(PLAN, "items"), self._codes)
-        day = days[owner]
-        counts = np.bincount(owner, minlength=rows.size)
+        if rows.size < self.SMALL:
+            start, end, cust, site, counts = _items_few(chunk.col(PLAN, "items"), days, self._codes, self.ctx.clock)
+        else:
+            start, end, cust, site, owner = _flatten_items(chunk.col(PLAN, "items"), self._codes)
+            start = _instants(self.ctx.clock, days[owner], start)
+            end = _instants(self.ctx.clock, days[owner], end)
+            counts = np.bincount(owner, minlength=rows.size)
         self.plans.stage(pack2(f.employee[rows], days), rows_pos(chunk, rows), {
             "first": self._item_start.n + np.cumsum(counts) - counts,
             "count": counts,
             "src": f.ids[rows],
             "src_ts": f.ts[rows],
         })
-        self._item_start.extend(_instants(self.ctx.clock, day, start))
-        self._item_end.extend(_instants(self.ctx.clock, day, end))
+        self._item_start.extend(start)
+        self._item_end.extend(end)
         self._item_cust.extend(cust)
         self._item_site.extend(site)
 
@@ -99,9 +106,6 @@ class GeofenceMismatch(Detector):
         table.stage(chunk.col(kind, key), rows_pos(chunk, rows), vals)
 
     # -- judging -------------------------------------------------------------------------------------
-    #: fewer punches than this (a stream's) are judged in Python: numpy calls cost more than their work
-    SMALL = 8
-
     def next_due(self) -> int | None:
         return None  # reacts to events only
 
@@ -197,7 +201,7 @@ class GeofenceMismatch(Detector):
     def _judge_few(self, chunk: Chunk, rows: np.ndarray) -> None:
         """:meth:`_judge` for a few punches (a stream's), in Python with the same arithmetic."""
         p, f, strings = self.params, chunk.frame, self.ctx.strings
-        cols = {name: chunk.col(PUNCH, name).tolist() for name in _PUNCH_FIELDS}
+        cols = _LazyColumns(chunk, PUNCH)
         fired = []
         for k, row in enumerate(rows.tolist()):
             t, pos = int(f.ts[row]), f.base + row
@@ -276,7 +280,16 @@ class GeofenceMismatch(Detector):
             )
 
 
-_PUNCH_FIELDS = ("customer_id", "site_id", "lat", "lon", "accuracy_m", "direction")
+class _LazyColumns(dict):
+    """A chunk's columns of one kind as Python lists, each read on first use (most punches need few)."""
+
+    def __init__(self, chunk: Chunk, kind: str) -> None:
+        super().__init__()
+        self.chunk, self.kind = chunk, kind
+
+    def __missing__(self, name: str) -> list[Any]:
+        col = self[name] = self.chunk.col(self.kind, name).tolist()
+        return col
 
 
 def _nan_to_num(x: float) -> float:
@@ -302,6 +315,26 @@ def _flatten_items(items: np.ndarray, codes: Codes) -> tuple[np.ndarray, ...]:
     cust = np.where(is_cust, place, NULL_CODE)[keep]
     site = np.where(is_cust, NULL_CODE, place)[keep]
     return start[keep], end[keep], cust, site, owner[keep]
+
+
+def _items_few(items: np.ndarray, days: np.ndarray, codes: Codes, clock: LocalClock) -> tuple[list[int], ...]:
+    """:func:`_flatten_items` and :func:`_instants` for a few plans, in Python: ``(start, end, customer, site,
+    items per plan)`` with ``start``/``end`` as instants."""
+    start, end, cust, site, counts = [], [], [], [], []
+    for its, day in zip(items.tolist(), days.tolist()):
+        n = 0
+        for it in its:
+            is_cust = it.customer_id is not None
+            place = codes[it.customer_id if is_cust else it.site_id]
+            if not is_cust and place < 0:
+                continue  # items naming neither are skipped
+            start.append(clock.instant(day, _SECONDS[it.start]))
+            end.append(clock.instant(day, _SECONDS[it.end]))
+            cust.append(place if is_cust else NULL_CODE)
+            site.append(NULL_CODE if is_cust else place)
+            n += 1
+        counts.append(n)
+    return start, end, cust, site, counts
 
 
 class _Seconds(dict):
