@@ -14,7 +14,7 @@ Python loop is over summaries and their claims (a few per employee-day) and over
 from __future__ import annotations
 
 from itertools import compress
-from typing import Literal
+from typing import Any, Iterable, Literal
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -62,6 +62,17 @@ class KeyedRuns:
             old = np.ones(k1.size + k2.size, dtype=bool)
             old[at] = False
             self.runs.append((_merged(k1, k2, at, old), {n: _merged(c1[n], c2[n], at, old) for n in self.dtypes}))
+
+    def find_one(self, key: int) -> dict[str, np.ndarray]:
+        """:meth:`find` for one key (two binary searches per run, no other numpy call): its rows' columns."""
+        parts = []
+        for keys, cols in self.runs:
+            lo, hi = keys.searchsorted(key, side="left"), keys.searchsorted(key, side="right")
+            if hi > lo:
+                parts.append(cols if hi - lo == keys.size else {n: c[lo:hi] for n, c in cols.items()})
+        if not parts:
+            return {n: np.zeros(0, t) for n, t in self.dtypes.items()}
+        return parts[0] if len(parts) == 1 else {n: np.concatenate([q[n] for q in parts]) for n in self.dtypes}
 
     def find(self, q_keys: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Every stored row whose key equals a query key: ``(query index, columns)`` of the matches."""
@@ -161,7 +172,7 @@ class SummaryUnsupportedClaim(Detector):
             self._record(chunk)
         if chunk.has(SUMMARY):
             self._flush()
-            self._judge(chunk)
+            (self._judge_few if len(chunk) < self.SMALL else self._judge)(chunk)
         self.places.commit()
 
     # -- traces ------------------------------------------------------------------------------------
@@ -299,14 +310,61 @@ class SummaryUnsupportedClaim(Detector):
             return
         all_missing = (miss_fu.astype(int) + miss_punch) == (need_fu.astype(int) + need_punch)
 
+        self._emit_all(f, zip(
+            row[fire].tolist(), miss_fu[fire].tolist(), miss_punch[fire].tolist(), act[fire].tolist(),
+            near_d[fire].tolist(), near_ref[fire].tolist(), claim_index[fire].tolist(), day[fire].tolist(),
+            strings.texts(cust[fire]), strings.texts(emp[fire]), all_missing[fire].tolist(),
+            place["src_ts"][fire].tolist(), place["src"][fire].tolist(), place["name"][fire].tolist(),
+        ))
+
+    def _judge_few(self, chunk: Chunk) -> None:
+        """:meth:`_judge` for a few summaries (a stream's), in Python with the same arithmetic."""
+        f, strings, p, latest = chunk.frame, self.ctx.strings, self.params, self.places.latest
+        log_kind, log_cust, log_pos = self.log["kind"].values, self.log["cust"].values, self.log["pos"].values
+        log_lat, log_lon = self.log["lat"].values, self.log["lon"].values
+        srows = chunk.rows(SUMMARY)
+        fired = []
+        for row, claims, day in zip(srows.tolist(), chunk.col(SUMMARY, "claims").tolist(),
+                                    chunk.col(SUMMARY, "date").tolist()):
+            judged = [(i, c) for i, c in enumerate(claims) if c.activity != "other"]
+            if not judged:
+                continue
+            pos, emp = f.base + row, int(f.employee[row])
+            # the traces of (employee, date) before the summary: follow-ups as (customer, kind), punches
+            refs = [r for r in self.runs.find_one((emp << 32) + day + (1 << 31))["ref"].tolist() if log_pos[r] < pos]
+            followups = {(int(log_cust[r]), int(log_kind[r])) for r in refs if log_kind[r] != _PUNCH}
+            punches = np.array([r for r in refs if log_kind[r] == _PUNCH], dtype=np.int64)
+            for i, c in judged:
+                act = _VISIT if c.activity == "visit" else _CALL
+                cust = self._codes[c.customer_id]
+                r = latest.lookup_one(cust, pos)
+                place_lat = latest.value("lat", r) if r >= 0 else np.nan
+                located = place_lat == place_lat
+                near_d, near_ref = np.nan, -1
+                if act == _VISIT and located and punches.size:
+                    d = haversine_m(log_lat[punches], log_lon[punches], place_lat, latest.value("lon", r)).tolist()
+                    j = min(range(len(d)), key=lambda k: (d[k], log_pos[punches[k]]))  # nearest, earliest on a tie
+                    near_d, near_ref = d[j], int(punches[j])
+                need_fu = "followup" in p.require
+                need_punch = "punch" in p.require and act == _VISIT and located
+                miss_fu = need_fu and (cust, act) not in followups
+                miss_punch = need_punch and not near_d <= p.radius_m  # nan: no punch with coordinates
+                if miss_fu or miss_punch:
+                    fired.append((row, miss_fu, miss_punch, act, near_d, near_ref, i, day, strings.text(cust),
+                                  strings.text(emp), miss_fu + miss_punch == need_fu + need_punch,
+                                  latest.value("src_ts", r) if r >= 0 else 0, latest.value("src", r) if r >= 0 else None,
+                                  latest.value("name", r) if r >= 0 else -1))
+        self._emit_all(f, fired)
+
+    def _emit_all(self, f: Any, fired: Iterable[tuple]) -> None:
+        """One finding per unsupported claim: ``(summary row, follow-up missing, punch missing, activity,
+        nearest punch distance (nan: none), its log row (-1), claim index, date, customer, employee,
+        nothing met, customer location's src_ts, src, name code)``."""
+        p, strings = self.params, self.ctx.strings
         zh = self.ctx.language == "zh"
         log_ts, log_id = self.log["ts"].values, self.log["id"].values
-        for j, r, fu_missing, punch_missing, a, d, i, dy, c, e, raise_it in zip(
-            fire.tolist(), row[fire].tolist(), miss_fu[fire].tolist(), miss_punch[fire].tolist(), act[fire].tolist(),
-            near_d[fire].tolist(), claim_index[fire].tolist(), day[fire].tolist(), strings.texts(cust[fire]),
-            strings.texts(emp[fire]), all_missing[fire].tolist(),
-        ):
-            missing = [name for name, m in (("followup", fu_missing), ("punch", punch_missing)) if m]
+        for r, fu_missing, punch_missing, a, d, k, i, dy, c, e, raise_it, src_ts, src, name_code in fired:
+            missing = [what for what, m in (("followup", fu_missing), ("punch", punch_missing)) if m]
             activity = "visit" if a == _VISIT else "call"
             d_near = None if d != d else round(d, 1)  # nan: no punch with coordinates
             details = {
@@ -319,8 +377,7 @@ class SummaryUnsupportedClaim(Detector):
             t = int(f.ts[r])
             evidence = [(t, f.ids[r])]
             if punch_missing:  # where the customer is, and where the employee clocked in instead
-                evidence.append((int(place["src_ts"][j]), place["src"][j]))
-                k = int(near_ref[j])
+                evidence.append((src_ts, src))
                 if k >= 0:
                     evidence.append((int(log_ts[k]), log_id[k]))
             if d_near is None:
@@ -339,8 +396,7 @@ class SummaryUnsupportedClaim(Detector):
                 severity=self.ctx.severity.raised() if raise_it else None,
                 message=self.render(
                     reason, {**details, "missing": ", ".join(missing)}, employee_id=e or "-", customer_id=c,
-                    customer=customer_label(strings, c, int(place["name"][j])), radius_m=float(p.radius_m),
-                    nearest=nearest,
+                    customer=customer_label(strings, c, name_code), radius_m=float(p.radius_m), nearest=nearest,
                 ),
             )
 
