@@ -5,10 +5,12 @@ date D before the summary in the one order of events: a ``visit`` claim for cust
 follow-up by E for C and a clock-in by E within ``radius_m`` of C's location (as of the summary); a
 ``call`` claim needs a phone, WeChat or email follow-up by E for C.
 
-Every punch with coordinates and every visit/call-channel follow-up is kept in a :class:`KeyedRuns`
-keyed by (employee, local date): appends and the look-ups of a chunk's claims are numpy (sorted runs
-and binary searches), so neither hot kind is touched by a Python loop and nothing is quadratic. The
-Python loop is over summaries and their claims (a few per employee-day) and over findings.
+Every punch with coordinates and every visit/call-channel follow-up is appended to a trace log and
+found by (employee, local date) through a :class:`KeyedRuns`: appends and the look-ups of a chunk's
+summaries are numpy (sorted runs and binary searches), so neither hot kind is touched by a Python loop
+and nothing is quadratic. Claims are flattened once per chunk and joined with their summary's traces
+in numpy; the only Python loop is over findings. A stream's events take Python paths instead (traces
+wait in a list, a summary's claims are judged one by one): numpy calls cost more than their work.
 """
 
 from __future__ import annotations

@@ -5,9 +5,10 @@ The article's control "visits need a photo taken at the customer": a ``followup.
 with coordinates is farther than ``radius_m`` from the customer's location) or ``photo_stale`` (every
 photo with ``taken_at`` is more than ``max_photo_age`` away from the follow-up, before or after).
 
-Photos are Python objects, so they are flattened once per chunk; distances, ages and the per-visit
-minima are numpy over the flattened photos. The customer's location is the latest
-``customer.registered`` before the follow-up (a :class:`~hrguard.kit.Latest` carried across chunks).
+Photos are Python objects, so they are flattened once per chunk (one comprehension per attribute);
+distances, ages and the per-visit minima are numpy over the flattened photos. The customer's location
+is the latest ``customer.registered`` before the follow-up (an :class:`~._asof.AsOfLatest` carried
+across chunks). A stream's few visits take a Python path with the same arithmetic.
 """
 
 from __future__ import annotations
