@@ -257,7 +257,7 @@ def prop_rs(engine):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events=event_sets(), seed=st.integers(0, 10_000))
 def test_property_batch_equals_shuffled_chunked_and_streamed(engine, prop_rs, events, seed):
-    r = run_all_ways(events, prop_rs, engine=engine, seed=seed, chunk_sizes=(1, 2, 5, 65_536))
+    r = run_all_ways(events, prop_rs, engine=engine, seed=seed, chunk_sizes=(1, 2, 5, 9, 65_536))
     visits = {e["id"] for e in events if e["kind"] == "followup.logged" and e["channel"] == "visit"}
     assert {f.evidence[-1] for f in r.findings} <= visits
     assert len(r.findings) == len({f.id for f in r.findings})

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Any, Iterable
+
 import numpy as np
 from pydantic import Field
 
 from ..columns import NULL_CODE, Chunk
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
-from ..kit import GrowBuf, Latest, haversine_m, pack2, rows_pos
+from ..kit import GrowBuf, haversine_m, pack2, rows_pos
 from ..params import Duration
+from ..timeutil import LocalClock
+from ._asof import AsOfLatest
+from ._objects import Codes, flatten, lookup_each
 
 PUNCH, PLAN, CUSTOMER, SITE = "attendance.punched", "plan.submitted", "customer.registered", "site.registered"
 
@@ -40,88 +46,81 @@ class GeofenceMismatch(Detector):
         },
     }
 
+    #: fewer plans or punches than this (a stream's) are handled in Python: numpy calls cost more than their work
+    SMALL = 8
+
     def __init__(self, params: GeofenceParams, ctx: RuleContext):
         super().__init__(params, ctx)
-        self.customers = Latest(lat=np.nan, lon=np.nan, src=None, src_ts=0)
-        self.sites = Latest(lat=np.nan, lon=np.nan, radius=np.nan, src=None, src_ts=0)
-        self.plans = Latest(plan=-1)
-        # every plan ever seen: its id/ts, and its items (those naming a place) as instants
-        self._plan_id: list[str] = []
-        self._plan_ts: list[int] = []
-        self._plan_first = GrowBuf(np.int64)
-        self._plan_count = GrowBuf(np.int64)
+        place = {"lat": (np.float64, np.nan), "lon": (np.float64, np.nan), "src": (object, None), "src_ts": (np.int64, 0)}
+        self.customers = AsOfLatest(**place)
+        self.sites = AsOfLatest(**place, radius=(np.float64, np.nan))
+        # the latest plan per (employee, local date): its id/ts and where its items start in the item columns
+        self.plans = AsOfLatest(first=(np.int64, 0), count=(np.int64, 0), src=(object, None), src_ts=(np.int64, 0))
+        # every plan item naming a place, of every plan ever seen, as instants
         self._item_start = GrowBuf(np.int64)
         self._item_end = GrowBuf(np.int64)
         self._item_cust = GrowBuf(np.int32, NULL_CODE)
         self._item_site = GrowBuf(np.int32, NULL_CODE)
+        self._codes = Codes(ctx.strings)
 
     # -- chunk updates -------------------------------------------------------------------------------
-    def _plan_updates(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    def _stage_plans(self, chunk: Chunk) -> None:
         rows = chunk.rows(PLAN)
         if rows.size == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), {"plan": np.zeros(0, np.int64)}
-        f, clock, strings = chunk.frame, self.ctx.clock, self.ctx.strings
+            self.plans.stage(rows, rows, {})
+            return
+        f = chunk.frame
         days = chunk.col(PLAN, "date")
-        items = chunk.col(PLAN, "items")
-        handles = np.empty(rows.size, dtype=np.int64)
-        starts, ends, custs, sites, counts = [], [], [], [], []
-        first = self._item_start.n
-        for k, (row, day, its) in enumerate(zip(rows.tolist(), days.tolist(), items)):
-            handles[k] = len(self._plan_id)
-            self._plan_id.append(f.ids[row])
-            self._plan_ts.append(int(f.ts[row]))
-            n = 0
-            for it in its:
-                if it.customer_id is None and it.site_id is None:
-                    continue  # items naming neither are skipped
-                s = it.start.hour * 3600 + it.start.minute * 60 + it.start.second
-                e = it.end.hour * 3600 + it.end.minute * 60 + it.end.second
-                starts.append(clock.instant(day, s))
-                ends.append(clock.instant(day, e))
-                custs.append(strings.code(it.customer_id))
-                sites.append(NULL_CODE if it.customer_id is not None else strings.code(it.site_id))
-                n += 1
-            counts.append(n)
-        firsts = first + np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-        self._plan_first.extend(firsts)
-        self._plan_count.extend(counts)
-        self._item_start.extend(starts)
-        self._item_end.extend(ends)
-        self._item_cust.extend(custs)
-        self._item_site.extend(sites)
-        keys = pack2(f.employee[rows], days)
-        return keys, rows_pos(chunk, rows), {"plan": handles}
+        if rows.size < self.SMALL:
+            start, end, cust, site, counts = _items_few(chunk.col(PLAN, "items"), days, self._codes, self.ctx.clock)
+        else:
+            start, end, cust, site, owner = _flatten_items(chunk.col(PLAN, "items"), self._codes)
+            start = _instants(self.ctx.clock, days[owner], start)
+            end = _instants(self.ctx.clock, days[owner], end)
+            counts = np.bincount(owner, minlength=rows.size)
+        self.plans.stage(pack2(f.employee[rows], days), rows_pos(chunk, rows), {
+            "first": self._item_start.n + np.cumsum(counts) - counts,
+            "count": counts,
+            "src": f.ids[rows],
+            "src_ts": f.ts[rows],
+        })
+        self._item_start.extend(start)
+        self._item_end.extend(end)
+        self._item_cust.extend(cust)
+        self._item_site.extend(site)
 
     @staticmethod
-    def _place_updates(chunk: Chunk, kind: str, key: str, with_radius: bool) -> tuple[np.ndarray, np.ndarray, dict]:
+    def _stage_places(table: AsOfLatest, chunk: Chunk, kind: str, key: str, with_radius: bool) -> None:
         rows = chunk.rows(kind)
+        if rows.size == 0:
+            table.stage(rows, rows, {})
+            return
         vals = {
-            "lat": chunk.col(kind, "lat") if rows.size else np.zeros(0),
-            "lon": chunk.col(kind, "lon") if rows.size else np.zeros(0),
+            "lat": chunk.col(kind, "lat"),
+            "lon": chunk.col(kind, "lon"),
             "src": chunk.frame.ids[rows],
             "src_ts": chunk.frame.ts[rows],
         }
         if with_radius:
-            vals["radius"] = chunk.col(kind, "radius_m") if rows.size else np.zeros(0)
-        keys = chunk.col(kind, key).astype(np.int64) if rows.size else np.zeros(0, np.int64)
-        return keys, rows_pos(chunk, rows), vals
+            vals["radius"] = chunk.col(kind, "radius_m")
+        table.stage(chunk.col(kind, key), rows_pos(chunk, rows), vals)
 
     # -- judging -------------------------------------------------------------------------------------
     def next_due(self) -> int | None:
         return None  # reacts to events only
 
     def process(self, chunk: Chunk) -> None:
-        plan_u = self._plan_updates(chunk)
-        cust_u = self._place_updates(chunk, CUSTOMER, "customer_id", False)
-        site_u = self._place_updates(chunk, SITE, "site_id", True)
+        self._stage_plans(chunk)
+        self._stage_places(self.customers, chunk, CUSTOMER, "customer_id", False)
+        self._stage_places(self.sites, chunk, SITE, "site_id", True)
         rows = chunk.rows(PUNCH)
         if rows.size:
-            self._judge(chunk, rows, plan_u, cust_u, site_u)
-        self.plans.commit(plan_u[0], plan_u[2])
-        self.customers.commit(cust_u[0], cust_u[2])
-        self.sites.commit(site_u[0], site_u[2])
+            (self._judge_few if rows.size < self.SMALL else self._judge)(chunk, rows)
+        self.plans.commit()
+        self.customers.commit()
+        self.sites.commit()
 
-    def _judge(self, chunk: Chunk, rows: np.ndarray, plan_u, cust_u, site_u) -> None:
+    def _judge(self, chunk: Chunk, rows: np.ndarray) -> None:
         p = self.params
         f = chunk.frame
         n = rows.size
@@ -129,53 +128,50 @@ class GeofenceMismatch(Detector):
         pos = rows_pos(chunk, rows)
         exp_c = chunk.col(PUNCH, "customer_id").astype(np.int64)
         exp_s = np.where(exp_c >= 0, NULL_CODE, chunk.col(PUNCH, "site_id")).astype(np.int64)
-        plan_used = np.full(n, -1, dtype=np.int64)
+        plan_row = np.full(n, -1, dtype=np.int64)  # the plan that named the place (a row of self.plans)
 
         need = np.flatnonzero((exp_c < 0) & (exp_s < 0))
         if need.size:
             days = self.ctx.clock.local_days(ts[need])
-            found, vals = self.plans.lookup(pack2(f.employee[rows[need]], days), pos[need], *plan_u)
-            q = need[found]
-            handle = vals["plan"][found].astype(np.int64)
+            prow = self.plans.lookup_rows(pack2(f.employee[rows[need]], days), pos[need])
+            found = prow >= 0
+            q, prow = need[found], prow[found]
             if q.size:
-                counts = self._plan_count.values[handle]
-                firsts = self._plan_first.values[handle]
+                plan = self.plans.values(prow)
+                counts, firsts = plan["count"], plan["first"]
                 total = int(counts.sum())
                 if total:
                     rep = np.repeat(np.arange(q.size), counts)
-                    offs = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-                    item = firsts[rep] + offs
+                    item = np.repeat(firsts - (np.cumsum(counts) - counts), counts) + np.arange(total)
                     t = ts[q][rep]
                     inside = (self._item_start.values[item] - p.window_slack <= t) & (t <= self._item_end.values[item] + p.window_slack)
                     hits = np.flatnonzero(inside)
                     if hits.size:
-                        _, first_hit = np.unique(rep[hits], return_index=True)
-                        chosen = hits[first_hit]
-                        who = q[rep[chosen]]
-                        it = item[chosen]
+                        first_hit = hits[np.r_[True, rep[hits][1:] != rep[hits][:-1]]]  # rep ascends
+                        who = q[rep[first_hit]]
+                        it = item[first_hit]
                         exp_c[who] = self._item_cust.values[it]
                         exp_s[who] = self._item_site.values[it]
-                        plan_used[who] = handle[rep[chosen]]
+                        plan_row[who] = prow[rep[first_hit]]
 
         place_lat = np.full(n, np.nan)
         place_lon = np.full(n, np.nan)
         radius = np.full(n, float(p.radius_m))
         src = np.full(n, None, dtype=object)
         src_ts = np.zeros(n, dtype=np.int64)
-        for sel, table, upd, is_site in (
-            (np.flatnonzero(exp_c >= 0), self.customers, cust_u, False),
-            (np.flatnonzero((exp_c < 0) & (exp_s >= 0)), self.sites, site_u, True),
+        for sel, table, is_site in (
+            (np.flatnonzero(exp_c >= 0), self.customers, False),
+            (np.flatnonzero((exp_c < 0) & (exp_s >= 0)), self.sites, True),
         ):
             if sel.size == 0:
                 continue
-            keys = exp_c[sel] if not is_site else exp_s[sel]
-            found, vals = table.lookup(keys, pos[sel], *upd)
-            place_lat[sel] = np.where(found, vals["lat"].astype(float), np.nan)
-            place_lon[sel] = np.where(found, vals["lon"].astype(float), np.nan)
+            vals = table.values(table.lookup_rows((exp_s if is_site else exp_c)[sel], pos[sel]))
+            place_lat[sel] = vals["lat"]
+            place_lon[sel] = vals["lon"]
             src[sel] = vals["src"]
-            src_ts[sel] = vals["src_ts"].astype(np.int64)
+            src_ts[sel] = vals["src_ts"]
             if is_site:
-                radius[sel] = vals["radius"].astype(float)
+                radius[sel] = vals["radius"]
 
         known = ~np.isnan(place_lat)  # no expectation, or a place with no known location: not judged
         if not known.any():
@@ -195,41 +191,175 @@ class GeofenceMismatch(Detector):
         if fire.size == 0:
             return
         strings = self.ctx.strings
-        direction = self.ctx.strings.texts(chunk.col(PUNCH, "direction")[fire])
-        for k, d in zip(fire.tolist(), direction):
-            row = int(rows[k])
-            cust = strings.text(int(exp_c[k]))
-            site = strings.text(int(exp_s[k])) if cust is None else None
-            reason = "too_far" if too_far[k] else "no_location"
-            evidence = [(int(ts[k]), f.ids[row]), (int(src_ts[k]), src[k])]
-            if plan_used[k] >= 0:
-                h = int(plan_used[k])
-                evidence.append((self._plan_ts[h], self._plan_id[h]))
+        self._emit_all(f, zip(
+            rows[fire].tolist(), ts[fire].tolist(), strings.texts(chunk.col(PUNCH, "direction")[fire]),
+            strings.texts(exp_c[fire]), strings.texts(exp_s[fire]), plan_row[fire].tolist(), dist[fire].tolist(),
+            threshold[fire].tolist(), np.where(np.isnan(acc_raw[fire]), np.nan, acc[fire]).tolist(),
+            too_far[fire].tolist(), src_ts[fire].tolist(), src[fire].tolist(),
+        ))
+
+    def _judge_few(self, chunk: Chunk, rows: np.ndarray) -> None:
+        """:meth:`_judge` for a few punches (a stream's), in Python with the same arithmetic."""
+        p, f, strings = self.params, chunk.frame, self.ctx.strings
+        cols = _LazyColumns(chunk, PUNCH)
+        fired = []
+        for k, row in enumerate(rows.tolist()):
+            t, pos = int(f.ts[row]), f.base + row
+            c = cols["customer_id"][k]
+            site = NULL_CODE if c >= 0 else cols["site_id"][k]
+            plan_row = -1
+            if c < 0 and site < 0:
+                key = (int(f.employee[row]) << 32) + self.ctx.clock.local_day(t) + (1 << 31)  # kit.pack2
+                prow = self.plans.lookup_one(key, pos)
+                if prow >= 0:
+                    first = self.plans.value("first", prow)
+                    for it in range(first, first + self.plans.value("count", prow)):
+                        if self._item_start.values[it] - p.window_slack <= t <= self._item_end.values[it] + p.window_slack:
+                            c, site = int(self._item_cust.values[it]), int(self._item_site.values[it])
+                            plan_row = prow
+                            break
+            table = self.customers if c >= 0 else self.sites if site >= 0 else None
+            r = table.lookup_one(c if c >= 0 else site, pos) if table is not None else -1
+            place_lat = table.value("lat", r) if r >= 0 else np.nan
+            if place_lat != place_lat:
+                continue  # no expectation, or a place with no known location: not judged
+            radius = table.value("radius", r) if table is self.sites else float(p.radius_m)
+            acc_raw = cols["accuracy_m"][k]
+            acc = _nan_to_num(acc_raw)
+            threshold = radius + min(acc, p.max_accuracy_credit_m)
+            lat = cols["lat"][k]
+            if lat == lat:  # a fix
+                dist = float(haversine_m(lat, cols["lon"][k], place_lat, table.value("lon", r)))
+                if not dist > threshold:
+                    continue
+            elif p.flag_missing_location:
+                dist = np.nan
+            else:
+                continue
+            fired.append((row, t, strings.text(cols["direction"][k]), strings.text(c), strings.text(site), plan_row,
+                          dist, threshold, np.nan if acc_raw != acc_raw else acc, lat == lat,
+                          table.value("src_ts", r), table.value("src", r)))
+        self._emit_all(f, fired)
+
+    def _emit_all(self, f: Any, fired: Iterable[tuple]) -> None:
+        """One finding per fired punch: ``(row, ts, direction, customer, site, plan row, distance, threshold,
+        accuracy, too far, place src_ts, place src)``, the texts decoded, ``nan`` for a missing number."""
+        strings = self.ctx.strings
+        for row, t, d, c, st, plan_row, d_m, thr, acc_k, far, src_ts, src in fired:
+            reason = "too_far" if far else "no_location"
+            evidence = [(t, f.ids[row]), (src_ts, src)]
+            plan_id = None
+            if plan_row >= 0:
+                plan_id = self.plans.value("src", plan_row)
+                evidence.append((self.plans.value("src_ts", plan_row), plan_id))
             details = {
                 "reason": reason,
-                "distance_m": None if np.isnan(dist[k]) else round(float(dist[k]), 1),
-                "expected": {"customer_id": cust} if cust is not None else {"site_id": site},
-                "threshold_m": round(float(threshold[k]), 1),
-                "accuracy_m": None if np.isnan(acc_raw[k]) else float(acc[k]),
-                "plan_id": self._plan_id[int(plan_used[k])] if plan_used[k] >= 0 else None,
+                "distance_m": None if d_m != d_m else round(d_m, 1),  # nan: no fix
+                "expected": {"customer_id": c} if c is not None else {"site_id": st},
+                "threshold_m": round(thr, 1),
+                "accuracy_m": None if acc_k != acc_k else acc_k,
+                "plan_id": plan_id,
             }
-            place = f"customer {cust}" if cust is not None else f"site {site}"
-            place_zh = f"客户 {cust}" if cust is not None else f"地点 {site}"
+            place = f"customer {c}" if c is not None else f"site {st}"
+            place_zh = f"客户 {c}" if c is not None else f"地点 {st}"
+            emp = strings.text(int(f.employee[row]))
             self.emit(
-                ts=int(ts[k]),
+                ts=t,
                 subject=(f.ids[row],),
-                employee_id=strings.text(int(f.employee[row])),
-                customer_id=cust,
+                employee_id=emp,
+                customer_id=c,
                 evidence=evidence,
                 details=details,
                 reason=reason,
                 message=self.render(
-                    reason, details, employee_id=strings.text(int(f.employee[row])), direction=d,
+                    reason, details, employee_id=emp, direction=d,
                     direction_zh="上班" if d == "in" else "下班", place=place, place_zh=place_zh,
-                    why=f"per plan {details['plan_id']}" if details["plan_id"] else "chosen at the punch",
-                    why_zh=f"按计划 {details['plan_id']}" if details["plan_id"] else "打卡时所选",
+                    why=f"per plan {plan_id}" if plan_id else "chosen at the punch",
+                    why_zh=f"按计划 {plan_id}" if plan_id else "打卡时所选",
                 ),
             )
+
+
+class _LazyColumns(dict):
+    """A chunk's columns of one kind as Python lists, each read on first use (most punches need few)."""
+
+    def __init__(self, chunk: Chunk, kind: str) -> None:
+        super().__init__()
+        self.chunk, self.kind = chunk, kind
+
+    def __missing__(self, name: str) -> list[Any]:
+        col = self[name] = self.chunk.col(self.kind, name).tolist()
+        return col
+
+
+def _nan_to_num(x: float) -> float:
+    """``np.nan_to_num`` of one float: ``nan`` is 0, infinities the largest finite floats."""
+    if x != x:
+        return 0.0
+    return max(min(x, sys.float_info.max), -sys.float_info.max)
+
+
+def _flatten_items(items: np.ndarray, codes: Codes) -> tuple[np.ndarray, ...]:
+    """The plans' items that name a place, as flat columns: ``(start, end, customer, site, owner)``.
+
+    ``start``/``end`` are seconds of the day, ``customer``/``site`` codes (an item naming a customer
+    has no site), ``owner`` the item's plan (ascending). Strings are interned in item order, as
+    reading the items one by one would. One Python pass per attribute, then numpy.
+    """
+    flat, owner, _ = flatten(items)
+    is_cust = np.fromiter((it.customer_id is not None for it in flat), dtype=bool, count=len(flat))
+    place = lookup_each([it.customer_id if it.customer_id is not None else it.site_id for it in flat], codes)
+    start = lookup_each([it.start for it in flat], _SECONDS)
+    end = lookup_each([it.end for it in flat], _SECONDS)
+    keep = is_cust | (place >= 0)  # items naming neither are skipped
+    cust = np.where(is_cust, place, NULL_CODE)[keep]
+    site = np.where(is_cust, NULL_CODE, place)[keep]
+    return start[keep], end[keep], cust, site, owner[keep]
+
+
+def _items_few(items: np.ndarray, days: np.ndarray, codes: Codes, clock: LocalClock) -> tuple[list[int], ...]:
+    """:func:`_flatten_items` and :func:`_instants` for a few plans, in Python: ``(start, end, customer, site,
+    items per plan)`` with ``start``/``end`` as instants."""
+    start, end, cust, site, counts = [], [], [], [], []
+    for its, day in zip(items.tolist(), days.tolist()):
+        n = 0
+        for it in its:
+            is_cust = it.customer_id is not None
+            place = codes[it.customer_id if is_cust else it.site_id]
+            if not is_cust and place < 0:
+                continue  # items naming neither are skipped
+            start.append(clock.instant(day, _SECONDS[it.start]))
+            end.append(clock.instant(day, _SECONDS[it.end]))
+            cust.append(place if is_cust else NULL_CODE)
+            site.append(NULL_CODE if is_cust else place)
+            n += 1
+        counts.append(n)
+    return start, end, cust, site, counts
+
+
+class _Seconds(dict):
+    """Seconds of the day of a ``time`` (its offset ignored), memoised: plans repeat a few times of day.
+
+    Only naive times are kept: aware times with different offsets can compare equal.
+    """
+
+    def __missing__(self, t: Any) -> int:
+        s = t.hour * 3600 + t.minute * 60 + t.second
+        if t.tzinfo is None:
+            self[t] = s
+        return s
+
+
+_SECONDS = _Seconds()
+
+
+def _instants(clock: LocalClock, days: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """``clock.instant(day, s)`` elementwise, computed once per distinct (day, second) pair."""
+    if days.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    uniq, inverse = np.unique(days.astype(np.int64) * 86_400 + seconds, return_inverse=True)
+    vals = np.fromiter((clock.instant(u // 86_400, u % 86_400) for u in uniq.tolist()), dtype=np.int64, count=uniq.size)
+    return vals[inverse]
 
 
 DETECTORS = (GeofenceMismatch,)

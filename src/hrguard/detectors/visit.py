@@ -5,13 +5,15 @@ The article's control "visits need a photo taken at the customer": a ``followup.
 with coordinates is farther than ``radius_m`` from the customer's location) or ``photo_stale`` (every
 photo with ``taken_at`` is more than ``max_photo_age`` away from the follow-up, before or after).
 
-Photos are Python objects, so they are flattened once per chunk; distances, ages and the per-visit
-minima are numpy over the flattened photos. The customer's location is the latest
-``customer.registered`` before the follow-up (a :class:`~hrguard.kit.Latest` carried across chunks).
+Photos are Python objects, so they are flattened once per chunk (one comprehension per attribute);
+distances, ages and the per-visit minima are numpy over the flattened photos. The customer's location
+is the latest ``customer.registered`` before the follow-up (an :class:`~._asof.AsOfLatest` carried
+across chunks). A stream's few visits take a Python path with the same arithmetic.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -20,12 +22,14 @@ from pydantic import Field
 from ..columns import NULL_INT, Chunk
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
-from ..kit import Latest, haversine_m, rows_pos
+from ..kit import haversine_m, rows_pos
 from ..params import Duration
-from ..timeutil import US, from_us, to_us
+from ..timeutil import US, to_us
+from ._asof import AsOfLatest
 
 FOLLOWUP, CUSTOMER = "followup.logged", "customer.registered"
 _NO_TS = np.iinfo(np.int64).max
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class CustomerPlaces:
@@ -36,44 +40,29 @@ class CustomerPlaces:
     """
 
     def __init__(self) -> None:
-        self.latest = Latest(lat=np.nan, lon=np.nan, name=-1, src=None, src_ts=0)
-        self._u: tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]] | None = None
+        self.latest = AsOfLatest(lat=(np.float64, np.nan), lon=(np.float64, np.nan), name=(np.int64, -1),
+                                 src=(object, None), src_ts=(np.int64, 0))
 
     def stage(self, chunk: Chunk) -> None:
         rows = chunk.rows(CUSTOMER)
         if rows.size == 0:
-            self._u = None
+            self.latest.stage(rows, rows, {})
             return
         f = chunk.frame
-        self._u = (
-            chunk.col(CUSTOMER, "customer_id").astype(np.int64),
-            rows_pos(chunk, rows),
-            {
-                "lat": chunk.col(CUSTOMER, "lat"),
-                "lon": chunk.col(CUSTOMER, "lon"),
-                "name": chunk.col(CUSTOMER, "name").astype(np.int64),
-                "src": f.ids[rows],
-                "src_ts": f.ts[rows],
-            },
-        )
+        self.latest.stage(chunk.col(CUSTOMER, "customer_id"), rows_pos(chunk, rows), {
+            "lat": chunk.col(CUSTOMER, "lat"),
+            "lon": chunk.col(CUSTOMER, "lon"),
+            "name": chunk.col(CUSTOMER, "name"),
+            "src": f.ids[rows],
+            "src_ts": f.ts[rows],
+        })
 
     def lookup(self, cust: np.ndarray, pos: np.ndarray) -> dict[str, np.ndarray]:
         """``lat``/``lon`` (``nan`` unknown), ``name`` (code, ``-1``), ``src``/``src_ts`` (the event that set them)."""
-        u = self._u or (np.zeros(0, np.int64), np.zeros(0, np.int64), {})
-        found, vals = self.latest.lookup(np.asarray(cust, dtype=np.int64), pos, *u)
-        lat = np.where(found, vals["lat"].astype(float), np.nan)
-        return {
-            "lat": lat,
-            "lon": np.where(found, vals["lon"].astype(float), np.nan),
-            "name": np.where(found, vals["name"].astype(np.int64), -1),
-            "src": vals["src"],
-            "src_ts": vals["src_ts"].astype(np.int64),
-        }
+        return self.latest.values(self.latest.lookup_rows(cust, pos))
 
     def commit(self) -> None:
-        if self._u is not None:
-            self.latest.commit(self._u[0], self._u[2])
-            self._u = None
+        self.latest.commit()
 
 
 def customer_label(strings: Any, cust: str | None, name_code: int) -> str:
@@ -129,23 +118,51 @@ class VisitEvidenceMissing(Detector):
         if rows.size and visit >= 0:
             sel = np.flatnonzero(chunk.col(FOLLOWUP, "channel") == visit)
             if sel.size:
-                self._judge(chunk, rows[sel], sel)
+                (self._judge_few if sel.size < self.SMALL else self._judge)(chunk, rows[sel], sel)
         self.places.commit()
+
+    #: fewer visits than this (a stream's) are judged in Python: numpy calls cost more than their work
+    SMALL = 8
+
+    def _judge_few(self, chunk: Chunk, rows: np.ndarray, sel: np.ndarray) -> None:
+        """:meth:`_judge` for a few visits, in Python with the same arithmetic (distances by ``haversine_m``)."""
+        p, f, latest = self.params, chunk.frame, self.places.latest
+        fired = []
+        for row, photos, cust in zip(rows.tolist(), chunk.col(FOLLOWUP, "photos")[sel].tolist(),
+                                     chunk.col(FOLLOWUP, "customer_id")[sel].tolist()):
+            t = int(f.ts[row])
+            r = latest.lookup_one(cust, f.base + row)
+            place_lat = latest.value("lat", r) if r >= 0 else np.nan
+            xy = [(ph.lat, ph.lon) for ph in photos if ph.lat is not None and ph.lon is not None]
+            nearest = np.inf
+            if xy and place_lat == place_lat:
+                nearest = float(np.min(haversine_m([a for a, _ in xy], [b for _, b in xy], place_lat,
+                                                   latest.value("lon", r))))
+            ages = [abs(to_us(ph.taken_at) - t) for ph in photos if ph.taken_at is not None]
+            min_age = min(ages) if ages else -1
+            if not photos:
+                why = 0
+            elif place_lat == place_lat and xy and nearest > p.radius_m:
+                why = 1
+            elif ages and min_age > p.max_photo_age:
+                why = 2
+            else:
+                continue
+            fired.append((row, t, cust, why, nearest, min_age, len(photos),
+                          latest.value("name", r) if r >= 0 else -1, latest.value("src", r) if r >= 0 else None,
+                          latest.value("src_ts", r) if r >= 0 else 0))
+        if fired:
+            row, t, cust, why, nearest, min_age, counts, name, src, src_ts = (np.array(c) for c in zip(*fired))
+            self._emit_all(f, row, t, cust, {"name": name, "src": src, "src_ts": src_ts}, why, nearest, min_age, counts)
 
     def _judge(self, chunk: Chunk, rows: np.ndarray, sel: np.ndarray) -> None:
         p = self.params
         f = chunk.frame
         n = rows.size
         ts = f.ts[rows]
-        photos = chunk.col(FOLLOWUP, "photos")[sel]
-        counts = np.fromiter((len(ps) for ps in photos), dtype=np.int64, count=n)
-        flat = [ph for ps in photos for ph in ps]
-        owner = np.repeat(np.arange(n), counts)
-        plat = np.array([np.nan if ph.lat is None or ph.lon is None else ph.lat for ph in flat], dtype=np.float64)
-        plon = np.array([np.nan if ph.lat is None or ph.lon is None else ph.lon for ph in flat], dtype=np.float64)
-        taken = np.array([NULL_INT if ph.taken_at is None else to_us(ph.taken_at) for ph in flat], dtype=np.int64)
+        counts, owner, plat, plon, taken = _flatten_photos(chunk.col(FOLLOWUP, "photos")[sel])
 
-        cust = chunk.col(FOLLOWUP, "customer_id")[sel].astype(np.int64)
+        cust = chunk.col(FOLLOWUP, "customer_id")[sel]
         place = self.places.lookup(cust, rows_pos(chunk, rows))
         known = ~np.isnan(place["lat"])
 
@@ -168,25 +185,32 @@ class VisitEvidenceMissing(Detector):
         far = ~no_photo & known & (n_xy > 0) & (nearest > p.radius_m)
         stale = ~no_photo & ~far & (n_t > 0) & (min_age > p.max_photo_age)
         fire = np.flatnonzero(no_photo | far | stale)
-        if fire.size == 0:
-            return
+        if fire.size:
+            self._emit_all(f, rows[fire], ts[fire], cust[fire], {k: v[fire] for k, v in place.items()},
+                           np.where(no_photo[fire], 0, np.where(far[fire], 1, 2)), nearest[fire],
+                           np.where(n_t[fire] > 0, min_age[fire], -1), counts[fire])
 
-        strings = self.ctx.strings
-        local = self.ctx.clock.local_us(ts[fire])
-        for k, loc_us in zip(fire.tolist(), local.tolist()):
-            row = int(rows[k])
-            reason = "no_photo" if no_photo[k] else "photo_far" if far[k] else "photo_stale"
-            dist = None if not np.isfinite(nearest[k]) else round(float(nearest[k]), 1)
-            age_s = None if n_t[k] == 0 else int(min_age[k]) / US
-            details = {"reason": reason, "distance_m": dist, "photo_age_s": age_s, "photos": int(counts[k])}
-            evidence = [(int(ts[k]), f.ids[row])]
+    def _emit_all(self, f: Any, rows: np.ndarray, ts: np.ndarray, cust: np.ndarray, place: dict[str, np.ndarray],
+                  why: np.ndarray, nearest: np.ndarray, min_age: np.ndarray, counts: np.ndarray) -> None:
+        """One finding per fired visit (``why``: 0 no photo, 1 far, 2 stale; ``min_age`` ``-1``: no photo time)."""
+        p, strings = self.params, self.ctx.strings
+        radius_m, max_age_h = float(p.radius_m), p.max_photo_age / (3600 * US)
+        when = _local_texts(self.ctx.clock.local_us(ts))
+        for row, t, loc_text, w, near, age, cnt, c, name, src, src_ts in zip(
+            rows.tolist(), ts.tolist(), when, why.tolist(), nearest.tolist(), min_age.tolist(),
+            counts.tolist(), cust.tolist(), place["name"].tolist(), place["src"].tolist(), place["src_ts"].tolist(),
+        ):
+            reason = _REASONS[w]
+            dist = round(near, 1) if near != np.inf else None
+            age_s = age / US if age >= 0 else None
+            details = {"reason": reason, "distance_m": dist, "photo_age_s": age_s, "photos": cnt}
+            evidence = [(t, f.ids[row])]
             if dist is not None:  # the distance depends on the event that set the customer's location
-                evidence.append((int(place["src_ts"][k]), place["src"][k]))
-            cid = strings.text(int(cust[k]))
+                evidence.append((src_ts, src))
+            cid = strings.text(c)
             emp = strings.text(int(f.employee[row]))
-            when = _local_text(loc_us)
             self.emit(
-                ts=int(ts[k]),
+                ts=t,
                 subject=(f.ids[row],),
                 employee_id=emp,
                 customer_id=cid,
@@ -195,16 +219,41 @@ class VisitEvidenceMissing(Detector):
                 reason=reason,
                 message=self.render(
                     reason, details, employee_id=emp or "-", customer_id=cid,
-                    customer=customer_label(strings, cid, int(place["name"][k])), when=when,
-                    radius_m=float(p.radius_m), max_age_h=p.max_photo_age / (3600 * US),
-                    age_h=(age_s or 0.0) / 3600,
+                    customer=customer_label(strings, cid, name), when=loc_text,
+                    radius_m=radius_m, max_age_h=max_age_h, age_h=(age_s or 0.0) / 3600,
                 ),
             )
 
 
-def _local_text(local_us: int) -> str:
-    """``2026-04-02 10:30`` from local wall-clock microseconds."""
-    return from_us(local_us).strftime("%Y-%m-%d %H:%M")
+_REASONS = ("no_photo", "photo_far", "photo_stale")
+
+
+def _flatten_photos(photos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The visits' photo lists as flat columns: ``(counts, owner, lat, lon, taken)``.
+
+    ``owner`` is each photo's visit; ``lat``/``lon`` are ``nan`` unless the photo has both, ``taken``
+    is ``NULL_INT`` without ``taken_at``. One Python pass per attribute, then numpy.
+    """
+    counts = np.fromiter(map(len, photos), dtype=np.int64, count=photos.size)
+    owner = np.repeat(np.arange(photos.size), counts)
+    flat = [ph for ps in photos for ph in ps]
+    lat = np.array([ph.lat for ph in flat], dtype=np.float64)  # None becomes nan
+    lon = np.array([ph.lon for ph in flat], dtype=np.float64)
+    partial = np.isnan(lat) != np.isnan(lon)
+    if partial.any():
+        lat[partial] = lon[partial] = np.nan
+    taken = np.full(len(flat), NULL_INT, dtype=np.int64)
+    stamps = [ph.taken_at for ph in flat]
+    has_t = np.fromiter((t is not None for t in stamps), dtype=bool, count=len(stamps))
+    # to_us inlined (aware datetimes minus the epoch): the one per-photo cost that shows
+    taken[has_t] = [(d.days * 86_400 + d.seconds) * US + d.microseconds for d in
+                    [t - _EPOCH for t in stamps if t is not None]]
+    return counts, owner, lat, lon, taken
+
+
+def _local_texts(local_us: np.ndarray) -> list[str]:
+    """``2026-04-02 10:30`` for each local wall-clock instant (microseconds), formatted by numpy."""
+    return [t.replace("T", " ") for t in np.datetime_as_string(local_us.astype("datetime64[us]"), unit="m").tolist()]
 
 
 DETECTORS = (VisitEvidenceMissing,)
