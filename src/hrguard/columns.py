@@ -261,8 +261,8 @@ class ColumnBuilder:
         """:meth:`freeze` for rows added already in the order ``(ts, id)``: the same frame, unsorted.
 
         A stream releases a few events at a time, taken off its heap in that order; for them the
-        general freeze (a lexsort of the ids as unicode, a mask per kind) costs more than the
-        detectors' work. In order, a row's rank among its kind's rows is its ``kind_row``, so each
+        general freeze (a lexsort of the ids as unicode, a mask and a gather per kind) is most of the
+        cost of the frame. In order, a row's rank among its kind's rows is its ``kind_row``, so each
         column is copied as it is.
         """
         n = len(self.ts)

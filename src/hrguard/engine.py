@@ -317,9 +317,8 @@ class Runner:
             ]
         else:
             parts = []
-        present = {p[0] for p in parts}
+        present = {p[0] for p in parts}  # tenants with no events here still need time to pass:
         parts += [(t, Chunk.empty(f, chunk.upto), ()) for t in self._rules if t not in present]
-        # (tenants with no events here still need time to pass)
         new: list[Finding] = []
         for tenant, part, kinds in parts:
             if kinds is None:
