@@ -307,38 +307,6 @@ def test_the_window_holds_about_max_disorder_of_events(engine, tmp_path):
     assert len(b.seen) == res.stats.valid
 
 
-# -- the stream's one-event frame ----------------------------------------------------------------------
-def test_a_streams_one_event_frame_is_what_freeze_gives(engine):
-    """Stream releases a lone event through a shortcut; it must build exactly freeze's frame."""
-    from hrguard.columns import ColumnBuilder, Interner
-    from hrguard.engine import _frame_of_one
-    from hrguard.ingest import EventValidator, RawRecord
-
-    validate = EventValidator(engine.kinds).validate
-    strings = Interner()
-    events = load_events()
-    kinds = set()
-    for rec in events:
-        ev = validate(RawRecord("<input>", 1, rec))
-        kinds.add(ev.kind)
-        b = ColumnBuilder(engine.layouts, strings)
-        b.add(ev)
-        want, got = b.freeze(base=41), _frame_of_one(b, 41)
-        assert got.base == want.base == 41
-        for name in ("ts", "ids", "kind", "employee", "tenant", "kind_index"):
-            a, c = getattr(want, name), getattr(got, name)
-            assert a.dtype == c.dtype and a.tolist() == c.tolist(), name
-        assert want.tables.keys() == got.tables.keys()
-        for code, t in want.tables.items():
-            u = got.tables[code]
-            assert (t.kind, t.layout, t.rows.tolist()) == (u.kind, u.layout, u.rows.tolist())
-            assert t.cols.keys() == u.cols.keys()
-            for name in t.cols:
-                assert t.cols[name].dtype == u.cols[name].dtype, name
-                assert repr(t.cols[name].tolist()) == repr(u.cols[name].tolist()), name
-    assert len(kinds) >= 10
-
-
 def test_cli_scan_with_max_disorder_gives_the_plain_scans_findings(tmp_path):
     import json
     import subprocess

@@ -1,11 +1,20 @@
-"""Streams: the clock, allowed lateness, the watermark, late events, advance_to firing timers."""
+"""Streams: the clock, allowed lateness, the watermark, late events, advance_to firing timers, and
+the shortcuts of the per-push path (dispatch by kind and due time, a reused builder, unsorted frames)."""
 
 from __future__ import annotations
 
+import types
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import hrguard
 from hrguard import LateEventError, Stream
+from hrguard.columns import ColumnBuilder, Interner
+from hrguard.demo import load_events
+from hrguard.ingest import EventValidator, RawRecord
+from hrguard.timeutil import to_us
 
 SH = "+08:00"
 
@@ -103,3 +112,109 @@ def test_duplicate_rule_is_the_same_in_a_stream_and_a_scan(engine, stall_rs):
         s.push(e)
     batch = engine.scan([a, b, c], stall_rs)
     assert (s.stats.duplicates, s.stats.rejected) == (batch.stats.duplicates, batch.stats.rejected) == (1, 1)
+
+
+def test_a_timer_fires_on_the_push_of_an_event_its_detector_does_not_read(engine, ruleset):
+    """The runner skips a rule for kinds it does not read, but not once its timer is due."""
+    rs = ruleset([{"use": "followup.stall", "params": {"max_idle": {"quoting": "2d"}}},
+                  {"use": "approval.bypass"}], timezone="Asia/Shanghai")
+    s = Stream(rs, engine=engine)
+    s.push(stage("s1", "01T10:00:00"))
+    order = {"id": "o1", "kind": "order.recorded", "ts": "2026-04-03T09:00:00+08:00", "employee_id": "E1",
+             "customer_id": "C1", "order_id": "O1", "amount": 10}
+    assert s.push(order) == [] and not s.rejected  # 09:00 on the 3rd: not due yet
+    fired = s.push({**order, "id": "o2", "ts": "2026-04-03T11:00:00+08:00"})  # time passes 10:00 on the 3rd
+    assert [(f.rule, f.ts.isoformat()) for f in fired] == [("approval.bypass", "2026-04-03T09:00:00+08:00"),
+                                                           ("followup.stall", "2026-04-03T10:00:00+08:00")]
+
+
+# -- dispatch: who is given which chunk ------------------------------------------------------------------
+class _Calls(hrguard.Detector):
+    """Reads follow-ups only; records the kinds of every chunk it is given."""
+
+    id = "test.calls"
+    kinds = frozenset({"followup.logged"})
+    seen: list[list[str]] = []
+
+    def next_due(self):
+        return None
+
+    def process(self, chunk):
+        type(self).seen.append(chunk.strings.texts(chunk.frame.kind[chunk.idx]))
+
+
+class _Fails(hrguard.Detector):
+    """Reads every kind; raises on its second chunk."""
+
+    id = "test.fails"
+    calls = 0
+
+    def process(self, chunk):
+        type(self).calls += 1
+        if type(self).calls == 2:
+            raise ZeroDivisionError("bad maths")
+
+
+@pytest.fixture
+def probes():
+    mod = types.ModuleType("probes")
+    mod.hrguard_register_detectors = hrguard.hookimpl(lambda register: (register(_Calls), register(_Fails)))
+    _Calls.seen, _Fails.calls = [], 0
+    return hrguard.Engine([mod], entrypoints=False)
+
+
+def test_a_rule_is_given_only_chunks_with_its_kinds_when_nothing_is_due(probes):
+    rs = probes.load_ruleset({"rules": [{"use": "test.calls"}]})
+    s = Stream(rs, engine=probes)
+    for i, e in enumerate([stage("s1", "01T10:00:00"), follow("f1", "01T11:00:00"), stage("s2", "01T12:00:00"),
+                           follow("f2", "01T13:00:00"), follow("f3", "01T14:00:00")]):
+        s.push(e)
+    s.advance_to("2026-04-02T00:00:00+08:00")
+    assert _Calls.seen == [["followup.logged"]] * 3
+
+
+def test_a_failing_rule_is_disabled_and_the_stream_goes_on(probes):
+    rs = probes.load_ruleset({"rules": [{"use": "test.fails"}, {"use": "test.calls"}]})
+    s = Stream(rs, engine=probes)
+    for e in [follow("f1", "01T10:00:00"), follow("f2", "01T11:00:00"), follow("f3", "01T12:00:00"),
+              follow("f4", "01T13:00:00")]:
+        s.push(e)
+    s.advance_to("2026-04-02T00:00:00+08:00")
+    assert [e.rule for e in s.errors] == ["test.fails"] and isinstance(s.errors[0].cause, ZeroDivisionError)
+    assert _Fails.calls == 2  # never given a chunk again
+    assert len(_Calls.seen) == 4  # the other rule saw every event
+
+
+# -- the frames a stream builds ----------------------------------------------------------------------------
+_DEMO = load_events()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.lists(st.integers(0, len(_DEMO) - 1), min_size=1, max_size=12, unique=True),
+                      min_size=1, max_size=4))
+def test_freeze_in_order_on_a_reused_builder_is_what_freeze_gives(engine, picks):
+    """A stream releases events in (ts, id) order through one reused builder; its frames must be freeze's."""
+    validate = EventValidator(engine.kinds).validate
+    strings = Interner()
+    reused = ColumnBuilder(engine.layouts, strings)
+    for pick in picks:  # several releases through the one builder
+        evs = sorted((validate(RawRecord("<input>", 1, _DEMO[i])) for i in pick), key=lambda e: (to_us(e.ts), e.id))
+        fresh = ColumnBuilder(engine.layouts, strings)
+        for ev in evs:
+            fresh.add(ev)
+            reused.add(ev)
+        want, got = fresh.freeze(base=41), reused.freeze_in_order(base=41)
+        reused.clear()
+        assert len(reused) == 0
+        assert got.base == want.base == 41
+        for name in ("ts", "ids", "kind", "employee", "tenant", "kind_index"):
+            a, c = getattr(want, name), getattr(got, name)
+            assert a.dtype == c.dtype and a.tolist() == c.tolist(), name
+        assert want.tables.keys() == got.tables.keys()
+        for code, t in want.tables.items():
+            u = got.tables[code]
+            assert (t.kind, t.layout, t.rows.tolist()) == (u.kind, u.layout, u.rows.tolist())
+            assert t.rows.dtype == u.rows.dtype and t.cols.keys() == u.cols.keys()
+            for name in t.cols:
+                assert t.cols[name].dtype == u.cols[name].dtype, name
+                assert repr(t.cols[name].tolist()) == repr(u.cols[name].tolist()), name

@@ -290,6 +290,82 @@ class ColumnBuilder:
             base=base,
         )
 
+    def freeze_in_order(self, base: int = 0) -> Frame:
+        """:meth:`freeze` for rows added already in the order ``(ts, id)``: the same frame, unsorted.
+
+        A stream releases a few events at a time, taken off its heap in that order; for them the
+        general freeze (a lexsort of the ids as unicode, a mask and a gather per kind) is most of the
+        cost of the frame. In order, a row's rank among its kind's rows is its ``kind_row``, so each
+        column is copied as it is.
+        """
+        n = len(self.ts)
+        ids = np.empty(n, dtype=object)
+        ids[:] = self.ids
+        kind = np.array(self.kind, dtype=np.int32)
+        tables: dict[int, KindTable] = {}
+        for kname, attrs in self._attrs.items():
+            if not attrs:  # a kind of an earlier use of a cleared builder
+                continue
+            layout = self.layouts[kname]
+            code = self.strings.find(kname)
+            raw_cols = self._cols[kname]
+            cols: dict[str, np.ndarray] = {}
+            for fname, ctype in layout.fields:
+                if fname == "attrs":
+                    continue
+                raw = raw_cols[fname]
+                if ctype == OBJECT:
+                    arr = np.empty(len(raw), dtype=object)
+                    arr[:] = raw
+                else:
+                    arr = np.array(raw, dtype=_NUMPY[ctype])
+                cols[fname] = arr
+            arr = np.empty(len(attrs), dtype=object)
+            arr[:] = attrs
+            cols["attrs"] = arr
+            rows = positions(n) if len(attrs) == n else np.flatnonzero(kind == code)
+            tables[code] = KindTable(kname, layout, rows, cols)
+        return Frame(
+            strings=self.strings,
+            ts=np.array(self.ts, dtype=np.int64),
+            ids=ids,
+            kind=kind,
+            employee=np.array(self.employee, dtype=np.int32),
+            tenant=np.array(self.tenant, dtype=np.int32),
+            kind_index=positions(n) if len(tables) == 1 else np.array(self.kind_row, dtype=np.int64),
+            tables=tables,
+            base=base,
+        )
+
+    def clear(self) -> None:
+        """Forget every row but keep the kinds' plans, so the builder can be used again at no setup cost."""
+        for buf in (self.ts, self.kind, self.employee, self.tenant, self.kind_row):
+            del buf[:]
+        self.ids.clear()
+        for kname, attrs in self._attrs.items():
+            if attrs:
+                for col in self._cols[kname].values():
+                    del col[:]  # in place: the plans hold the columns' appends
+                attrs.clear()
+
+
+_POSITIONS: list[np.ndarray] = []
+
+
+def positions(n: int) -> np.ndarray:
+    """``np.arange(n)``, read-only and shared for small ``n``: a small frame's rows, kind rows and chunk.
+
+    A stream builds a frame per push; these index arrays are the same every time. Nothing writes
+    into a frame's index arrays (a batch scan's chunks share them too), and the flag makes sure.
+    """
+    if n >= 64:
+        return np.arange(n)
+    while len(_POSITIONS) <= n:
+        a = np.arange(len(_POSITIONS))
+        a.flags.writeable = False
+        _POSITIONS.append(a)
+    return _POSITIONS[n]
+
 
 def order_by_ts_id(ts: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """The permutation sorting events by ``(ts, id)``: by ``ts`` first, then only the tied events by id.
@@ -366,6 +442,9 @@ class Frame:
         return sorted(set(np.unique(self.tenant).tolist()))
 
 
+_NO_ROWS = np.zeros(0, dtype=np.int64)  # rows of a kind a chunk has none of (shared: nothing to write in it)
+
+
 @dataclass
 class Chunk:
     """Time-ordered events of one frame (``idx`` are frame rows, ascending) that a detector judges.
@@ -414,7 +493,9 @@ class Chunk:
         if cached is None:
             table = self.frame.tables.get(code)
             if table is None or self.idx.size == 0:
-                cached = np.zeros(0, dtype=np.int64)
+                cached = _NO_ROWS
+            elif self.idx.size == self.frame.ts.size:  # the whole frame (a stream's chunks): all its rows
+                cached = table.rows
             else:
                 lo, hi = self.idx[0], self.idx[-1]
                 cand = table.rows[np.searchsorted(table.rows, lo) : np.searchsorted(table.rows, hi, side="right")]
@@ -432,6 +513,8 @@ class Chunk:
             if rows.size == 0:
                 return np.zeros(0)
             raise KeyError(kind)
+        if rows is table.rows:  # every row of the kind (a chunk of the whole frame): no gather needed
+            return table.cols[name].copy()
         return table.cols[name][self.frame.kind_index[rows]]
 
     def has(self, kind: str) -> bool:

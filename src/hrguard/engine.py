@@ -16,7 +16,7 @@ import gc
 import heapq
 import logging
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,7 +25,7 @@ import numpy as np
 
 from . import plugins as _plugins
 from .bulk import Block, BulkIntake, iter_blocks
-from .columns import _NUMPY, NULL_INT, OBJECT, Chunk, ColumnBuilder, Frame, Interner, KindLayout, KindTable
+from .columns import NULL_INT, Chunk, ColumnBuilder, Frame, Interner, KindLayout, positions
 from .detector import Detector, RuleContext
 from .errors import DetectorError
 from .events import Event
@@ -200,6 +200,71 @@ class ScanResult:
         return to_html(self)
 
 
+_NEVER = np.iinfo(np.int64).max  # a due time no chunk reaches (``next_due() is None``)
+
+
+class _Rules:
+    """One tenant's rule instances, indexed for dispatch: who reads which kind, and who is due when.
+
+    A stream feeds one event at a time, so asking twelve rules whether they care costs as much as
+    judging the event. Here the answer is precomputed: ``readers(kind)`` is the (cached) list of the
+    rules reading that kind, in rule order, and ``due`` holds each rule's :meth:`Detector.next_due`,
+    asked again only after the rule processed a chunk (a detector's timers change only then), with
+    ``min_due`` their minimum: a chunk ending before ``min_due`` wakes no rule for its timers.
+    """
+
+    __slots__ = ("entries", "due", "min_due", "live", "_readers")
+
+    def __init__(self, entries: list[tuple[Rule, Detector]]):
+        self.entries = entries
+        self.live = [True] * len(entries)  # False once the rule failed (disabled for the rest of the run)
+        self.due = [_due(det) for _, det in entries]
+        self.min_due = min(self.due, default=_NEVER)
+        self._readers: dict[str, list[int]] = {}
+
+    def readers(self, kind: str) -> list[int]:
+        """The live rules reading ``kind`` events (a detector with no ``kinds`` reads all), in rule order."""
+        out = self._readers.get(kind)
+        if out is None:
+            out = self._readers[kind] = [
+                i for i, (_, det) in enumerate(self.entries) if self.live[i] and (not det.kinds or kind in det.kinds)
+            ]
+        return out
+
+    def to_run(self, kinds: Sequence[str], upto: int) -> list[int]:
+        """The rules a chunk with events of ``kinds``, complete up to ``upto``, must be given, in rule order.
+
+        A rule reading none of the kinds is skipped unless one of its timers is due by ``upto``:
+        skipping it cannot change a finding. (A chunk with no events holds none of any kind's, even
+        for a detector reading every kind.)
+        """
+        run = self.readers(kinds[0]) if len(kinds) == 1 else sorted({i for k in kinds for i in self.readers(k)})
+        if self.min_due > upto:
+            return run
+        timers = [i for i, d in enumerate(self.due) if d <= upto and self.live[i]]
+        return sorted(set(run).union(timers)) if run else timers
+
+    def processed(self, i: int) -> None:
+        """Rule ``i`` has processed a chunk: its timers may have changed."""
+        due = self.due
+        old, due[i] = due[i], _due(self.entries[i][1])
+        if due[i] < self.min_due:
+            self.min_due = due[i]
+        elif old == self.min_due and due[i] > old:
+            self.min_due = min(due)
+
+    def disable(self, i: int) -> None:
+        self.live[i] = False
+        self.due[i] = _NEVER
+        self.min_due = min(self.due)
+        self._readers.clear()
+
+
+def _due(det: Detector) -> int:
+    due = det.next_due()
+    return _NEVER if due is None else due
+
+
 class Runner:
     """Feeds chunks to every rule instance (one set per tenant), then applies scope and exceptions."""
 
@@ -208,7 +273,7 @@ class Runner:
         self.strings = strings
         self.clock = LocalClock(ruleset.timezone)
         self.instances: dict[int, list[tuple[Rule, Detector]]] = {}
-        self.disabled: set[tuple[int, str]] = set()
+        self._rules: dict[int, _Rules] = {}
         self.errors: list[DetectorError] = []
         self.findings: list[Finding] = []
         self.suppressed: list[Finding] = []
@@ -216,15 +281,19 @@ class Runner:
         self.directory: dict[tuple[int, int], tuple[list[int], list[tuple[str | None, str | None]]]] = {}
 
     def _instances(self, tenant: int) -> list[tuple[Rule, Detector]]:
-        inst = self.instances.get(tenant)
-        if inst is None:
+        return self._rules_of(tenant).entries
+
+    def _rules_of(self, tenant: int) -> _Rules:
+        rules = self._rules.get(tenant)
+        if rules is None:
             tname = self.strings.text(tenant)
             inst = []
             for rule in self.ruleset.rules:
                 ctx = RuleContext(rule.name, rule.severity, self.ruleset.language, self.clock, self.strings, tname)
                 inst.append((rule, rule.detector(rule.params, ctx)))
             self.instances[tenant] = inst
-        return inst
+            rules = self._rules[tenant] = _Rules(inst)
+        return rules
 
     def _learn_directory(self, chunk: Chunk) -> None:
         rows = chunk.rows("employee.hired")
@@ -242,33 +311,28 @@ class Runner:
     def feed(self, chunk: Chunk) -> list[Finding]:
         """Give one chunk to every rule instance; return the new in-scope findings in (ts, id) order."""
         self._learn_directory(chunk)
-        if len(chunk):
-            tenants = chunk.frame.tenant[chunk.idx]
-            parts = [(int(tenants[0]), chunk)] if (tenants == tenants[0]).all() else [
-                (int(t), chunk.select(tenants == t)) for t in np.unique(tenants)
+        n = len(chunk)
+        f = chunk.frame
+        text = self.strings.text
+        if n == 1:  # a stream's usual chunk: one tenant, one kind
+            row = int(chunk.idx[0])
+            parts = [(int(f.tenant[row]), chunk, (text(int(f.kind[row])),))]
+        elif n:
+            tenants = f.tenant[chunk.idx]
+            parts = [(int(tenants[0]), chunk, None)] if (tenants == tenants[0]).all() else [
+                (int(t), chunk.select(tenants == t), None) for t in np.unique(tenants)
             ]
-            for t in self.instances:  # tenants with no events here still need time to pass
-                if t not in {p[0] for p in parts}:
-                    parts.append((t, Chunk.empty(chunk.frame, chunk.upto)))
         else:
-            parts = [(t, chunk) for t in self.instances]
+            parts = []
+        present = {p[0] for p in parts}  # tenants with no events here still need time to pass:
+        parts += [(t, Chunk.empty(f, chunk.upto), ()) for t in self._rules if t not in present]
         new: list[Finding] = []
-        strings = self.strings
-        for tenant, part in parts:
-            n = len(part)
-            if n == 1:  # a stream's usual chunk: no np.unique for one event
-                present = {strings.text(int(part.frame.kind[part.idx[0]]))}
-            else:
-                present = {strings.text(int(k)) for k in np.unique(part.frame.kind[part.idx])} if n else set()
-            for rule, det in self._instances(tenant):
-                if (tenant, rule.name) in self.disabled:
-                    continue
-                if not present or (det.kinds and present.isdisjoint(det.kinds)):
-                    # no event here that it reads (an empty chunk holds none of any kind's, even for a
-                    # detector reading every kind): only a due timer can make it fire
-                    due = det.next_due()
-                    if due is None or due > part.upto:
-                        continue  # nothing for it here and nothing due: skipping cannot change a finding
+        for tenant, part, kinds in parts:
+            if kinds is None:
+                kinds = [text(k) for k in np.unique(part.frame.kind[part.idx]).tolist()]
+            rules = self._rules_of(tenant)
+            for i in rules.to_run(kinds, part.upto):
+                rule, det = rules.entries[i]
                 try:
                     det.process(part)
                     out = det.drain()
@@ -276,13 +340,15 @@ class Runner:
                     err = DetectorError(rule.name, rule.use, exc)
                     log.error("%s; the rule is disabled for the rest of this run", err)
                     self.errors.append(err)
-                    self.disabled.add((tenant, rule.name))
+                    rules.disable(i)
                     det.drain()
                     continue
+                rules.processed(i)
                 for finding in out:
                     self._place(rule, tenant, finding, new)
-        new.sort(key=Finding.sort_key)
-        self.findings.extend(new)
+        if new:
+            new.sort(key=Finding.sort_key)
+            self.findings.extend(new)
         return new
 
     def _place(self, rule: Rule, tenant: int, finding: Finding, new: list[Finding]) -> None:
@@ -351,6 +417,8 @@ class Stream:
         self._clock: int | None = None
         self._watermark: int | None = None
         self._pending: list[tuple[int, str, int, Event]] = []  # a heap of (ts, id, arrival, event)
+        self._builder = ColumnBuilder(self.engine.layouts, self.strings)  # reused: its kinds' plans stay
+        self._no_events = _empty_frame(self.strings)
         self._seq = 0
         self._next_pos = 0
         self._n = 0
@@ -426,18 +494,19 @@ class Stream:
         if self._watermark is not None and upto <= self._watermark:
             return []
         pending = self._pending
-        ready = []
-        while pending and pending[0][0] <= upto:  # a heap: what is final comes off the top
-            ready.append(heapq.heappop(pending)[3])
-        if ready:
-            builder = ColumnBuilder(self.engine.layouts, self.strings)
-            for ev in ready:
-                builder.add(ev)
-            frame = _frame_of_one(builder, self._next_pos) if len(ready) == 1 else builder.freeze(base=self._next_pos)
+        if pending and pending[0][0] <= upto:
+            # what is final comes off the heap's top in the order (ts, id): the frame needs no sort
+            builder = self._builder
+            try:
+                while pending and pending[0][0] <= upto:
+                    builder.add(heapq.heappop(pending)[3])
+                frame = builder.freeze_in_order(base=self._next_pos)
+            finally:
+                builder.clear()
             self._next_pos += len(frame)
-            chunk = Chunk(frame, np.arange(len(frame)), upto)
+            chunk = Chunk(frame, positions(len(frame)), upto)
         else:
-            chunk = Chunk.empty(_EMPTY_FRAME(self.strings), upto)
+            chunk = Chunk.empty(self._no_events, upto)
         self._watermark = upto
         return self.runner.feed(chunk)
 
@@ -729,45 +798,7 @@ class BoundedScan:
         self.releases += 1
 
 
-def _frame_of_one(builder: ColumnBuilder, base: int) -> Frame:
-    """``builder.freeze(base=base)`` for a builder holding one event, without the sort and the masks.
-
-    A stream releases one event at a time when its events arrive in order; this is ~3x cheaper than
-    the general freeze (tests/test_bounded_scan.py checks that both give the same frame).
-    """
-    (kname,) = builder._plans
-    layout = builder.layouts[kname]
-    cols: dict[str, np.ndarray] = {}
-    for fname, ctype in layout.fields:
-        if fname == "attrs":
-            continue
-        raw = builder._cols[kname][fname]
-        if ctype == OBJECT:
-            arr = np.empty(1, dtype=object)
-            arr[0] = raw[0]
-        else:
-            arr = np.array(raw, dtype=_NUMPY[ctype])
-        cols[fname] = arr
-    attrs = np.empty(1, dtype=object)
-    attrs[0] = builder._attrs[kname][0]
-    cols["attrs"] = attrs
-    ids = np.empty(1, dtype=object)
-    ids[0] = builder.ids[0]
-    zero = np.zeros(1, dtype=np.int64)
-    return Frame(
-        strings=builder.strings,
-        ts=np.array(builder.ts, dtype=np.int64),
-        ids=ids,
-        kind=np.array(builder.kind, dtype=np.int32),
-        employee=np.array(builder.employee, dtype=np.int32),
-        tenant=np.array(builder.tenant, dtype=np.int32),
-        kind_index=zero,
-        tables={builder.strings.find(kname): KindTable(kname, layout, zero.copy(), cols)},
-        base=base,
-    )
-
-
-def _EMPTY_FRAME(strings: Interner) -> Frame:
+def _empty_frame(strings: Interner) -> Frame:
     z = np.zeros(0, dtype=np.int64)
     return Frame(strings, z, np.zeros(0, dtype=object), z.astype(np.int32), z.astype(np.int32), z.astype(np.int32), z, {})
 
