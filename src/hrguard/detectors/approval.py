@@ -7,7 +7,7 @@ request it cites and every ``invoice.issued`` against its order; ``approval.unve
 judges every ``approval.requested`` against the requester's own follow-ups.
 
 Everything is looked up "as of" the judged event's position in the one order of events, with state
-carried from chunk to chunk (:class:`~hrguard.kit.Latest`), so the findings do not depend on how the
+carried from chunk to chunk in sorted arrays (``SortedLatest``), so the findings do not depend on how the
 events are chunked.
 """
 
@@ -22,9 +22,10 @@ from pydantic import Field
 from ..columns import Chunk
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
-from ..kit import Latest, pack2, rows_pos
+from ..kit import pack2, rows_pos
 from ..params import Duration, Steps
 from ..timeutil import US
+from ._state import SortedLatest
 
 REQUEST, DECISION = "approval.requested", "approval.decided"
 ORDER, INVOICE, FOLLOWUP = "order.recorded", "invoice.issued", "followup.logged"
@@ -139,10 +140,11 @@ class ApprovalBypass(Detector):
         strings = ctx.strings
         self.steps = np.array([strings.code(s) for s in params.required_steps], dtype=np.int64)
         self.approved = strings.code("approved")
-        self.requests = Latest(cust=-1, amount=np.nan, src=None, src_ts=0)  # by request id
-        self.decisions = Latest(decision=-1, src=None, src_ts=0)  # by (request id, step)
-        self.first_ok = Latest(src=None, src_ts=0)  # by (request id, step): the earliest approving decision
-        self.orders = Latest(flag=-1)  # by order id: index into self.flagged, -1 when not flagged
+        self.requests = SortedLatest(cust=-1, amount=np.nan, src=None, src_ts=0)  # by request id
+        # by (request id, required step): the latest decision, and the earliest approving one
+        self.decisions = SortedLatest(decision=-1, src=None, src_ts=0)
+        self.first_ok = SortedLatest(src=None, src_ts=0)
+        self.orders = SortedLatest(flag=-1)  # by order id: index into self.flagged, -1 when not flagged
         self.flagged: list[_Flagged] = []
 
     # -- chunk updates -------------------------------------------------------------------------------
@@ -157,26 +159,28 @@ class ApprovalBypass(Detector):
         return chunk.col(REQUEST, "request_id").astype(np.int64), rows_pos(chunk, rows), vals
 
     def _decision_updates(self, chunk: Chunk):
-        """Updates of the latest decision per (request, step), and of the earliest approving one.
+        """Updates of the latest decision per (request, required step), and of the earliest approving one.
 
         The second only holds keys with no approval before the chunk, one update each (the chunk's
-        first approval), so :meth:`Latest.lookup` and :meth:`Latest.commit` give "the earliest".
+        first approval), so its ``lookup`` and ``commit`` give "the earliest".
         """
         rows = chunk.rows(DECISION)
-        if rows.size == 0:
+        step = chunk.col(DECISION, "step") if rows.size else _empty(np.int32)
+        required = np.isin(step, self.steps)  # no order ever asks about another step: not kept
+        if not required.any():
             none = (_empty(np.int64), _empty(np.int64), {})
             return none, none
         f = chunk.frame
-        keys = pack2(chunk.col(DECISION, "request_id"), chunk.col(DECISION, "step"))
+        rows = rows[required]
+        keys = pack2(chunk.col(DECISION, "request_id")[required], step[required])
         pos = rows_pos(chunk, rows)
-        decision = chunk.col(DECISION, "decision").astype(np.int64)
+        decision = chunk.col(DECISION, "decision")[required].astype(np.int64)
         latest = (keys, pos, {"decision": decision, "src": f.ids[rows], "src_ts": f.ts[rows]})
         # the chunk's earliest approving decision of each key not already approved before the chunk
         ok = np.flatnonzero(decision == self.approved)
         _, first = np.unique(keys[ok], return_index=True)
         first = ok[np.sort(first)]
-        known = self.first_ok.state
-        first = first[np.array([k not in known for k in keys[first].tolist()], dtype=bool)]
+        first = first[~self.first_ok.contains(keys[first])]
         return latest, (keys[first], pos[first], {"src": f.ids[rows[first]], "src_ts": f.ts[rows[first]]})
 
     # -- judging -------------------------------------------------------------------------------------
@@ -403,7 +407,7 @@ class ApprovalUnverifiedSource(Detector):
 
     def __init__(self, params: UnverifiedSourceParams, ctx: RuleContext):
         super().__init__(params, ctx)
-        self.followups = Latest(src=None, src_ts=0)  # by (employee, customer): the latest follow-up
+        self.followups = SortedLatest(src=None, src_ts=0)  # by (employee, customer): the latest follow-up
 
     def next_due(self) -> int | None:
         return None  # reacts to events only
