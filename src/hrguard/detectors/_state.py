@@ -78,9 +78,13 @@ class DenseLatest:
             out[name] = v
         return found, out
 
-    def get(self, key: int, name: str) -> Any:
-        """One carried value (the missing value when the key was never set)."""
-        return self.cols[name][key] if 0 <= key < self.size and self.seen[key] else self.missing[name]
+    def has(self, q_key: np.ndarray) -> np.ndarray:
+        """Whether each key has a carried value (set by an earlier chunk)."""
+        q = np.asarray(q_key, dtype=np.int64)
+        inside = (q >= 0) & (q < self.size)
+        out = np.zeros(q.size, dtype=bool)
+        out[inside] = self.seen[q[inside]]
+        return out
 
     def commit(self, u_key: np.ndarray, u_vals: dict[str, np.ndarray]) -> None:
         """Fold a chunk's updates (in event order; keys are codes >= 0) into the state."""
@@ -146,10 +150,21 @@ class SortedLatest:
             has |= np.fromiter((k in recent for k in q.tolist()), dtype=bool, count=q.size)
         return has
 
+    def get(self, key: int) -> tuple[Any, ...] | None:
+        """The carried values of one key (``None`` when it has none)."""
+        vals = self.recent.get(key)
+        if vals is None and self.keys.size:
+            i = int(np.searchsorted(self.keys, key))
+            if i < self.keys.size and self.keys[i] == key:
+                vals = tuple(col[i] for col in self.cols.values())
+        return vals
+
     def lookup(self, q_key: np.ndarray, q_pos: np.ndarray, u_key: np.ndarray, u_pos: np.ndarray,
                u_vals: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """``(found, values)`` of each query key as of its position."""
         q = np.asarray(q_key, dtype=np.int64)
+        if len(u_key) == 0 and q.size <= self.FEW:
+            return self._lookup_few(q)
         j = _chunk_hits(u_key, u_pos, q, q_pos)
         hit = j >= 0
         miss = np.flatnonzero(~hit)
@@ -177,7 +192,30 @@ class SortedLatest:
                         out[name][slot] = value
         return found, out
 
+    #: up to this many queries (and no update in the chunk), :meth:`lookup` asks :meth:`get` for each
+    FEW = 8
+
+    def _lookup_few(self, q: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        rows = [self.get(k) for k in q.tolist()]
+        found = np.array([r is not None for r in rows], dtype=bool)
+        out = {}
+        for i, (name, col) in enumerate(self.cols.items()):
+            v = np.full(q.size, self.missing[name], dtype=col.dtype)
+            for slot, r in enumerate(rows):
+                if r is not None:
+                    v[slot] = r[i]
+            out[name] = v
+        return found, out
+
     # -- writing ---------------------------------------------------------------------------------
+    def put(self, key: int, vals: tuple[Any, ...]) -> None:
+        """Set one key's values (what :meth:`commit` does for a one-update chunk)."""
+        recent = self.recent
+        recent.pop(key, None)
+        recent[key] = vals
+        if len(recent) >= self.FLUSH:
+            self._flush()
+
     def commit(self, u_key: np.ndarray, u_vals: dict[str, np.ndarray]) -> None:
         """Fold a chunk's updates (in event order) into the state."""
         n = len(u_key)

@@ -58,6 +58,9 @@ def _empty(dtype: Any) -> np.ndarray:
     return np.zeros(0, dtype=dtype)
 
 
+_NO_UPDATES = (_empty(np.int64), _empty(np.int64), {})  # (keys, positions, values) of a chunk with none
+
+
 def _opt_float(x: float) -> float | None:
     return None if np.isnan(x) else float(x)
 
@@ -139,6 +142,7 @@ class ApprovalBypass(Detector):
         super().__init__(params, ctx)
         strings = ctx.strings
         self.steps = np.array([strings.code(s) for s in params.required_steps], dtype=np.int64)
+        self._required = frozenset(self.steps.tolist())
         self.approved = strings.code("approved")
         self.requests = SortedLatest(cust=-1, amount=np.nan, src=None, src_ts=0)  # by request id
         # by (request id, required step): the latest decision, and the earliest approving one
@@ -165,11 +169,12 @@ class ApprovalBypass(Detector):
         first approval), so its ``lookup`` and ``commit`` give "the earliest".
         """
         rows = chunk.rows(DECISION)
-        step = chunk.col(DECISION, "step") if rows.size else _empty(np.int32)
-        required = np.isin(step, self.steps)  # no order ever asks about another step: not kept
+        if rows.size == 0:
+            return _NO_UPDATES, _NO_UPDATES
+        step = chunk.col(DECISION, "step")
+        required = (step[:, None] == self.steps).any(axis=1)  # no order asks about another step: not kept
         if not required.any():
-            none = (_empty(np.int64), _empty(np.int64), {})
-            return none, none
+            return _NO_UPDATES, _NO_UPDATES
         f = chunk.frame
         rows = rows[required]
         keys = pack2(chunk.col(DECISION, "request_id")[required], step[required])
@@ -183,11 +188,37 @@ class ApprovalBypass(Detector):
         first = first[~self.first_ok.contains(keys[first])]
         return latest, (keys[first], pos[first], {"src": f.ids[rows[first]], "src_ts": f.ts[rows[first]]})
 
+    def _one_decision(self, chunk: Chunk) -> None:
+        """:meth:`_decision_updates` and their commits for a chunk of one decision, in Python."""
+        step = int(chunk.col(DECISION, "step")[0])
+        if step not in self._required:
+            return
+        f = chunk.frame
+        row = int(chunk.idx[0])
+        key = int(pack2(chunk.col(DECISION, "request_id"), np.array([step]))[0])
+        decision = int(chunk.col(DECISION, "decision")[0])
+        src = (f.ids[row], int(f.ts[row]))
+        self.decisions.put(key, (decision, *src))
+        if decision == self.approved and self.first_ok.get(key) is None:
+            self.first_ok.put(key, src)
+
     # -- judging -------------------------------------------------------------------------------------
     def next_due(self) -> int | None:
         return None  # reacts to events only
 
     def process(self, chunk: Chunk) -> None:
+        if len(chunk) == 1:  # a stream's event: only what its kind needs (other kinds' updates are empty)
+            kind = chunk.strings.text(int(chunk.frame.kind[chunk.idx[0]]))
+            if kind == REQUEST:
+                self.requests.commit(*self._request_updates(chunk)[::2])
+            elif kind == DECISION:
+                self._one_decision(chunk)
+            elif kind == ORDER:
+                order_u = self._judge_orders(chunk, _NO_UPDATES, _NO_UPDATES, _NO_UPDATES)
+                self.orders.commit(order_u[0], order_u[2])
+            elif kind == INVOICE:
+                self._judge_invoices(chunk, _NO_UPDATES)
+            return
         req_u = self._request_updates(chunk)
         dec_u, first_u = self._decision_updates(chunk)
         order_u = self._judge_orders(chunk, req_u, dec_u, first_u)
@@ -217,8 +248,10 @@ class ApprovalBypass(Detector):
         r_cust = rv["cust"].astype(np.int64)
         r_amount = rv["amount"].astype(np.float64)
         limit = r_amount * (1.0 + p.amount_tolerance)
-        with np.errstate(invalid="ignore"):
-            over = ~np.isnan(r_amount) & (amount - limit > _REL_EPS * np.maximum(1.0, limit))
+        # compared only where the request has an amount (np.errstate would cost more than a stream event)
+        over = np.zeros(n, dtype=bool)
+        has = np.flatnonzero(~np.isnan(r_amount))
+        over[has] = amount[has] - limit[has] > _REL_EPS * np.maximum(1.0, limit[has])
         cust_bad = r_cust != cust
         reason[judged & ~found] = NO_REQUEST
         reason[judged & found & (cust_bad | over)] = MISMATCH
@@ -414,6 +447,9 @@ class ApprovalUnverifiedSource(Detector):
 
     def process(self, chunk: Chunk) -> None:
         f = chunk.frame
+        if len(chunk) == 1 and chunk.has(REQUEST):  # a stream's request: no follow-up to fold in first
+            self._judge(chunk, _NO_UPDATES)
+            return
         rows = chunk.rows(FOLLOWUP)
         if rows.size:
             emp = f.employee[rows]

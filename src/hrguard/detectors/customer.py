@@ -27,6 +27,7 @@ PLAN, SUMMARY, PUNCH = "plan.submitted", "summary.submitted", "attendance.punche
 STAGE = "customer.stage_changed"
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+_NO_UPDATES = (_EMPTY, _EMPTY, {})  # (keys, positions, values) of a chunk with none
 
 
 def _cat(parts: list[np.ndarray], dtype: Any = np.int64) -> np.ndarray:
@@ -77,7 +78,7 @@ class CustomerUnregistered(Detector):
 
     def __init__(self, params: UnregisteredParams, ctx: RuleContext):
         super().__init__(params, ctx)
-        self.known = DenseLatest(reg=0)  # customer code -> 1 once registered (one slot a code)
+        self.known = DenseLatest()  # the customers registered (one slot a code)
         self._names_customer: dict[str, bool] = {}  # kind -> judged for its top-level customer_id
         self.fired: set[int] = set()  # pack2(employee, customer) pairs already reported (one a finding)
 
@@ -125,10 +126,11 @@ class CustomerUnregistered(Detector):
         if reg_rows.size == 0 and rows.size == 0:
             return  # a stream's event naming no customer
         reg_c = chunk.col(REGISTERED, "customer_id").astype(np.int64) if reg_rows.size else _EMPTY
-        reg_u = (reg_c, rows_pos(chunk, reg_rows), {"reg": np.ones(reg_rows.size, dtype=np.int64)})
+        reg_u = (reg_c, rows_pos(chunk, reg_rows), {})
         if rows.size:
-            _, vals = self.known.lookup(custs, rows_pos(chunk, rows), *reg_u)
-            cand = np.flatnonzero(vals["reg"] == 0)
+            maybe = np.flatnonzero(~self.known.has(custs))  # most customers were registered long ago
+            found, _ = self.known.lookup(custs[maybe], rows_pos(chunk, rows[maybe]), *reg_u)
+            cand = maybe[~found]
             if cand.size:
                 emps = chunk.frame.employee[rows[cand]]
                 pairs = pack2(emps, custs[cand])
@@ -243,7 +245,7 @@ class OwnershipConflict(Detector):
     def _owner_updates(chunk: Chunk) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         rows = np.concatenate([chunk.rows(REGISTERED), chunk.rows(ASSIGNED)])
         if rows.size == 0:
-            return _EMPTY, _EMPTY, {}
+            return _NO_UPDATES
         order = np.argsort(rows, kind="stable")
         cust = np.concatenate([chunk.col(REGISTERED, "customer_id"), chunk.col(ASSIGNED, "customer_id")])
         owner = np.concatenate([chunk.col(REGISTERED, "owner_id"), chunk.col(ASSIGNED, "owner_id")])
@@ -255,7 +257,7 @@ class OwnershipConflict(Detector):
     def _people_updates(chunk: Chunk) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         rows = chunk.rows(HIRED)
         if rows.size == 0:
-            return _EMPTY, _EMPTY, {}
+            return _NO_UPDATES
         return (chunk.frame.employee[rows].astype(np.int64), rows_pos(chunk, rows),
                 {"role": chunk.col(HIRED, "role").astype(np.int64),
                  "manager": chunk.col(HIRED, "manager_id").astype(np.int64)})
@@ -264,6 +266,17 @@ class OwnershipConflict(Detector):
         return None  # reacts to events only
 
     def process(self, chunk: Chunk) -> None:
+        if len(chunk) == 1:  # a stream's event: only what its kind needs (other kinds' updates are empty)
+            kind = chunk.strings.text(int(chunk.frame.kind[chunk.idx[0]]))
+            if kind in (REGISTERED, ASSIGNED):
+                own_u = self._owner_updates(chunk)
+                self.owners.commit(own_u[0], own_u[2])
+            elif kind == HIRED:
+                ppl_u = self._people_updates(chunk)
+                self.people.commit(ppl_u[0], ppl_u[2])
+            elif kind in (FOLLOWUP, REQUEST, ORDER):
+                self._judge(chunk, [(chunk.rows(kind), chunk.col(kind, "customer_id"))], _NO_UPDATES, _NO_UPDATES)
+            return
         own_u = self._owner_updates(chunk)
         ppl_u = self._people_updates(chunk)
         parts = [(chunk.rows(k), chunk.col(k, "customer_id")) for k in (FOLLOWUP, REQUEST, ORDER) if chunk.has(k)]

@@ -90,7 +90,9 @@ class FollowupStall(Detector):
             own_u = (_EMPTY, _EMPTY, {})
         pending: list[tuple[int, int, str, int, int, str | None, int]] = []  # findings to emit
 
-        if fr.size or sr.size:
+        if fr.size + sr.size == 1:
+            self._one_activity(chunk, int(fr[0]) if fr.size else int(sr[0]), sr.size == 1, pending)
+        elif fr.size or sr.size:
             self._activity(chunk, fr, sr, pending)
 
         # open periods whose moment has come
@@ -104,6 +106,29 @@ class FollowupStall(Detector):
         if pending:
             self._emit_all(chunk, pending, own_u)
         self.owners.commit(own_u[0], own_u[2])
+
+    def _one_activity(self, chunk: Chunk, row: int, is_stage: bool, pending: list) -> None:
+        """:meth:`_activity` for a chunk with one follow-up or stage change (a stream's event), in Python."""
+        f = chunk.frame
+        kind = STAGE if is_stage else FOLLOWUP
+        c = int(chunk.col(kind, "customer_id")[0])
+        ts = int(f.ts[row])
+        self._grow(c + 1)
+        carried_due = int(self.due[c])
+        if carried_due <= ts:  # the carried last activity -> this one
+            pending.append((carried_due, c, self.last_id[c], int(self.last_ts[c]), int(self.stage_ts[c]),
+                            self.stage_id[c], int(self.stage[c])))
+        if is_stage:
+            self.stage[c] = stage = int(chunk.col(STAGE, "stage")[0])
+            self.stage_ts[c] = ts
+            self.stage_id[c] = f.ids[row]
+        else:
+            stage = int(self.stage[c])
+        self.last_ts[c] = ts
+        self.last_id[c] = f.ids[row]
+        idle = self.idle.get(stage)
+        self.due[c] = due = _NEVER if idle is None else ts + idle
+        self._next = min(self._next, due)
 
     def _activity(self, chunk: Chunk, fr: np.ndarray, sr: np.ndarray, pending: list) -> None:
         """Judge the chunk's follow-ups and stage changes, then start each customer's new period."""
