@@ -79,6 +79,7 @@ class CustomerUnregistered(Detector):
     def __init__(self, params: UnregisteredParams, ctx: RuleContext):
         super().__init__(params, ctx)
         self.known = DenseLatest()  # the customers registered (one slot a code)
+        self.known_names: set[str] = set()  # the same, as text: list entries carry names, not codes
         self._names_customer: dict[str, bool] = {}  # kind -> judged for its top-level customer_id
         self.fired: set[int] = set()  # pack2(employee, customer) pairs already reported (one a finding)
 
@@ -89,7 +90,10 @@ class CustomerUnregistered(Detector):
         return names
 
     def _named(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every customer the chunk's events name: ``(frame row, item index or -1, customer code)``."""
+        """The customers the chunk's events name: ``(frame row, item index or -1, customer code)``.
+
+        List entries naming a customer registered before the chunk are left out (they cannot fire).
+        """
         rows, subs, custs = [], [], []
         for table in chunk.frame.tables.values():
             if not self._names(table.kind, table.layout):
@@ -105,7 +109,8 @@ class CustomerUnregistered(Detector):
         for kind, field in ((PLAN, "items"), (SUMMARY, "claims")):
             r = chunk.rows(kind)
             if r.size:
-                rows_i, subs_i, custs_i = _entry_customers(r, chunk.col(kind, field), self.ctx.strings)
+                rows_i, subs_i, custs_i = _entry_customers(r, chunk.col(kind, field), self.ctx.strings,
+                                                           self.known_names)
                 rows.append(rows_i)
                 subs.append(subs_i)
                 custs.append(custs_i)
@@ -143,6 +148,8 @@ class CustomerUnregistered(Detector):
                     i = int(cand[k])
                     self._emit(chunk, int(rows[i]), int(subs[i]), int(custs[i]))
         self.known.commit(*reg_u[::2])
+        if reg_c.size:
+            self.known_names.update(self.ctx.strings.texts(reg_c))
 
     def _emit(self, chunk: Chunk, row: int, sub: int, cust: int) -> None:
         f, strings = chunk.frame, self.ctx.strings
@@ -170,24 +177,26 @@ class CustomerUnregistered(Detector):
 _CUSTOMER_ID = attrgetter("customer_id")
 
 
-def _entry_customers(rows: np.ndarray, entries: np.ndarray, strings: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The customers named by list entries (plan items, summary claims): ``(row, index, code)``.
+def _entry_customers(rows: np.ndarray, entries: np.ndarray, strings: Any,
+                     known: set[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The customers named by list entries (plan items, summary claims) and not in ``known``:
+    ``(row, index, code)``.
 
-    One pass in C over every entry (``map``/``chain``) and one interner look-up each; only names
-    never seen before (unknown customers: rare) are interned, in order of appearance as a loop would.
+    One pass in C over every entry (``map``/``chain``, a set look-up each); only the few names left
+    are interned, in order of appearance as a loop would.
     """
     lens = np.fromiter(map(len, entries), dtype=np.int64, count=rows.size)
     total = int(lens.sum())
     if total == 0:
         return _EMPTY, _EMPTY, _EMPTY
     names = list(map(_CUSTOMER_ID, chain.from_iterable(entries)))
-    codes = np.fromiter(map(strings.find, names), dtype=np.int64, count=total)
-    for i in np.flatnonzero(codes < 0).tolist():  # None, or a name never interned
-        codes[i] = strings.code(names[i])
-    row_of = np.repeat(rows, lens)
-    index = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lens) - lens, lens)
-    named = codes >= 0
-    return row_of[named], index[named], codes[named]
+    left = np.flatnonzero(~np.fromiter(map(known.__contains__, names), dtype=bool, count=total))
+    codes = np.fromiter((strings.code(names[i]) for i in left.tolist()), dtype=np.int64, count=left.size)
+    named = codes >= 0  # None names no customer
+    left = left[named]
+    row_of = np.repeat(rows, lens)[left]
+    index = left - np.repeat(np.cumsum(lens) - lens, lens)[left]
+    return row_of, index, codes[named]
 
 
 def _field(chunk: Chunk, row: int, name: str) -> Any:
