@@ -36,10 +36,19 @@ def _dtype(missing: Any) -> Any:
 
 
 def _chunk_hits(u_key: np.ndarray, u_pos: np.ndarray, q: np.ndarray, q_pos: np.ndarray) -> np.ndarray:
-    """For each query, the chunk update it sees (same key, latest position before it), or ``-1``."""
+    """For each query, the chunk update it sees (same key, latest position before it), or ``-1``.
+
+    Only the queries whose key the chunk updates at all go through the as-of search (usually few:
+    a chunk's hires or registrations against all its follow-ups).
+    """
+    out = np.full(q.size, -1, dtype=np.int64)
     if len(u_key) == 0 or q.size == 0:
-        return np.full(q.size, -1, dtype=np.int64)
-    return asof_rows(np.asarray(u_key, dtype=np.int64), u_pos, q, q_pos)
+        return out
+    u = np.asarray(u_key, dtype=np.int64)
+    some = np.flatnonzero(np.isin(q, u))
+    if some.size:
+        out[some] = asof_rows(u, u_pos, q[some], np.asarray(q_pos)[some])
+    return out
 
 
 class DenseLatest:
