@@ -13,6 +13,7 @@ events are chunked.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -214,8 +215,7 @@ class ApprovalBypass(Detector):
             elif kind == DECISION:
                 self._one_decision(chunk)
             elif kind == ORDER:
-                order_u = self._judge_orders(chunk, _NO_UPDATES, _NO_UPDATES, _NO_UPDATES)
-                self.orders.commit(order_u[0], order_u[2])
+                self._one_order(chunk)
             elif kind == INVOICE:
                 self._judge_invoices(chunk, _NO_UPDATES)
             return
@@ -286,14 +286,53 @@ class ApprovalBypass(Detector):
         order_ids = chunk.col(ORDER, "order_id").astype(np.int64)
         flag = np.full(n, -1, dtype=np.int64)
         for i in np.flatnonzero(reason != OK).tolist():
+            request = (int(r_cust[i]), float(r_amount[i]), rv["src"][i], int(rv["src_ts"][i])) if found[i] else None
             flag[i] = self._emit_order(chunk, int(rows[i]), int(order_ids[i]), int(reason[i]), float(amount[i]),
-                                       int(cust[i]), int(req[i]), bool(found[i]), rv, i, bool(cust_bad[i]),
-                                       bool(over[i]), float(limit[i]), dec_ids.get(i))
+                                       int(cust[i]), int(req[i]), request, bool(cust_bad[i]), bool(over[i]),
+                                       float(limit[i]), dec_ids.get(i))
         return order_ids, pos, {"flag": flag}
 
+    def _one_order(self, chunk: Chunk) -> None:
+        """:meth:`_judge_orders` and its commit for a chunk of one order (a stream's), in Python.
+
+        The same rules on one order's values: the carried state is all there is to look up.
+        """
+        p = self.params
+        row = int(chunk.idx[0])
+        amount = float(chunk.col(ORDER, "amount")[0])
+        cust = int(chunk.col(ORDER, "customer_id")[0])
+        req = int(chunk.col(ORDER, "approval_request_id")[0])
+        order_code = int(chunk.col(ORDER, "order_id")[0])
+        flag = -1
+        if amount >= p.exempt_below:
+            request = self.requests.get(req)  # (customer, amount, src, src_ts)
+            reason, cust_bad, over, limit, decisions = OK, True, False, float("nan"), None
+            if request is None:
+                reason = NO_REQUEST
+            else:
+                request = (int(request[0]), float(request[1]), request[2], int(request[3]))
+                limit = request[1] * (1.0 + p.amount_tolerance)
+                over = not math.isnan(limit) and amount - limit > _REL_EPS * max(1.0, limit)
+                cust_bad = request[0] != cust
+                if cust_bad or over:
+                    reason = MISMATCH
+            if reason == OK and self.steps.size:
+                keys = [(req << 32) + (step + (1 << 31)) for step in self.steps.tolist()]  # kit.pack2
+                decs = [self.decisions.get(key) or (-1, None, 0) for key in keys]
+                firsts = [self.first_ok.get(key) or (None, 0) for key in keys]
+                if any(int(d[0]) != self.approved for d in decs):
+                    reason = NOT_APPROVED
+                elif any(int(b[1]) < int(a[1]) for a, b in zip(firsts, firsts[1:])):
+                    reason = OUT_OF_ORDER
+                decisions = [(int(d[0]), d[1], int(d[2]), fo[0], int(fo[1])) for d, fo in zip(decs, firsts)]
+            if reason != OK:
+                flag = self._emit_order(chunk, row, order_code, reason, amount, cust, req, request, cust_bad, over,
+                                        limit, decisions)
+        self.orders.put(order_code, (flag,))
+
     def _emit_order(self, chunk: Chunk, row: int, order_code: int, reason: int, amount: float, cust: int, req: int,
-                    found: bool, rv: dict, i: int, cust_bad: bool, over: bool, limit: float,
-                    decisions: list | None) -> int:
+                    request: tuple | None, cust_bad: bool, over: bool, limit: float, decisions: list | None) -> int:
+        """Report an order; ``request`` is the cited request's (customer, amount, src, src_ts) if found."""
         f = chunk.frame
         strings = self.ctx.strings
         ts = int(f.ts[row])
@@ -306,13 +345,14 @@ class ApprovalBypass(Detector):
         details: dict[str, Any] = {"reason": name, "order_id": order_id, "amount": amount, "request_id": request_id}
         extra: dict[str, Any] = {}
         template = name
-        if found:
-            evidence.append((int(rv["src_ts"][i]), rv["src"][i]))
+        if request is not None:
+            evidence.append((request[3], request[2]))
         if reason == NO_REQUEST:
             template = "no_request" if request_id is None else "no_request_unknown"
         elif reason == MISMATCH:
-            r_cust = strings.text(int(rv["cust"][i]))
-            r_amount = _opt_float(float(rv["amount"][i]))
+            assert request is not None
+            r_cust = strings.text(request[0])
+            r_amount = _opt_float(request[1])
             details.update(request_customer_id=r_cust, request_amount=r_amount,
                            max_amount=None if r_amount is None else limit,
                            mismatched=[m for m, bad in (("customer_id", cust_bad), ("amount", over)) if bad])
