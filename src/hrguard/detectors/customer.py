@@ -194,9 +194,9 @@ def _entry_customers(rows: np.ndarray, entries: np.ndarray, strings: Any,
     codes = np.fromiter((strings.code(names[i]) for i in left.tolist()), dtype=np.int64, count=left.size)
     named = codes >= 0  # None names no customer
     left = left[named]
-    row_of = np.repeat(rows, lens)[left]
-    index = left - np.repeat(np.cumsum(lens) - lens, lens)[left]
-    return row_of, index, codes[named]
+    ends = np.cumsum(lens)
+    event = np.searchsorted(ends, left, side="right")  # the entry's event, by the running ends
+    return rows[event], left - (ends - lens)[event], codes[named]
 
 
 def _field(chunk: Chunk, row: int, name: str) -> Any:
