@@ -234,7 +234,6 @@ class ApprovalBypass(Detector):
         if rows.size == 0:
             return _empty(np.int64), _empty(np.int64), {}
         p = self.params
-        f = chunk.frame
         n = rows.size
         pos = rows_pos(chunk, rows)
         amount = chunk.col(ORDER, "amount")

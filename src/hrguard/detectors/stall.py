@@ -76,7 +76,6 @@ class FollowupStall(Detector):
         return None if self._next == _NEVER else self._next
 
     def process(self, chunk: Chunk) -> None:
-        f = chunk.frame
         fr, sr = chunk.rows(FOLLOWUP), chunk.rows(STAGE)
         own_rows = np.concatenate([chunk.rows(REGISTERED), chunk.rows(ASSIGNED)])
         if own_rows.size:
