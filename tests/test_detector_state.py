@@ -71,3 +71,17 @@ def test_dense_latest_has_only_committed_codes():
     store = DenseLatest()
     store.commit(np.array([3, 200]), {})
     assert store.has(np.array([-1, 0, 3, 200, 10_000])).tolist() == [False, False, True, True, False]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 60)), max_size=30, unique_by=lambda e: e[1]),
+       st.lists(st.tuples(st.integers(0, 6), st.integers(0, 61)), max_size=30))
+def test_chunk_hits_is_asof_rows_in_any_update_order(updates, queries):
+    from hrguard.detectors._state import _chunk_hits
+    from hrguard.kit import asof_rows
+
+    u_key = np.array([k for k, _ in updates], dtype=np.int64)
+    u_pos = np.array([p for _, p in updates], dtype=np.int64)
+    q_key = np.array([k for k, _ in queries], dtype=np.int64)
+    q_pos = np.array([p for _, p in queries], dtype=np.int64)
+    assert _chunk_hits(u_key, u_pos, q_key, q_pos).tolist() == asof_rows(u_key, u_pos, q_key, q_pos).tolist()
