@@ -34,6 +34,16 @@ def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     return sorted_keys[i] == keys
 
 
+def _with(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """``sorted_keys`` (sorted, distinct) with ``keys`` added; one key (a stream's event) without a sort."""
+    if keys.size != 1:
+        return np.union1d(sorted_keys, keys)
+    i = int(np.searchsorted(sorted_keys, keys[0]))
+    if i < sorted_keys.size and sorted_keys[i] == keys[0]:
+        return sorted_keys
+    return np.insert(sorted_keys, i, keys[0])
+
+
 def _day_of(keys: np.ndarray) -> np.ndarray:
     """The day of ``pack2(employee, day)`` keys."""
     return (keys & 0xFFFFFFFF) - (1 << 31)
@@ -123,7 +133,7 @@ class _MissingDocument(Detector):
             dates = chunk.col(self.document, "date")
             ok = (emp >= 0) & (f.ts[drows] <= self._deadline_of(dates))
             if ok.any():
-                self.on_time = np.union1d(self.on_time, pack2(emp[ok], dates[ok]))
+                self.on_time = _with(self.on_time, pack2(emp[ok], dates[ok]))
         prows = chunk.rows(PUNCH)
         if prows.size:
             self._working_days(chunk, prows)
@@ -155,7 +165,7 @@ class _MissingDocument(Detector):
         new = first[~_member(keys[first], self.working)]
         if new.size == 0:
             return
-        self.working = np.union1d(self.working, keys[new])
+        self.working = _with(self.working, keys[new])
         deadline = self._deadline_of(days[new])
         add = {"due": np.maximum(deadline, ts[new]), "key": keys[new], "deadline": deadline, "punch_ts": ts[new],
                "punch_id": f.ids[prows[new]]}
