@@ -163,6 +163,14 @@ def test_mismatch_amount_tolerance(engine, ruleset, amount, tolerance, fires):
                          f"{float(amount) - 1000:,.2f} more than the 1,000.00 requested in approval R1")
 
 
+def test_a_request_already_used_by_an_order_still_judges_the_next_one(engine, ruleset):
+    # why approval.bypass keeps every request: a second order may cite one already used
+    events = [request("r", T("08:00:00")), *approved_chain(), order("o1", T("12:00:00")),
+              order("o2", T("13:00:00"), order_id="O2", amount="2000"), order("o3", T("14:00:00"), order_id="O3")]
+    found = run_all_ways(events, bypass_rs(ruleset), engine=engine).findings
+    assert [(f.details["order_id"], f.details["reason"], f.evidence) for f in found] == [("O2", "mismatch", ["r", "o2"])]
+
+
 def test_mismatch_customer_and_amount_together(engine, ruleset):
     events = [request("r", T("08:00:00"), customer="C9"), *approved_chain(), order("o", T("12:00:00"), amount="5000")]
     (f,) = run_all_ways(events, bypass_rs(ruleset), engine=engine).findings

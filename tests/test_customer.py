@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hrguard.detectors.customer import CustomerUnregistered, OwnershipConflict
+from hrguard.engine import Stream
 from hrguard.findings import Severity
 from hrguard.testing import run_all_ways
 
@@ -426,3 +427,14 @@ def test_property_same_findings_however_the_events_arrive(engine, both_rules, ev
         key = (f.rule, f.employee_id, f.customer_id, f.details.get("date"))
         assert key not in seen  # one finding per pair (unregistered) or per (E, C, date) (ownership)
         seen.add(key)
+
+
+def test_ownership_remembers_only_the_pairs_reported_today(engine, ruleset):
+    # what was reported on an earlier local date can never repeat: it is not kept
+    events = [registered("r1", t("08:00:00", "2026-04-01"), "C1", owner="E1")]
+    events += [followup(f"f{d}", t("09:00:00", f"2026-04-{d:02d}"), "C1", emp="E2") for d in range(2, 12)]
+    s = Stream(rules(ruleset, OWN), engine=engine)
+    s.push_many(events)
+    s.advance_to(t("09:00:00", "2026-04-11"))
+    (_, det), = s.runner.instances[-1]
+    assert len(s.findings) == 10 and len(det.fired) == 1

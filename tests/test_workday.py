@@ -278,3 +278,24 @@ def test_property_same_findings_however_the_events_arrive(engine, day_rules, eve
     for f in res.findings:
         assert f.ts >= datetime.fromisoformat(f.details["deadline"])
         assert f.ts >= datetime.fromisoformat(f.details["first_punch_at"])
+
+
+@pytest.mark.parametrize("use", [PLAN, SUMMARY])
+def test_state_keeps_only_the_days_not_over(engine, ruleset, use):
+    # 40 working days of 3 people, half of them without documents: the detector's state after the
+    # last event holds that last day only (earlier days are over and judged), whatever the log length
+    s = Stream(rules(ruleset, use), engine=engine)
+    start = datetime(2026, 4, 1, tzinfo=timezone(timedelta(hours=8)))
+    for emp in ("E1", "E2", "E3"):
+        s.push(hired(f"h-{emp}", emp, ts=t("00:00:00", "2026-03-01")))
+    for d in range(40):
+        day = (start + timedelta(days=d)).date().isoformat()
+        for emp in ("E1", "E2", "E3"):
+            s.push(punch(f"p-{emp}-{d}", t("08:00:00", day), emp=emp))
+        for emp in ("E1", "E2", "E3"):
+            if d % 2:
+                s.push((plan if use == PLAN else summary)(f"doc-{emp}-{d}", t("09:00:00", day), day, emp=emp))
+    (_, det), = s.runner.instances[-1]
+    assert len(s.rejected) == 0 and len(s.findings) == 20 * 3
+    assert set((det.working & 0xFFFFFFFF).tolist()) == {(det.today + (1 << 31))}
+    assert det.on_time.size <= 3 and det.timers["due"].size <= 3 and len(det._deadlines) <= 2

@@ -7,12 +7,13 @@ request it cites and every ``invoice.issued`` against its order; ``approval.unve
 judges every ``approval.requested`` against the requester's own follow-ups.
 
 Everything is looked up "as of" the judged event's position in the one order of events, with state
-carried from chunk to chunk (:class:`~hrguard.kit.Latest`), so the findings do not depend on how the
+carried from chunk to chunk in sorted arrays (``SortedLatest``), so the findings do not depend on how the
 events are chunked.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,9 +23,10 @@ from pydantic import Field
 from ..columns import Chunk
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
-from ..kit import Latest, pack2, rows_pos
+from ..kit import pack2, rows_pos
 from ..params import Duration, Steps
 from ..timeutil import US
+from ._state import SortedLatest
 
 REQUEST, DECISION = "approval.requested", "approval.decided"
 ORDER, INVOICE, FOLLOWUP = "order.recorded", "invoice.issued", "followup.logged"
@@ -55,6 +57,9 @@ def _money(x: float | None) -> str:
 
 def _empty(dtype: Any) -> np.ndarray:
     return np.zeros(0, dtype=dtype)
+
+
+_NO_UPDATES = (_empty(np.int64), _empty(np.int64), {})  # (keys, positions, values) of a chunk with none
 
 
 def _opt_float(x: float) -> float | None:
@@ -138,11 +143,13 @@ class ApprovalBypass(Detector):
         super().__init__(params, ctx)
         strings = ctx.strings
         self.steps = np.array([strings.code(s) for s in params.required_steps], dtype=np.int64)
+        self._required = frozenset(self.steps.tolist())
         self.approved = strings.code("approved")
-        self.requests = Latest(cust=-1, amount=np.nan, src=None, src_ts=0)  # by request id
-        self.decisions = Latest(decision=-1, src=None, src_ts=0)  # by (request id, step)
-        self.first_ok = Latest(src=None, src_ts=0)  # by (request id, step): the earliest approving decision
-        self.orders = Latest(flag=-1)  # by order id: index into self.flagged, -1 when not flagged
+        self.requests = SortedLatest(cust=-1, amount=np.nan, src=None, src_ts=0)  # by request id
+        # by (request id, required step): the latest decision, and the earliest approving one
+        self.decisions = SortedLatest(decision=-1, src=None, src_ts=0)
+        self.first_ok = SortedLatest(src=None, src_ts=0)
+        self.orders = SortedLatest(flag=-1)  # by order id: index into self.flagged, -1 when not flagged
         self.flagged: list[_Flagged] = []
 
     # -- chunk updates -------------------------------------------------------------------------------
@@ -157,33 +164,61 @@ class ApprovalBypass(Detector):
         return chunk.col(REQUEST, "request_id").astype(np.int64), rows_pos(chunk, rows), vals
 
     def _decision_updates(self, chunk: Chunk):
-        """Updates of the latest decision per (request, step), and of the earliest approving one.
+        """Updates of the latest decision per (request, required step), and of the earliest approving one.
 
         The second only holds keys with no approval before the chunk, one update each (the chunk's
-        first approval), so :meth:`Latest.lookup` and :meth:`Latest.commit` give "the earliest".
+        first approval), so its ``lookup`` and ``commit`` give "the earliest".
         """
         rows = chunk.rows(DECISION)
         if rows.size == 0:
-            none = (_empty(np.int64), _empty(np.int64), {})
-            return none, none
+            return _NO_UPDATES, _NO_UPDATES
+        step = chunk.col(DECISION, "step")
+        required = (step[:, None] == self.steps).any(axis=1)  # no order asks about another step: not kept
+        if not required.any():
+            return _NO_UPDATES, _NO_UPDATES
         f = chunk.frame
-        keys = pack2(chunk.col(DECISION, "request_id"), chunk.col(DECISION, "step"))
+        rows = rows[required]
+        keys = pack2(chunk.col(DECISION, "request_id")[required], step[required])
         pos = rows_pos(chunk, rows)
-        decision = chunk.col(DECISION, "decision").astype(np.int64)
+        decision = chunk.col(DECISION, "decision")[required].astype(np.int64)
         latest = (keys, pos, {"decision": decision, "src": f.ids[rows], "src_ts": f.ts[rows]})
         # the chunk's earliest approving decision of each key not already approved before the chunk
         ok = np.flatnonzero(decision == self.approved)
         _, first = np.unique(keys[ok], return_index=True)
         first = ok[np.sort(first)]
-        known = self.first_ok.state
-        first = first[np.array([k not in known for k in keys[first].tolist()], dtype=bool)]
+        first = first[~self.first_ok.contains(keys[first])]
         return latest, (keys[first], pos[first], {"src": f.ids[rows[first]], "src_ts": f.ts[rows[first]]})
+
+    def _one_decision(self, chunk: Chunk) -> None:
+        """:meth:`_decision_updates` and their commits for a chunk of one decision, in Python."""
+        step = int(chunk.col(DECISION, "step")[0])
+        if step not in self._required:
+            return
+        f = chunk.frame
+        row = int(chunk.idx[0])
+        key = int(pack2(chunk.col(DECISION, "request_id"), np.array([step]))[0])
+        decision = int(chunk.col(DECISION, "decision")[0])
+        src = (f.ids[row], int(f.ts[row]))
+        self.decisions.put(key, (decision, *src))
+        if decision == self.approved and self.first_ok.get(key) is None:
+            self.first_ok.put(key, src)
 
     # -- judging -------------------------------------------------------------------------------------
     def next_due(self) -> int | None:
         return None  # reacts to events only
 
     def process(self, chunk: Chunk) -> None:
+        if len(chunk) == 1:  # a stream's event: only what its kind needs (other kinds' updates are empty)
+            kind = chunk.strings.text(int(chunk.frame.kind[chunk.idx[0]]))
+            if kind == REQUEST:
+                self.requests.commit(*self._request_updates(chunk)[::2])
+            elif kind == DECISION:
+                self._one_decision(chunk)
+            elif kind == ORDER:
+                self._one_order(chunk)
+            elif kind == INVOICE:
+                self._judge_invoices(chunk, _NO_UPDATES)
+            return
         req_u = self._request_updates(chunk)
         dec_u, first_u = self._decision_updates(chunk)
         order_u = self._judge_orders(chunk, req_u, dec_u, first_u)
@@ -199,7 +234,6 @@ class ApprovalBypass(Detector):
         if rows.size == 0:
             return _empty(np.int64), _empty(np.int64), {}
         p = self.params
-        f = chunk.frame
         n = rows.size
         pos = rows_pos(chunk, rows)
         amount = chunk.col(ORDER, "amount")
@@ -213,8 +247,10 @@ class ApprovalBypass(Detector):
         r_cust = rv["cust"].astype(np.int64)
         r_amount = rv["amount"].astype(np.float64)
         limit = r_amount * (1.0 + p.amount_tolerance)
-        with np.errstate(invalid="ignore"):
-            over = ~np.isnan(r_amount) & (amount - limit > _REL_EPS * np.maximum(1.0, limit))
+        # compared only where the request has an amount (np.errstate would cost more than a stream event)
+        over = np.zeros(n, dtype=bool)
+        has = np.flatnonzero(~np.isnan(r_amount))
+        over[has] = amount[has] - limit[has] > _REL_EPS * np.maximum(1.0, limit[has])
         cust_bad = r_cust != cust
         reason[judged & ~found] = NO_REQUEST
         reason[judged & found & (cust_bad | over)] = MISMATCH
@@ -249,14 +285,53 @@ class ApprovalBypass(Detector):
         order_ids = chunk.col(ORDER, "order_id").astype(np.int64)
         flag = np.full(n, -1, dtype=np.int64)
         for i in np.flatnonzero(reason != OK).tolist():
+            request = (int(r_cust[i]), float(r_amount[i]), rv["src"][i], int(rv["src_ts"][i])) if found[i] else None
             flag[i] = self._emit_order(chunk, int(rows[i]), int(order_ids[i]), int(reason[i]), float(amount[i]),
-                                       int(cust[i]), int(req[i]), bool(found[i]), rv, i, bool(cust_bad[i]),
-                                       bool(over[i]), float(limit[i]), dec_ids.get(i))
+                                       int(cust[i]), int(req[i]), request, bool(cust_bad[i]), bool(over[i]),
+                                       float(limit[i]), dec_ids.get(i))
         return order_ids, pos, {"flag": flag}
 
+    def _one_order(self, chunk: Chunk) -> None:
+        """:meth:`_judge_orders` and its commit for a chunk of one order (a stream's), in Python.
+
+        The same rules on one order's values: the carried state is all there is to look up.
+        """
+        p = self.params
+        row = int(chunk.idx[0])
+        amount = float(chunk.col(ORDER, "amount")[0])
+        cust = int(chunk.col(ORDER, "customer_id")[0])
+        req = int(chunk.col(ORDER, "approval_request_id")[0])
+        order_code = int(chunk.col(ORDER, "order_id")[0])
+        flag = -1
+        if amount >= p.exempt_below:
+            request = self.requests.get(req)  # (customer, amount, src, src_ts)
+            reason, cust_bad, over, limit, decisions = OK, True, False, float("nan"), None
+            if request is None:
+                reason = NO_REQUEST
+            else:
+                request = (int(request[0]), float(request[1]), request[2], int(request[3]))
+                limit = request[1] * (1.0 + p.amount_tolerance)
+                over = not math.isnan(limit) and amount - limit > _REL_EPS * max(1.0, limit)
+                cust_bad = request[0] != cust
+                if cust_bad or over:
+                    reason = MISMATCH
+            if reason == OK and self.steps.size:
+                keys = [(req << 32) + (step + (1 << 31)) for step in self.steps.tolist()]  # kit.pack2
+                decs = [self.decisions.get(key) or (-1, None, 0) for key in keys]
+                firsts = [self.first_ok.get(key) or (None, 0) for key in keys]
+                if any(int(d[0]) != self.approved for d in decs):
+                    reason = NOT_APPROVED
+                elif any(int(b[1]) < int(a[1]) for a, b in zip(firsts, firsts[1:])):
+                    reason = OUT_OF_ORDER
+                decisions = [(int(d[0]), d[1], int(d[2]), fo[0], int(fo[1])) for d, fo in zip(decs, firsts)]
+            if reason != OK:
+                flag = self._emit_order(chunk, row, order_code, reason, amount, cust, req, request, cust_bad, over,
+                                        limit, decisions)
+        self.orders.put(order_code, (flag,))
+
     def _emit_order(self, chunk: Chunk, row: int, order_code: int, reason: int, amount: float, cust: int, req: int,
-                    found: bool, rv: dict, i: int, cust_bad: bool, over: bool, limit: float,
-                    decisions: list | None) -> int:
+                    request: tuple | None, cust_bad: bool, over: bool, limit: float, decisions: list | None) -> int:
+        """Report an order; ``request`` is the cited request's (customer, amount, src, src_ts) if found."""
         f = chunk.frame
         strings = self.ctx.strings
         ts = int(f.ts[row])
@@ -269,13 +344,14 @@ class ApprovalBypass(Detector):
         details: dict[str, Any] = {"reason": name, "order_id": order_id, "amount": amount, "request_id": request_id}
         extra: dict[str, Any] = {}
         template = name
-        if found:
-            evidence.append((int(rv["src_ts"][i]), rv["src"][i]))
+        if request is not None:
+            evidence.append((request[3], request[2]))
         if reason == NO_REQUEST:
             template = "no_request" if request_id is None else "no_request_unknown"
         elif reason == MISMATCH:
-            r_cust = strings.text(int(rv["cust"][i]))
-            r_amount = _opt_float(float(rv["amount"][i]))
+            assert request is not None
+            r_cust = strings.text(request[0])
+            r_amount = _opt_float(request[1])
             details.update(request_customer_id=r_cust, request_amount=r_amount,
                            max_amount=None if r_amount is None else limit,
                            mismatched=[m for m, bad in (("customer_id", cust_bad), ("amount", over)) if bad])
@@ -403,13 +479,16 @@ class ApprovalUnverifiedSource(Detector):
 
     def __init__(self, params: UnverifiedSourceParams, ctx: RuleContext):
         super().__init__(params, ctx)
-        self.followups = Latest(src=None, src_ts=0)  # by (employee, customer): the latest follow-up
+        self.followups = SortedLatest(src=None, src_ts=0)  # by (employee, customer): the latest follow-up
 
     def next_due(self) -> int | None:
         return None  # reacts to events only
 
     def process(self, chunk: Chunk) -> None:
         f = chunk.frame
+        if len(chunk) == 1 and chunk.has(REQUEST):  # a stream's request: no follow-up to fold in first
+            self._judge(chunk, _NO_UPDATES)
+            return
         rows = chunk.rows(FOLLOWUP)
         if rows.size:
             emp = f.employee[rows]

@@ -7,6 +7,8 @@ that no ``customer.registered`` made known before it. ``customer.ownership_confl
 
 from __future__ import annotations
 
+from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -15,8 +17,9 @@ from pydantic import Field
 from ..columns import CODE, Chunk
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
-from ..kit import GrowBuf, asof_rows, last_per_key, pack2, rows_pos
+from ..kit import pack2, rows_pos
 from ..timeutil import days_to_date
+from ._state import DenseLatest
 
 REGISTERED, ASSIGNED, HIRED = "customer.registered", "customer.assigned", "employee.hired"
 FOLLOWUP, REQUEST, ORDER = "followup.logged", "approval.requested", "order.recorded"
@@ -24,70 +27,7 @@ PLAN, SUMMARY, PUNCH = "plan.submitted", "summary.submitted", "attendance.punche
 STAGE = "customer.stage_changed"
 
 _EMPTY = np.zeros(0, dtype=np.int64)
-
-
-class DenseLatest:
-    """Latest ``int`` values per interner code, carried across chunks, with vectorised as-of lookups.
-
-    Like :class:`hrguard.kit.Latest`, but the carried state is a numpy array indexed by the (dense)
-    code, so a lookup that misses the chunk's own updates costs no Python per query.
-    """
-
-    def __init__(self, **missing: int):
-        self.missing = missing
-        self.cols = {name: np.full(64, m, dtype=np.int64) for name, m in missing.items()}
-
-    @property
-    def size(self) -> int:
-        return next(iter(self.cols.values())).size
-
-    def lookup(self, q_key: np.ndarray, q_pos: np.ndarray, u_key: np.ndarray, u_pos: np.ndarray,
-               u_vals: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Each query key's values as of its position: the chunk's own earlier updates, else the state."""
-        q = np.asarray(q_key, dtype=np.int64)
-        j = asof_rows(u_key, u_pos, q, q_pos)
-        hit = j >= 0
-        carried = (q >= 0) & (q < self.size) & ~hit
-        out = {}
-        for name, col in self.cols.items():
-            v = np.full(q.size, self.missing[name], dtype=np.int64)
-            v[carried] = col[q[carried]]
-            v[hit] = u_vals[name][j[hit]]
-            out[name] = v
-        return out
-
-    def commit(self, u_key: np.ndarray, u_vals: dict[str, np.ndarray]) -> None:
-        """Fold a chunk's updates (in event order; keys are codes >= 0) into the state."""
-        if len(u_key) == 0:
-            return
-        last = last_per_key(u_key)
-        keys = np.asarray(u_key, dtype=np.int64)[last]
-        need = int(keys.max()) + 1
-        if need > self.size:
-            cap = max(need, 2 * self.size)
-            for name, col in self.cols.items():
-                grown = np.full(cap, self.missing[name], dtype=np.int64)
-                grown[: col.size] = col
-                self.cols[name] = grown
-        for name, col in self.cols.items():
-            col[keys] = np.asarray(u_vals[name], dtype=np.int64)[last]
-
-
-class EventRefs:
-    """(ts, id) of events kept as evidence, referred to by an integer handle."""
-
-    def __init__(self) -> None:
-        self.ids: list[str] = []
-        self.ts = GrowBuf(np.int64)
-
-    def add(self, chunk: Chunk, rows: np.ndarray) -> np.ndarray:
-        base = len(self.ids)
-        self.ids.extend(chunk.frame.ids[rows].tolist())
-        self.ts.extend(chunk.frame.ts[rows])
-        return base + np.arange(rows.size, dtype=np.int64)
-
-    def __getitem__(self, handle: int) -> tuple[int, str]:
-        return int(self.ts.values[handle]), self.ids[handle]
+_NO_UPDATES = (_EMPTY, _EMPTY, {})  # (keys, positions, values) of a chunk with none
 
 
 def _cat(parts: list[np.ndarray], dtype: Any = np.int64) -> np.ndarray:
@@ -138,19 +78,25 @@ class CustomerUnregistered(Detector):
 
     def __init__(self, params: UnregisteredParams, ctx: RuleContext):
         super().__init__(params, ctx)
-        self.known = DenseLatest(reg=0)
+        self.known = DenseLatest()  # the customers registered (one slot a code)
+        self.known_names: set[str] = set()  # the same, as text: list entries carry names, not codes
         self._names_customer: dict[str, bool] = {}  # kind -> judged for its top-level customer_id
-        self.fired: set[int] = set()  # pack2(employee, customer) pairs already reported
+        self.fired: set[int] = set()  # pack2(employee, customer) pairs already reported (one a finding)
+
+    def _names(self, kind: str, layout: Any) -> bool:
+        names = self._names_customer.get(kind)
+        if names is None:
+            names = self._names_customer[kind] = kind != REGISTERED and ("customer_id", CODE) in layout.fields
+        return names
 
     def _named(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every customer the chunk's events name: ``(frame row, item index or -1, customer code)``."""
+        """The customers the chunk's events name: ``(frame row, item index or -1, customer code)``.
+
+        List entries naming a customer registered before the chunk are left out (they cannot fire).
+        """
         rows, subs, custs = [], [], []
         for table in chunk.frame.tables.values():
-            names = self._names_customer.get(table.kind)
-            if names is None:
-                names = self._names_customer[table.kind] = (
-                    table.kind != REGISTERED and ("customer_id", CODE) in table.layout.fields)
-            if not names:
+            if not self._names(table.kind, table.layout):
                 continue
             r = chunk.rows(table.kind)
             if r.size == 0:
@@ -160,19 +106,18 @@ class CustomerUnregistered(Detector):
             rows.append(r[named])
             subs.append(np.full(int(named.sum()), -1, dtype=np.int64))
             custs.append(c[named])
-        code = self.ctx.strings.code
-        for kind, field in ((PLAN, "items"), (SUMMARY, "claims")):  # rare kinds: a loop is fine
+        for kind, field in ((PLAN, "items"), (SUMMARY, "claims")):
             r = chunk.rows(kind)
-            extra_r, extra_s, extra_c = [], [], []
-            for row, entries in zip(r.tolist(), chunk.col(kind, field) if r.size else ()):
-                for i, entry in enumerate(entries):
-                    if entry.customer_id is not None:
-                        extra_r.append(row)
-                        extra_s.append(i)
-                        extra_c.append(code(entry.customer_id))
-            rows.append(np.asarray(extra_r, dtype=np.int64))
-            subs.append(np.asarray(extra_s, dtype=np.int64))
-            custs.append(np.asarray(extra_c, dtype=np.int64))
+            if r.size:
+                rows_i, subs_i, custs_i = _entry_customers(r, chunk.col(kind, field), self.ctx.strings,
+                                                           self.known_names)
+                rows.append(rows_i)
+                subs.append(subs_i)
+                custs.append(custs_i)
+        if not rows:
+            return _EMPTY, _EMPTY, _EMPTY
+        if len(rows) == 1:  # one kind: already in event order
+            return rows[0].astype(np.int64), subs[0], custs[0].astype(np.int64)
         rows_a, subs_a, custs_a = _cat(rows), _cat(subs), _cat(custs)
         order = np.lexsort((subs_a, rows_a))
         return rows_a[order], subs_a[order], custs_a[order]
@@ -182,12 +127,15 @@ class CustomerUnregistered(Detector):
 
     def process(self, chunk: Chunk) -> None:
         reg_rows = chunk.rows(REGISTERED)
-        reg_c = chunk.col(REGISTERED, "customer_id").astype(np.int64) if reg_rows.size else _EMPTY
-        reg_u = (reg_c, rows_pos(chunk, reg_rows), {"reg": np.ones(reg_rows.size, dtype=np.int64)})
         rows, subs, custs = self._named(chunk)
+        if reg_rows.size == 0 and rows.size == 0:
+            return  # a stream's event naming no customer
+        reg_c = chunk.col(REGISTERED, "customer_id").astype(np.int64) if reg_rows.size else _EMPTY
+        reg_u = (reg_c, rows_pos(chunk, reg_rows), {})
         if rows.size:
-            known = self.known.lookup(custs, rows_pos(chunk, rows), *reg_u)["reg"] > 0
-            cand = np.flatnonzero(~known)
+            maybe = np.flatnonzero(~self.known.has(custs))  # most customers were registered long ago
+            found, _ = self.known.lookup(custs[maybe], rows_pos(chunk, rows[maybe]), *reg_u)
+            cand = maybe[~found]
             if cand.size:
                 emps = chunk.frame.employee[rows[cand]]
                 pairs = pack2(emps, custs[cand])
@@ -200,6 +148,8 @@ class CustomerUnregistered(Detector):
                     i = int(cand[k])
                     self._emit(chunk, int(rows[i]), int(subs[i]), int(custs[i]))
         self.known.commit(*reg_u[::2])
+        if reg_c.size:
+            self.known_names.update(self.ctx.strings.texts(reg_c))
 
     def _emit(self, chunk: Chunk, row: int, sub: int, cust: int) -> None:
         f, strings = chunk.frame, self.ctx.strings
@@ -222,6 +172,31 @@ class CustomerUnregistered(Detector):
             reason=reason,
             message=self.render(reason, details, employee_id=emp, customer_id=cust_id, **extra),
         )
+
+
+_CUSTOMER_ID = attrgetter("customer_id")
+
+
+def _entry_customers(rows: np.ndarray, entries: np.ndarray, strings: Any,
+                     known: set[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The customers named by list entries (plan items, summary claims) and not in ``known``:
+    ``(row, index, code)``.
+
+    One pass in C over every entry (``map``/``chain``, a set look-up each); only the few names left
+    are interned, in order of appearance as a loop would.
+    """
+    lens = np.fromiter(map(len, entries), dtype=np.int64, count=rows.size)
+    total = int(lens.sum())
+    if total == 0:
+        return _EMPTY, _EMPTY, _EMPTY
+    names = list(map(_CUSTOMER_ID, chain.from_iterable(entries)))
+    left = np.flatnonzero(~np.fromiter(map(known.__contains__, names), dtype=bool, count=total))
+    codes = np.fromiter((strings.code(names[i]) for i in left.tolist()), dtype=np.int64, count=left.size)
+    named = codes >= 0  # None names no customer
+    left = left[named]
+    ends = np.cumsum(lens)
+    event = np.searchsorted(ends, left, side="right")  # the entry's event, by the running ends
+    return rows[event], left - (ends - lens)[event], codes[named]
 
 
 def _field(chunk: Chunk, row: int, name: str) -> Any:
@@ -267,28 +242,31 @@ class OwnershipConflict(Detector):
 
     def __init__(self, params: OwnershipParams, ctx: RuleContext):
         super().__init__(params, ctx)
-        self.owners = DenseLatest(owner=-1, src=-1)  # customer -> owner, and the event that set it
-        self.people = DenseLatest(role=-1, manager=-1)  # employee -> role, manager
-        self.refs = EventRefs()
+        # customer -> owner and the (ts, id) of the event that set it; employee -> role, manager
+        self.owners = DenseLatest(owner=-1, src_ts=0, src_id=None)
+        self.people = DenseLatest(role=-1, manager=-1)
         self.exempt = np.array(sorted({ctx.strings.code(r) for r in params.exempt_roles}), dtype=np.int64)
-        self.fired: set[tuple[int, int]] = set()  # (pack2(E, C), local day)
+        # pack2(E, C) already reported on the local day ``self.day``: earlier days can never fire again
+        self.day = np.iinfo(np.int64).min
+        self.fired: set[int] = set()
 
-    def _owner_updates(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    @staticmethod
+    def _owner_updates(chunk: Chunk) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         rows = np.concatenate([chunk.rows(REGISTERED), chunk.rows(ASSIGNED)])
         if rows.size == 0:
-            return _EMPTY, _EMPTY, {"owner": _EMPTY, "src": _EMPTY}
+            return _NO_UPDATES
         order = np.argsort(rows, kind="stable")
         cust = np.concatenate([chunk.col(REGISTERED, "customer_id"), chunk.col(ASSIGNED, "customer_id")])
         owner = np.concatenate([chunk.col(REGISTERED, "owner_id"), chunk.col(ASSIGNED, "owner_id")])
         rows = rows[order]
         return (cust.astype(np.int64)[order], rows_pos(chunk, rows),
-                {"owner": owner.astype(np.int64)[order], "src": self.refs.add(chunk, rows)})
+                {"owner": owner.astype(np.int64)[order], "src_ts": chunk.frame.ts[rows], "src_id": chunk.frame.ids[rows]})
 
     @staticmethod
     def _people_updates(chunk: Chunk) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         rows = chunk.rows(HIRED)
         if rows.size == 0:
-            return _EMPTY, _EMPTY, {"role": _EMPTY, "manager": _EMPTY}
+            return _NO_UPDATES
         return (chunk.frame.employee[rows].astype(np.int64), rows_pos(chunk, rows),
                 {"role": chunk.col(HIRED, "role").astype(np.int64),
                  "manager": chunk.col(HIRED, "manager_id").astype(np.int64)})
@@ -297,6 +275,17 @@ class OwnershipConflict(Detector):
         return None  # reacts to events only
 
     def process(self, chunk: Chunk) -> None:
+        if len(chunk) == 1:  # a stream's event: only what its kind needs (other kinds' updates are empty)
+            kind = chunk.strings.text(int(chunk.frame.kind[chunk.idx[0]]))
+            if kind in (REGISTERED, ASSIGNED):
+                own_u = self._owner_updates(chunk)
+                self.owners.commit(own_u[0], own_u[2])
+            elif kind == HIRED:
+                ppl_u = self._people_updates(chunk)
+                self.people.commit(ppl_u[0], ppl_u[2])
+            elif kind in (FOLLOWUP, REQUEST, ORDER):
+                self._judge(chunk, [(chunk.rows(kind), chunk.col(kind, "customer_id"))], _NO_UPDATES, _NO_UPDATES)
+            return
         own_u = self._owner_updates(chunk)
         ppl_u = self._people_updates(chunk)
         parts = [(chunk.rows(k), chunk.col(k, "customer_id")) for k in (FOLLOWUP, REQUEST, ORDER) if chunk.has(k)]
@@ -315,13 +304,13 @@ class OwnershipConflict(Detector):
         keep = (cust >= 0) & (emp >= 0)
         rows, cust, emp = rows[keep], cust[keep], emp[keep]
         pos = rows_pos(chunk, rows)
-        own = self.owners.lookup(cust, pos, *own_u)
+        _, own = self.owners.lookup(cust, pos, *own_u)
         owner = own["owner"]
         hit = (owner >= 0) & (owner != emp)
         if not hit.any():
             return
-        role = self.people.lookup(emp, pos, *ppl_u)["role"]
-        boss = self.people.lookup(owner, pos, *ppl_u)["manager"]
+        role = self.people.lookup(emp, pos, *ppl_u)[1]["role"]
+        boss = self.people.lookup(owner, pos, *ppl_u)[1]["manager"]
         hit &= ~np.isin(role, self.exempt) & (boss != emp)
         cand = np.flatnonzero(hit)
         if cand.size == 0:
@@ -333,10 +322,14 @@ class OwnershipConflict(Detector):
         first = np.r_[True, (pairs[by_key][1:] != pairs[by_key][:-1]) | (days[by_key][1:] != days[by_key][:-1])]
         strings = self.ctx.strings
         for k in np.sort(by_key[first]).tolist():
-            key = (int(pairs[k]), int(days[k]))
-            if key in self.fired:
+            day = int(days[k])
+            if day != self.day:  # events come in time order: the days before are over
+                self.day = day
+                self.fired.clear()
+            pair = int(pairs[k])
+            if pair in self.fired:
                 continue
-            self.fired.add(key)
+            self.fired.add(pair)
             i = int(cand[k])
             row = int(rows[i])
             kind = strings.text(int(f.kind[row]))
@@ -348,7 +341,7 @@ class OwnershipConflict(Detector):
                 subject=(e_id, c_id, date),
                 employee_id=e_id,
                 customer_id=c_id,
-                evidence=[(int(f.ts[row]), f.ids[row]), self.refs[int(own["src"][i])]],
+                evidence=[(int(f.ts[row]), f.ids[row]), (int(own["src_ts"][i]), own["src_id"][i])],
                 details=details,
                 reason=_OWN_REASON.get(kind, "default"),
             )

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import heapq
-
 import numpy as np
 from pydantic import Field
 
 from ..columns import Chunk
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
-from ..kit import Latest, pos_after, rows_pos
+from ..kit import pos_after, rows_pos
 from ..params import Duration
 from ..timeutil import US
+from ._state import DenseLatest
 
 FOLLOWUP, STAGE = "followup.logged", "customer.stage_changed"
 REGISTERED, ASSIGNED = "customer.registered", "customer.assigned"
+
+_NEVER = np.iinfo(np.int64).max
+_EMPTY = np.zeros(0, dtype=np.int64)
 
 
 class StallParams(DetectorParams):
@@ -40,10 +42,17 @@ class FollowupStall(Detector):
     def __init__(self, params: StallParams, ctx: RuleContext):
         super().__init__(params, ctx)
         self.idle = {ctx.strings.code(stage): us for stage, us in params.max_idle.items()}
-        # customer code -> [last_ts, last_id, stage_code, stage_ev_ts, stage_ev_id, fired]
-        self.state: dict[int, list] = {}
-        self.timers: list[tuple[int, int, str]] = []  # (due, customer, last_id); stale entries are skipped
-        self.owners = Latest(owner=-1)
+        # per customer code (one slot a code, whatever the number of events): the last activity,
+        # the stage and the event that set it, and when the open period is due (_NEVER: no open
+        # period: stage not watched, or already reported)
+        self.last_ts = np.zeros(0, dtype=np.int64)
+        self.last_id = np.zeros(0, dtype=object)
+        self.stage = np.zeros(0, dtype=np.int64)
+        self.stage_ts = np.zeros(0, dtype=np.int64)
+        self.stage_id = np.zeros(0, dtype=object)
+        self.due = np.zeros(0, dtype=np.int64)
+        self._next = _NEVER  # at or before the earliest due (a stale, earlier value only costs a scan)
+        self.owners = DenseLatest(owner=-1)
 
     def _idle_of(self, stages: np.ndarray) -> np.ndarray:
         out = np.full(stages.shape, -1, dtype=np.int64)
@@ -51,97 +60,133 @@ class FollowupStall(Detector):
             out[stages == code] = us
         return out
 
+    def _grow(self, need: int) -> None:
+        size = self.due.size
+        if need <= size:
+            return
+        cap = max(need, 2 * size, 64)
+        for name, fill in (("last_ts", 0), ("last_id", None), ("stage", -1), ("stage_ts", 0),
+                           ("stage_id", None), ("due", _NEVER)):
+            old = getattr(self, name)
+            grown = np.full(cap, fill, dtype=old.dtype)
+            grown[:size] = old
+            setattr(self, name, grown)
+
     def next_due(self) -> int | None:
-        return self.timers[0][0] if self.timers else None  # stale entries only make it run early
+        return None if self._next == _NEVER else self._next
 
     def process(self, chunk: Chunk) -> None:
-        f = chunk.frame
         fr, sr = chunk.rows(FOLLOWUP), chunk.rows(STAGE)
         own_rows = np.concatenate([chunk.rows(REGISTERED), chunk.rows(ASSIGNED)])
-        own_order = np.argsort(own_rows, kind="stable")
-        own_u = (
-            np.concatenate([chunk.col(REGISTERED, "customer_id"), chunk.col(ASSIGNED, "customer_id")]).astype(np.int64)[own_order]
-            if own_rows.size else np.zeros(0, np.int64),
-            rows_pos(chunk, own_rows[own_order]),
-            {"owner": np.concatenate([chunk.col(REGISTERED, "owner_id"), chunk.col(ASSIGNED, "owner_id")]).astype(np.int64)[own_order]
-             if own_rows.size else np.zeros(0, np.int64)},
-        )
-        pending: list[tuple[int, int, str, int, str, int, int, str | None]] = []  # findings to emit
+        if own_rows.size:
+            own_order = np.argsort(own_rows, kind="stable")
+            own_u = (
+                np.concatenate([chunk.col(REGISTERED, "customer_id"), chunk.col(ASSIGNED, "customer_id")]).astype(np.int64)[own_order],
+                rows_pos(chunk, own_rows[own_order]),
+                {"owner": np.concatenate([chunk.col(REGISTERED, "owner_id"), chunk.col(ASSIGNED, "owner_id")]).astype(np.int64)[own_order]},
+            )
+        else:
+            own_u = (_EMPTY, _EMPTY, {})
+        pending: list[tuple[int, int, str, int, int, str | None, int]] = []  # findings to emit
 
-        if fr.size or sr.size:
-            rows = np.concatenate([fr, sr])
-            cust = np.concatenate([chunk.col(FOLLOWUP, "customer_id"), chunk.col(STAGE, "customer_id")]).astype(np.int64) \
-                if rows.size else np.zeros(0, np.int64)
-            is_stage = np.concatenate([np.zeros(fr.size, bool), np.ones(sr.size, bool)])
-            stage = np.concatenate([np.full(fr.size, -1, np.int64), chunk.col(STAGE, "stage").astype(np.int64)])
-            o = np.lexsort((rows, cust))  # grouped by customer, in event order within each
-            rows, cust, is_stage, stage = rows[o], cust[o], is_stage[o], stage[o]
-            ts = f.ts[rows]
-            n = rows.size
-            ar = np.arange(n)
-            start = np.r_[True, cust[1:] != cust[:-1]]
-            group_start = np.maximum.accumulate(np.where(start, ar, 0))
-            last_stage_idx = np.maximum.accumulate(np.where(is_stage, ar, -1))
-            in_group = last_stage_idx >= group_start
-            # stage (and the event that set it) after each activity; from state when none in the chunk yet
-            st = self.state
-            first_custs = cust[start].tolist()
-            prior = [st.get(c) for c in first_custs]
-            prior_stage = np.array([p[2] if p else -1 for p in prior], dtype=np.int64)
-            grp = np.cumsum(start) - 1
-            stage_after = np.where(in_group, stage[np.maximum(last_stage_idx, 0)], prior_stage[grp])
-            idle_after = self._idle_of(stage_after)
-            # pairs (previous activity -> this one) within the chunk
-            prev_ok = ~start
-            due = np.where(prev_ok, np.r_[0, ts[:-1]] + np.r_[-1, idle_after[:-1]], -1)
-            hit = np.flatnonzero(prev_ok & (np.r_[-1, idle_after[:-1]] >= 0) & (ts >= due))
-            for i in hit.tolist():
-                j = i - 1
-                sidx = int(last_stage_idx[j]) if in_group[j] else -1
-                if sidx >= 0:
-                    sev = (int(ts[sidx]), f.ids[rows[sidx]])
-                else:
-                    p = prior[grp[j]]
-                    sev = (p[3], p[4]) if p else None
-                pending.append((int(due[i]), int(cust[i]), f.ids[rows[j]], int(ts[j]), *(sev or (0, None)), int(stage_after[j])))
-            # pairs (state's last activity -> first activity of the chunk)
-            group_firsts = np.flatnonzero(start).tolist()
-            for g, c in enumerate(first_custs):
-                p = prior[g]
-                if p is None or p[5]:
-                    continue
-                idle = self.idle.get(p[2])
-                i = group_firsts[g]
-                if idle is not None and int(ts[i]) >= p[0] + idle:
-                    pending.append((p[0] + idle, c, p[1], p[0], p[3], p[4], p[2]))
-            # new state: each customer's last activity in the chunk starts a fresh period
-            ends = np.r_[np.asarray(group_firsts[1:], dtype=np.int64) - 1, n - 1]
-            for g, e in enumerate(ends.tolist()):
-                c = int(cust[e])
-                sidx = int(last_stage_idx[e]) if in_group[e] else -1
-                if sidx >= 0:
-                    s_code, s_ts, s_id = int(stage[sidx]), int(ts[sidx]), f.ids[rows[sidx]]
-                else:
-                    p = prior[g]
-                    s_code, s_ts, s_id = (p[2], p[3], p[4]) if p else (-1, 0, None)
-                last_id = f.ids[rows[e]]
-                st[c] = [int(ts[e]), last_id, s_code, s_ts, s_id, False]
-                idle = self.idle.get(s_code)
-                if idle is not None:
-                    heapq.heappush(self.timers, (int(ts[e]) + idle, c, last_id))
+        if fr.size + sr.size == 1:
+            self._one_activity(chunk, int(fr[0]) if fr.size else int(sr[0]), sr.size == 1, pending)
+        elif fr.size or sr.size:
+            self._activity(chunk, fr, sr, pending)
 
         # open periods whose moment has come
-        while self.timers and self.timers[0][0] <= chunk.upto:
-            due_t, c, last_id = heapq.heappop(self.timers)
-            s = self.state.get(c)
-            if s is None or s[1] != last_id or s[5]:
-                continue
-            s[5] = True
-            pending.append((due_t, c, last_id, s[0], s[3], s[4], s[2]))
+        if self._next <= chunk.upto:
+            for c in np.flatnonzero(self.due <= chunk.upto).tolist():
+                pending.append((int(self.due[c]), c, self.last_id[c], int(self.last_ts[c]), int(self.stage_ts[c]),
+                                self.stage_id[c], int(self.stage[c])))
+                self.due[c] = _NEVER
+            self._next = int(self.due.min()) if self.due.size else _NEVER
 
         if pending:
             self._emit_all(chunk, pending, own_u)
         self.owners.commit(own_u[0], own_u[2])
+
+    def _one_activity(self, chunk: Chunk, row: int, is_stage: bool, pending: list) -> None:
+        """:meth:`_activity` for a chunk with one follow-up or stage change (a stream's event), in Python."""
+        f = chunk.frame
+        kind = STAGE if is_stage else FOLLOWUP
+        c = int(chunk.col(kind, "customer_id")[0])
+        ts = int(f.ts[row])
+        self._grow(c + 1)
+        carried_due = int(self.due[c])
+        if carried_due <= ts:  # the carried last activity -> this one
+            pending.append((carried_due, c, self.last_id[c], int(self.last_ts[c]), int(self.stage_ts[c]),
+                            self.stage_id[c], int(self.stage[c])))
+        if is_stage:
+            self.stage[c] = stage = int(chunk.col(STAGE, "stage")[0])
+            self.stage_ts[c] = ts
+            self.stage_id[c] = f.ids[row]
+        else:
+            stage = int(self.stage[c])
+        self.last_ts[c] = ts
+        self.last_id[c] = f.ids[row]
+        idle = self.idle.get(stage)
+        self.due[c] = due = _NEVER if idle is None else ts + idle
+        self._next = min(self._next, due)
+
+    def _activity(self, chunk: Chunk, fr: np.ndarray, sr: np.ndarray, pending: list) -> None:
+        """Judge the chunk's follow-ups and stage changes, then start each customer's new period."""
+        f = chunk.frame
+        rows = np.concatenate([fr, sr])
+        cust = np.concatenate([chunk.col(FOLLOWUP, "customer_id"), chunk.col(STAGE, "customer_id")]).astype(np.int64)
+        is_stage = np.concatenate([np.zeros(fr.size, bool), np.ones(sr.size, bool)])
+        stage = np.concatenate([np.full(fr.size, -1, np.int64), chunk.col(STAGE, "stage").astype(np.int64)])
+        if rows.size > 1:
+            o = np.lexsort((rows, cust))  # grouped by customer, in event order within each
+            rows, cust, is_stage, stage = rows[o], cust[o], is_stage[o], stage[o]
+        ts = f.ts[rows]
+        n = rows.size
+        ar = np.arange(n)
+        start = np.r_[True, cust[1:] != cust[:-1]]
+        firsts = np.flatnonzero(start)
+        group_start = np.maximum.accumulate(np.where(start, ar, 0))
+        last_stage_idx = np.maximum.accumulate(np.where(is_stage, ar, -1))
+        in_group = last_stage_idx >= group_start
+        self._grow(int(cust.max()) + 1)
+        # stage (and the event that set it) after each activity; the carried one when none in the chunk yet
+        first_custs = cust[firsts]
+        prior_stage = self.stage[first_custs]  # -1 for a customer never seen
+        grp = np.cumsum(start) - 1
+        stage_after = np.where(in_group, stage[np.maximum(last_stage_idx, 0)], prior_stage[grp])
+        idle_after = self._idle_of(stage_after)
+        # pairs (previous activity -> this one) within the chunk
+        prev_idle = np.r_[-1, idle_after[:-1]]
+        due = np.where(start, -1, np.r_[0, ts[:-1]] + prev_idle)
+        for i in np.flatnonzero(~start & (prev_idle >= 0) & (ts >= due)).tolist():
+            j = i - 1
+            if in_group[j]:
+                sidx = int(last_stage_idx[j])
+                s_ts, s_id = int(ts[sidx]), f.ids[rows[sidx]]
+            else:
+                c = int(cust[j])
+                s_ts, s_id = int(self.stage_ts[c]), self.stage_id[c]
+            pending.append((int(due[i]), int(cust[i]), f.ids[rows[j]], int(ts[j]), s_ts, s_id, int(stage_after[j])))
+        # pairs (the carried last activity -> the chunk's first activity of the customer)
+        carried_due = self.due[first_custs]
+        for g in np.flatnonzero(carried_due <= ts[firsts]).tolist():
+            c = int(first_custs[g])
+            pending.append((int(carried_due[g]), c, self.last_id[c], int(self.last_ts[c]), int(self.stage_ts[c]),
+                            self.stage_id[c], int(self.stage[c])))
+        # new state: each customer's last activity in the chunk starts a fresh period
+        ends = np.r_[firsts[1:] - 1, n - 1]
+        c = cust[ends]
+        set_here = in_group[ends]
+        sidx = last_stage_idx[ends][set_here]
+        cs = c[set_here]
+        self.stage[cs] = stage[sidx]
+        self.stage_ts[cs] = ts[sidx]
+        self.stage_id[cs] = f.ids[rows[sidx]]
+        self.last_ts[c] = ts[ends]
+        self.last_id[c] = f.ids[rows[ends]]
+        idle = self._idle_of(self.stage[c])
+        new_due = np.where(idle >= 0, ts[ends] + idle, _NEVER)
+        self.due[c] = new_due
+        self._next = min(self._next, int(new_due.min()))
 
     def _emit_all(self, chunk: Chunk, pending: list, own_u) -> None:
         strings = self.ctx.strings

@@ -8,7 +8,6 @@ first punch of D, so it never precedes the punch that made D a working day.
 
 from __future__ import annotations
 
-import heapq
 import re
 from datetime import time
 from typing import Annotated, Any, ClassVar
@@ -23,6 +22,31 @@ from ..kit import pack2
 from ..timeutil import days_to_date, from_us, time_to_seconds
 
 PUNCH, PLAN, SUMMARY = "attendance.punched", "plan.submitted", "summary.submitted"
+
+_EMPTY = np.zeros(0, dtype=np.int64)
+
+
+def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Whether each key is in ``sorted_keys`` (sorted, distinct): one binary search."""
+    if sorted_keys.size == 0:
+        return np.zeros(keys.size, dtype=bool)
+    i = np.minimum(np.searchsorted(sorted_keys, keys), sorted_keys.size - 1)
+    return sorted_keys[i] == keys
+
+
+def _with(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """``sorted_keys`` (sorted, distinct) with ``keys`` added; one key (a stream's event) without a sort."""
+    if keys.size != 1:
+        return np.union1d(sorted_keys, keys)
+    i = int(np.searchsorted(sorted_keys, keys[0]))
+    if i < sorted_keys.size and sorted_keys[i] == keys[0]:
+        return sorted_keys
+    return np.insert(sorted_keys, i, keys[0])
+
+
+def _day_of(keys: np.ndarray) -> np.ndarray:
+    """The day of ``pack2(employee, day)`` keys."""
+    return (keys & 0xFFFFFFFF) - (1 << 31)
 
 _HHMM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?")
 
@@ -72,10 +96,24 @@ class _MissingDocument(Detector):
         super().__init__(params, ctx)
         self.deadline_s = time_to_seconds(params.deadline)
         self.deadline_text = _format_time(params.deadline)
-        self.working: set[int] = set()  # pack2(employee, day) of every working day seen
-        self.received: dict[int, int] = {}  # pack2(employee, date) -> ts of the first document for it
-        self.timers: list[tuple[int, int, int, int, int, int, str]] = []  # (due, key, emp, day, deadline, ts, id)
+        # Only days not over yet are kept (D's timers are all due by the end of D, and no later event
+        # can fall on D), as sorted pack2(employee, day) keys: the working days whose timer exists,
+        # and the days with a document received by their deadline.
+        self.working = _EMPTY
+        self.on_time = _EMPTY
+        self.today = np.iinfo(np.int64).min  # local day of the latest upto: earlier days are dropped
+        self._check_at = self.today  # no new day can start before this instant (exactness: local_day)
+        # timers not yet due, one a working day: due, key, deadline, first punch (ts, id)
+        self.timers: dict[str, np.ndarray] = {"due": _EMPTY, "key": _EMPTY, "deadline": _EMPTY, "punch_ts": _EMPTY,
+                                              "punch_id": np.zeros(0, dtype=object)}
         self._deadlines: dict[int, int] = {}
+
+    def _deadline_of(self, days: np.ndarray) -> np.ndarray:
+        """Each local day's deadline instant (one zone look-up per distinct day)."""
+        if days.size == 1:
+            return np.array([self._deadline(int(days[0]))], dtype=np.int64)
+        uniq, inv = np.unique(days, return_inverse=True)
+        return np.array([self._deadline(d) for d in uniq.tolist()], dtype=np.int64)[inv]
 
     def _deadline(self, day: int) -> int:
         t = self._deadlines.get(day)
@@ -84,42 +122,70 @@ class _MissingDocument(Detector):
         return t
 
     def next_due(self) -> int | None:
-        return self.timers[0][0] if self.timers else None  # stale entries only make it run early
+        due = self.timers["due"]
+        return int(due.min()) if due.size else None
 
     def process(self, chunk: Chunk) -> None:
         f = chunk.frame
         drows = chunk.rows(self.document)
-        if drows.size:  # documents (one an employee a day: a loop is fine)
+        if drows.size:
             emp = f.employee[drows]
-            keys = pack2(emp, chunk.col(self.document, "date"))
-            received = self.received
-            for k, t, e in zip(keys.tolist(), f.ts[drows].tolist(), emp.tolist()):
-                if e >= 0 and k not in received:  # rows are in event order: the first is the earliest
-                    received[k] = t
+            dates = chunk.col(self.document, "date")
+            ok = (emp >= 0) & (f.ts[drows] <= self._deadline_of(dates))
+            if ok.any():
+                self.on_time = _with(self.on_time, pack2(emp[ok], dates[ok]))
         prows = chunk.rows(PUNCH)
         if prows.size:
-            emp = f.employee[prows]
-            mine = emp >= 0
-            prows, emp = prows[mine], emp[mine]
-            ts = f.ts[prows]
-            days = self.ctx.clock.local_days(ts)
-            keys = pack2(emp, days)
+            self._working_days(chunk, prows)
+        timers = self.timers
+        if timers["due"].size:
+            fire = timers["due"] <= chunk.upto
+            if fire.any():
+                self._fire_due({k: v[fire] for k, v in timers.items()})
+                self.timers = {k: v[~fire] for k, v in timers.items()}
+        if chunk.upto >= self._check_at:
+            today = self.ctx.clock.local_day(chunk.upto)
+            if today > self.today:
+                self._forget_before(today)
+
+    def _working_days(self, chunk: Chunk, prows: np.ndarray) -> None:
+        """Start a timer for each (employee, local day) punched for the first time."""
+        f = chunk.frame
+        emp = f.employee[prows]
+        mine = emp >= 0
+        prows, emp = prows[mine], emp[mine]
+        ts = f.ts[prows]
+        days = self.ctx.clock.local_days(ts)
+        keys = pack2(emp, days)
+        if keys.size > 1:
             _, first = np.unique(keys, return_index=True)  # each (employee, day)'s first punch here
             first.sort()
-            for i, k in zip(first.tolist(), keys[first].tolist()):
-                if k in self.working:
-                    continue
-                self.working.add(k)
-                day = int(days[i])
-                deadline = self._deadline(day)
-                t = int(ts[i])
-                heapq.heappush(self.timers, (max(deadline, t), k, int(emp[i]), day, deadline, t, f.ids[prows[i]]))
-        while self.timers and self.timers[0][0] <= chunk.upto:
-            due, key, emp_code, day, deadline, punch_ts, punch_id = heapq.heappop(self.timers)
-            got = self.received.get(key)
-            if got is not None and got <= deadline:
-                continue
-            self._fire(due, emp_code, day, deadline, punch_ts, punch_id)
+        else:
+            first = np.arange(keys.size)
+        new = first[~_member(keys[first], self.working)]
+        if new.size == 0:
+            return
+        self.working = _with(self.working, keys[new])
+        deadline = self._deadline_of(days[new])
+        add = {"due": np.maximum(deadline, ts[new]), "key": keys[new], "deadline": deadline, "punch_ts": ts[new],
+               "punch_id": f.ids[prows[new]]}
+        self.timers = {k: np.concatenate([v, add[k]]) for k, v in self.timers.items()}
+
+    def _fire_due(self, due: dict[str, np.ndarray]) -> None:
+        """Report the due working days with no document received by the deadline, by (due, key)."""
+        late = np.flatnonzero(~_member(due["key"], self.on_time))
+        for i in late[np.lexsort((due["key"][late], due["due"][late]))].tolist():
+            key = int(due["key"][i])
+            self._fire(int(due["due"][i]), key >> 32, (key & 0xFFFFFFFF) - (1 << 31), int(due["deadline"][i]),
+                       int(due["punch_ts"][i]), due["punch_id"][i])
+
+    def _forget_before(self, today: int) -> None:
+        """Drop the state of the days before ``today``: they are over and judged."""
+        self.today = today
+        self._check_at = self.ctx.clock.instant(today + 1, 0)
+        self.working = self.working[_day_of(self.working) >= today]
+        self.on_time = self.on_time[_day_of(self.on_time) >= today]
+        self._deadlines = {d: t for d, t in self._deadlines.items() if d >= today}
 
     def _fire(self, due: int, emp_code: int, day: int, deadline: int, punch_ts: int, punch_id: str) -> None:
         zone = self.ctx.clock.zone
