@@ -15,7 +15,7 @@ import pytest
 from pydantic import Field
 
 from hrguard import Detector, DetectorParams, Duration, Severity
-from hrguard.testing import CHECKS, ConformanceError, DetectorCase, EventFactory, check_detector
+from hrguard.testing import CHECKS, ConformanceError, EventFactory, check_detector
 
 ORDER, INVOICE = "order.recorded", "invoice.issued"
 
