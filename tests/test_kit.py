@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hrguard.kit import Latest, asof_rows, haversine_m, last_per_key
+from hrguard.kit import Latest, asof_rows, haversine_m, last_per_key, pack2, unpack2
 
 
 def test_haversine_known_distance():
@@ -101,3 +101,25 @@ def test_latest_keeps_values_exact_when_their_dtype_changes():
     assert latest.get(1) == {"v": big} and latest.get(3) == {"v": 0.5}
     found, vals = latest.lookup(np.array([1]), np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), {})
     assert found.tolist() == [True] and vals["v"].tolist() == [big]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 20), st.integers(-5, 5)), max_size=60), st.integers(-6, 6), st.integers(1, 80))
+def test_latest_forget_drops_exactly_the_chosen_keys(updates, day, array_min):
+    """Keys packed as (employee, day): forgetting the days before ``day`` leaves the others' values."""
+    latest = Latest(v=-1)
+    latest.ARRAY_LOOKUP_MIN = array_min
+    keys = pack2(np.array([u[0] for u in updates], dtype=np.int64), np.array([u[1] for u in updates], dtype=np.int64))
+    latest.commit(keys, {"v": np.arange(len(updates))})
+    ref = {int(k): i for i, k in enumerate(keys.tolist())}
+    dropped = latest.forget(lambda held: unpack2(held)[1] < day)
+    assert dropped == sum(1 for k in ref if unpack2(np.array([k]))[1][0] < day)
+    for k, v in ref.items():
+        assert latest.get(k) == (None if unpack2(np.array([k]))[1][0] < day else {"v": v})
+    assert len(latest) == len(ref) - dropped
+
+
+def test_unpack2_inverts_pack2():
+    a, b = np.array([0, 7, 2**31 - 1]), np.array([-(2**31), 0, 2**31 - 1])
+    ua, ub = unpack2(pack2(a, b))
+    assert ua.tolist() == a.tolist() and ub.tolist() == b.tolist()

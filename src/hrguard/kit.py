@@ -6,6 +6,7 @@ way the built-in ones do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -69,6 +70,12 @@ def last_per_key(keys: np.ndarray) -> np.ndarray:
 def pack2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pack two int arrays (``a`` < 2**31, ``|b|`` < 2**31) into one int64 key."""
     return (np.asarray(a, dtype=np.int64) << 32) + (np.asarray(b, dtype=np.int64) + (1 << 31))
+
+
+def unpack2(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two int arrays :func:`pack2` packed into ``keys``."""
+    keys = np.asarray(keys, dtype=np.int64)
+    return keys >> 32, (keys & 0xFFFFFFFF) - (1 << 31)
 
 
 class Latest:
@@ -206,6 +213,21 @@ class Latest:
         self._cols = cols
         if new.any():
             self._keys = np.insert(old, i[new], keys[new])
+
+    def forget(self, which: Callable[[np.ndarray], np.ndarray]) -> int:
+        """Drop the keys for which ``which(keys)`` is true (given every held key, sorted); how many.
+
+        For state no lookup can reach any more, e.g. keyed by a day that has ended (``which`` can
+        :func:`unpack2` the keys): without it, such state grows with the input.
+        """
+        self._merge_recent()
+        drop = np.asarray(which(self._keys), dtype=bool)
+        if not drop.any():
+            return 0
+        keep = ~drop
+        self._keys = self._keys[keep]
+        self._cols = [col[keep] for col in self._cols]
+        return int(drop.sum())
 
     def get(self, key: int) -> dict[str, Any] | None:
         vals = self._recent.get(key)
