@@ -131,23 +131,27 @@ class Latest:
         miss = np.flatnonzero(~hit)
         if miss.size and (self._recent or self._keys.size):
             keys = np.asarray(q_key, dtype=np.int64)[miss]
-            if self._recent and miss.size >= self.ARRAY_LOOKUP_MIN:
+            if miss.size >= self.ARRAY_LOOKUP_MIN:
                 self._merge_recent()
-            if self._recent:  # few queries: the recent updates first, the arrays for the others
-                get = self._recent.get
-                rest = []
-                for k, (slot, key) in enumerate(zip(miss.tolist(), keys.tolist())):
-                    vals = get(key)
-                    if vals is None:
-                        rest.append(k)
-                        continue
-                    found[slot] = True
-                    for f, v in zip(self.fields, vals):
-                        out[f][slot] = v
-                miss, keys = miss[rest], keys[rest]
-            if miss.size and self._keys.size:
                 self._lookup_sorted(keys, miss, found, out)
+            else:  # few queries (a stream's): one by one, the recent updates first
+                self._lookup_few(keys.tolist(), miss.tolist(), found, out)
         return found, out
+
+    def _lookup_few(self, keys: list[int], slots: list[int], found: np.ndarray, out: dict[str, np.ndarray]) -> None:
+        get = self._recent.get
+        skeys, n = self._keys, self._keys.size
+        targets = [out[f] for f in self.fields]
+        for slot, key in zip(slots, keys):
+            vals = get(key)
+            if vals is None:
+                k = int(skeys.searchsorted(key)) if n else 0
+                if k == n or skeys[k] != key:
+                    continue
+                vals = [col[k : k + 1].tolist()[0] for col in self._cols]  # Python values, as the dict holds
+            found[slot] = True
+            for target, v in zip(targets, vals):
+                target[slot] = v
 
     def _lookup_sorted(self, keys: np.ndarray, slots: np.ndarray, found: np.ndarray, out: dict[str, np.ndarray]) -> None:
         skeys = self._keys
