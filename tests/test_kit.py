@@ -123,3 +123,22 @@ def test_unpack2_inverts_pack2():
     a, b = np.array([0, 7, 2**31 - 1]), np.array([-(2**31), 0, 2**31 - 1])
     ua, ub = unpack2(pack2(a, b))
     assert ua.tolist() == a.tolist() and ub.tolist() == b.tolist()
+
+
+def test_latest_carries_a_key_in_a_few_bytes_a_field():
+    """State keyed by what grows with the input (employee-days) must not cost a dict entry and a
+    tuple of Python objects a key (~150 bytes): 100k keys of two numeric fields take ~2.4 MB."""
+    import tracemalloc
+
+    keys = np.arange(100_000, dtype=np.int64) * 7
+    vals = {"lat": np.linspace(0, 1, keys.size), "src_ts": keys * 3}
+    tracemalloc.start()
+    try:
+        latest = Latest(lat=np.nan, src_ts=0)
+        for part in np.array_split(np.arange(keys.size), 50):  # chunks, as a scan commits them
+            latest.commit(keys[part], {f: v[part] for f, v in vals.items()})
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(latest) == keys.size and latest.get(7 * 99_999) == {"lat": 1.0, "src_ts": 3 * 7 * 99_999}
+    assert held < 4_000_000, held
