@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from hrguard.columns import Interner
 from hrguard.detectors._asof import AsOfLatest
-from hrguard.detectors._objects import Codes, flatten, lookup_each
+from hrguard.detectors._objects import flatten, lookup_each
 
 # one chunk: updates (key, value) and queries (key), each at a position; positions are distinct
 chunks = st.lists(st.lists(st.tuples(st.booleans(), st.integers(0, 5), st.integers(0, 99)), max_size=40), max_size=12)
@@ -71,7 +71,7 @@ def test_codes_intern_in_order_of_first_appearance():
     one_by_one, memo = Interner(), Interner()
     values = ["x", None, "y", "x", "z", "y"]
     want = [one_by_one.code(v) for v in values]
-    assert lookup_each(values, Codes(memo)).tolist() == want
+    assert memo.codes(values).tolist() == want
     assert memo.strings == one_by_one.strings
 
 

@@ -8,14 +8,14 @@ from typing import Any, Iterable
 import numpy as np
 from pydantic import Field
 
-from ..columns import NULL_CODE, Chunk
+from ..columns import NULL_CODE, Chunk, Interner
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
 from ..kit import GrowBuf, haversine_m, pack2, rows_pos
 from ..params import Duration
 from ..timeutil import LocalClock
 from ._asof import AsOfLatest
-from ._objects import Codes, flatten, lookup_each
+from ._objects import flatten, lookup_each
 
 PUNCH, PLAN, CUSTOMER, SITE = "attendance.punched", "plan.submitted", "customer.registered", "site.registered"
 
@@ -61,7 +61,6 @@ class GeofenceMismatch(Detector):
         self._item_end = GrowBuf(np.int64)
         self._item_cust = GrowBuf(np.int32, NULL_CODE)
         self._item_site = GrowBuf(np.int32, NULL_CODE)
-        self._codes = Codes(ctx.strings)
 
     # -- chunk updates -------------------------------------------------------------------------------
     def _stage_plans(self, chunk: Chunk) -> None:
@@ -72,9 +71,9 @@ class GeofenceMismatch(Detector):
         f = chunk.frame
         days = chunk.col(PLAN, "date")
         if rows.size < self.SMALL:
-            start, end, cust, site, counts = _items_few(chunk.col(PLAN, "items"), days, self._codes, self.ctx.clock)
+            start, end, cust, site, counts = _items_few(chunk.col(PLAN, "items"), days, self.ctx.strings, self.ctx.clock)
         else:
-            start, end, cust, site, owner = _flatten_items(chunk.col(PLAN, "items"), self._codes)
+            start, end, cust, site, owner = _flatten_items(chunk.col(PLAN, "items"), self.ctx.strings)
             start = _instants(self.ctx.clock, days[owner], start)
             end = _instants(self.ctx.clock, days[owner], end)
             counts = np.bincount(owner, minlength=rows.size)
@@ -299,7 +298,7 @@ def _nan_to_num(x: float) -> float:
     return max(min(x, sys.float_info.max), -sys.float_info.max)
 
 
-def _flatten_items(items: np.ndarray, codes: Codes) -> tuple[np.ndarray, ...]:
+def _flatten_items(items: np.ndarray, strings: Interner) -> tuple[np.ndarray, ...]:
     """The plans' items that name a place, as flat columns: ``(start, end, customer, site, owner)``.
 
     ``start``/``end`` are seconds of the day, ``customer``/``site`` codes (an item naming a customer
@@ -308,7 +307,7 @@ def _flatten_items(items: np.ndarray, codes: Codes) -> tuple[np.ndarray, ...]:
     """
     flat, owner, _ = flatten(items)
     is_cust = np.fromiter((it.customer_id is not None for it in flat), dtype=bool, count=len(flat))
-    place = lookup_each([it.customer_id if it.customer_id is not None else it.site_id for it in flat], codes)
+    place = strings.codes([it.customer_id if it.customer_id is not None else it.site_id for it in flat]).astype(np.int64)
     start = lookup_each([it.start for it in flat], _SECONDS)
     end = lookup_each([it.end for it in flat], _SECONDS)
     keep = is_cust | (place >= 0)  # items naming neither are skipped
@@ -317,7 +316,7 @@ def _flatten_items(items: np.ndarray, codes: Codes) -> tuple[np.ndarray, ...]:
     return start[keep], end[keep], cust, site, owner[keep]
 
 
-def _items_few(items: np.ndarray, days: np.ndarray, codes: Codes, clock: LocalClock) -> tuple[list[int], ...]:
+def _items_few(items: np.ndarray, days: np.ndarray, strings: Interner, clock: LocalClock) -> tuple[list[int], ...]:
     """:func:`_flatten_items` and :func:`_instants` for a few plans, in Python: ``(start, end, customer, site,
     items per plan)`` with ``start``/``end`` as instants."""
     start, end, cust, site, counts = [], [], [], [], []
@@ -325,7 +324,7 @@ def _items_few(items: np.ndarray, days: np.ndarray, codes: Codes, clock: LocalCl
         n = 0
         for it in its:
             is_cust = it.customer_id is not None
-            place = codes[it.customer_id if is_cust else it.site_id]
+            place = strings.code(it.customer_id if is_cust else it.site_id)
             if not is_cust and place < 0:
                 continue  # items naming neither are skipped
             start.append(clock.instant(day, _SECONDS[it.start]))

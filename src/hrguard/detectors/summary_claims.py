@@ -26,7 +26,7 @@ from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
 from ..kit import GrowBuf, haversine_m, pack2, rows_pos
 from ..timeutil import days_to_date
-from ._objects import Codes, flatten, lookup_each
+from ._objects import flatten, lookup_each
 from .visit import CUSTOMER, FOLLOWUP, CustomerPlaces, customer_label
 
 SUMMARY, PUNCH = "summary.submitted", "attendance.punched"
@@ -158,7 +158,6 @@ class SummaryUnsupportedClaim(Detector):
         # every trace that can support a claim, in arrival order; ``runs`` finds them by (employee, local date)
         self.log = {name: GrowBuf(dtype, fill) for name, (dtype, fill) in _TRACE_FIELDS.items()}
         self.runs = KeyedRuns(ref=np.int64)
-        self._codes = Codes(ctx.strings)
         self._pending: list[tuple] = []  # traces of small chunks not yet in the log (see SMALL)
 
     def next_due(self) -> int | None:
@@ -256,7 +255,7 @@ class SummaryUnsupportedClaim(Detector):
         judged = np.flatnonzero(act >= 0)  # "other" claims are not judged
         if judged.size == 0:
             return
-        cust = lookup_each([c.customer_id for c in compress(flat, (act >= 0).tolist())], self._codes)
+        cust = self.ctx.strings.codes([c.customer_id for c in compress(flat, (act >= 0).tolist())]).astype(np.int64)
         act, claim_index, qs = act[judged], index[judged], owner[judged]
         srows = chunk.rows(SUMMARY)
         row = srows[qs]
@@ -338,7 +337,7 @@ class SummaryUnsupportedClaim(Detector):
             punches = np.array([r for r in refs if log_kind[r] == _PUNCH], dtype=np.int64)
             for i, c in judged:
                 act = _VISIT if c.activity == "visit" else _CALL
-                cust = self._codes[c.customer_id]
+                cust = self.ctx.strings.code(c.customer_id)
                 r = latest.lookup_one(cust, pos)
                 place_lat = latest.value("lat", r) if r >= 0 else np.nan
                 located = place_lat == place_lat
