@@ -165,6 +165,13 @@ class ForgetsAcrossChunks(Uninvoiced):
         super().process(chunk)
 
 
+class StateOutsideTheStore(Uninvoiced):
+    """Not checkpointable: the invoices seen are kept where ``state_dict`` does not look (``not_state``)."""
+
+    id = "demo.unsaved"
+    not_state = frozenset({"invoiced"})
+
+
 class SkipsEmptyChunks(Uninvoiced):
     """Batch != stream: a chunk without events is where a stream's clock passes a deadline."""
 
@@ -259,6 +266,7 @@ BROKEN = [
     ("check_deterministic", Counter, {}, "fresh engine"),
     ("check_input_order", LeaksCodes, {}, "order_code"),
     ("check_chunking", ForgetsAcrossChunks, {}, "chunk_size=1"),
+    ("check_checkpoint", StateOutsideTheStore, {}, "the state saved and restored after every chunk"),
     ("check_batch_vs_stream", SkipsEmptyChunks, {}, "stream with a clock, after advance_to("),
     ("check_evidence_exists", MadeUpEvidence, {}, "not in the input: ['e1-approval']"),
     ("check_findings_well_formed", Backdated, {}, "is earlier than its evidence"),
@@ -293,7 +301,7 @@ def test_the_error_lists_every_failed_check_by_name():
     with pytest.raises(ConformanceError) as info:
         check_detector(EnglishOnly, orders(), as_of=AS_OF)
     text = str(info.value)
-    assert text.startswith("demo.english_only failed 1 of 16 conformance checks:")
+    assert text.startswith("demo.english_only failed 1 of 17 conformance checks:")
     assert "- check_messages: demo.english_only: messages must have 'en' and 'zh' templates" in text
 
 

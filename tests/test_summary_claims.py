@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hrguard.detectors.summary_claims import KeyedRuns
+from hrguard.state import Rows as KeyedRuns
 from hrguard.findings import finding_id
 from hrguard.kit import EARTH_RADIUS_M, haversine_m
 from hrguard.testing import run_all_ways

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .columns import Chunk, Interner
 from .findings import Finding, Severity, finding_id
+from .state import Stateful
 from .timeutil import LocalClock, from_us
 
 
@@ -40,8 +41,13 @@ class RuleContext:
     tenant: str | None = None
 
 
-class Detector:
+class Detector(Stateful):
     """Base class of detectors (built-in and plugin).
+
+    A detector's state is whatever its attributes hold besides ``params`` and ``ctx``: the stores of
+    :mod:`hrguard.state` and plain data. :meth:`state_dict` / :meth:`load_state_dict` (from
+    :class:`hrguard.state.Stateful`) save and restore it with no code of the detector's own, and
+    the conformance kit checks that a detector restored after any chunk gives the same findings.
 
     Class attributes a subclass sets:
 
@@ -63,11 +69,15 @@ class Detector:
     kinds: ClassVar[frozenset[str]] = frozenset()
     messages: ClassVar[dict[str, dict[str, str]]] = {}
     default_scope: ClassVar[dict[str, list[str]]] = {}
+    not_state: ClassVar[frozenset[str]] = frozenset({"params", "ctx", "_out"})
 
     def __init__(self, params: DetectorParams, ctx: RuleContext):
         self.params = params
         self.ctx = ctx
         self._out: list[Finding] = []
+
+    def _state_shared(self) -> tuple[object, ...]:
+        return (self.params, self.ctx, self.ctx.strings, self.ctx.clock)
 
     # -- what subclasses implement ---------------------------------------------------------------
     def process(self, chunk: Chunk) -> None:

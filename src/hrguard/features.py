@@ -26,7 +26,7 @@ import numpy as np
 
 from .columns import Chunk, ColumnBuilder, Interner
 from .errors import MissingExtraError
-from .kit import Latest, haversine_m, pack2, rows_pos
+from .kit import Latest, Rows, haversine_m, pack2, rows_pos
 from .timeutil import DAY_US, US, LocalClock, format_duration, parse_duration
 
 PUNCH, PLAN, FOLLOWUP, SUMMARY = "attendance.punched", "plan.submitted", "followup.logged", "summary.submitted"
@@ -263,7 +263,6 @@ class FeatureBuilder:
 
     def __init__(self, clock: LocalClock, strings: Interner, config: FeatureConfig | None = None):
         # imported here: these helpers live with the detectors, which import this module
-        from .detectors.summary_claims import KeyedRuns
         from .detectors.visit import CustomerPlaces
 
         self.clock = clock
@@ -273,7 +272,7 @@ class FeatureBuilder:
         self.owners = Latest(owner=-1)
         self.places = CustomerPlaces()
         self.sites = Latest(lat=np.nan, lon=np.nan)
-        self.followups = KeyedRuns(cust=np.int64, pos=np.int64)  # by (employee, local date)
+        self.followups = Rows(cust=np.int64, pos=np.int64)  # by (employee, local date)
         self._open: set[int] = set()
         self._ends: dict[int, int] = {}
         self._sums: list[tuple[np.ndarray, np.ndarray]] = []

@@ -27,6 +27,7 @@ size, or batch versus streaming, for a whole ruleset.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import random
 import re
@@ -45,6 +46,7 @@ from .errors import RulesetError
 from .findings import Finding, Severity
 from .hookspecs import hookimpl
 from .ruleset import Ruleset
+from .state import dumps_state, loads_state
 
 __all__ = [
     "CHECKS",
@@ -468,6 +470,39 @@ def check_chunking(case: DetectorCase) -> None:
         _same(want, _dump(case.scan(chunk_size=size).findings), f"batch, chunk_size={size}")
 
 
+def _restoring(cls: type[Detector]) -> type[Detector]:
+    """``cls`` whose instances, after every chunk, save their state to bytes and continue as a fresh
+    instance restored from them (what a checkpointed stream does after a restart)."""
+
+    class Restoring(cls):  # type: ignore[valid-type, misc]
+        def process(self, chunk: Any) -> None:
+            super().process(chunk)
+            out, self._out = self._out, []
+            state = loads_state(dumps_state(self.state_dict()))
+            fresh = cls(self.params, self.ctx)
+            fresh.load_state_dict(state)
+            vars(self).clear()
+            vars(self).update(vars(fresh))
+            self._out = out
+
+    Restoring.__name__, Restoring.__qualname__ = cls.__name__, cls.__qualname__
+    return Restoring
+
+
+def check_checkpoint(case: DetectorCase) -> None:
+    """Saving the detector's state after any chunk (``state_dict``, to bytes and back) and going on
+    with a fresh instance restored from it (``load_state_dict``) changes no finding (chunk sizes 1, 2, 5)."""
+    want = _want(case)
+    eng = case.engine_()
+    rs = case.ruleset(engine=eng)
+    rs = dataclasses.replace(rs, rules=tuple(dataclasses.replace(r, detector=_restoring(r.detector)) for r in rs.rules))
+    for size in (1, 2, 5):
+        res = eng.scan(list(case.events), rs, case.as_of_dt(), chunk_size=size)
+        how = f"batch, chunk_size={size}, the state saved and restored after every chunk"
+        assert not res.errors, f"{how}: {res.errors[0]}"
+        _same(want, _dump(res.findings), how)
+
+
 def check_batch_vs_stream(case: DetectorCase) -> None:
     """A Stream gives the same findings as a batch scan, each as soon as the stream's clock passes
     its moment (also when time passes with no events), and in any order within allowed lateness."""
@@ -698,6 +733,7 @@ CHECKS: tuple[Callable[[DetectorCase], None], ...] = (
     check_deterministic,
     check_input_order,
     check_chunking,
+    check_checkpoint,
     check_batch_vs_stream,
     check_evidence_exists,
     check_findings_well_formed,

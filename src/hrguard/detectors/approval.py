@@ -7,7 +7,7 @@ request it cites and every ``invoice.issued`` against its order; ``approval.unve
 judges every ``approval.requested`` against the requester's own follow-ups.
 
 Everything is looked up "as of" the judged event's position in the one order of events, with state
-carried from chunk to chunk in sorted arrays (``SortedLatest``), so the findings do not depend on how the
+carried from chunk to chunk in sorted arrays (:class:`hrguard.state.Latest`), so the findings do not depend on how the
 events are chunked.
 """
 
@@ -24,9 +24,9 @@ from ..columns import Chunk
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
 from ..kit import pack2, rows_pos
+from ..state import Latest
 from ..params import Duration, Steps
 from ..timeutil import US
-from ._state import SortedLatest
 
 REQUEST, DECISION = "approval.requested", "approval.decided"
 ORDER, INVOICE, FOLLOWUP = "order.recorded", "invoice.issued", "followup.logged"
@@ -145,11 +145,11 @@ class ApprovalBypass(Detector):
         self.steps = np.array([strings.code(s) for s in params.required_steps], dtype=np.int64)
         self._required = frozenset(self.steps.tolist())
         self.approved = strings.code("approved")
-        self.requests = SortedLatest(cust=-1, amount=np.nan, src=None, src_ts=0)  # by request id
+        self.requests = Latest(cust=-1, amount=np.nan, src=None, src_ts=0)  # by request id
         # by (request id, required step): the latest decision, and the earliest approving one
-        self.decisions = SortedLatest(decision=-1, src=None, src_ts=0)
-        self.first_ok = SortedLatest(src=None, src_ts=0)
-        self.orders = SortedLatest(flag=-1)  # by order id: index into self.flagged, -1 when not flagged
+        self.decisions = Latest(decision=-1, src=None, src_ts=0)
+        self.first_ok = Latest(src=None, src_ts=0)
+        self.orders = Latest(flag=-1)  # by order id: index into self.flagged, -1 when not flagged
         self.flagged: list[_Flagged] = []
 
     # -- chunk updates -------------------------------------------------------------------------------
@@ -199,9 +199,9 @@ class ApprovalBypass(Detector):
         key = int(pack2(chunk.col(DECISION, "request_id"), np.array([step]))[0])
         decision = int(chunk.col(DECISION, "decision")[0])
         src = (f.ids[row], int(f.ts[row]))
-        self.decisions.put(key, (decision, *src))
-        if decision == self.approved and self.first_ok.get(key) is None:
-            self.first_ok.put(key, src)
+        self.decisions.put(key, decision=decision, src=src[0], src_ts=src[1])
+        if decision == self.approved and self.first_ok.row(key) is None:
+            self.first_ok.put(key, src=src[0], src_ts=src[1])
 
     # -- judging -------------------------------------------------------------------------------------
     def next_due(self) -> int | None:
@@ -304,7 +304,7 @@ class ApprovalBypass(Detector):
         order_code = int(chunk.col(ORDER, "order_id")[0])
         flag = -1
         if amount >= p.exempt_below:
-            request = self.requests.get(req)  # (customer, amount, src, src_ts)
+            request = self.requests.row(req)  # (customer, amount, src, src_ts)
             reason, cust_bad, over, limit, decisions = OK, True, False, float("nan"), None
             if request is None:
                 reason = NO_REQUEST
@@ -317,8 +317,8 @@ class ApprovalBypass(Detector):
                     reason = MISMATCH
             if reason == OK and self.steps.size:
                 keys = [(req << 32) + (step + (1 << 31)) for step in self.steps.tolist()]  # kit.pack2
-                decs = [self.decisions.get(key) or (-1, None, 0) for key in keys]
-                firsts = [self.first_ok.get(key) or (None, 0) for key in keys]
+                decs = [self.decisions.row(key) or (-1, None, 0) for key in keys]
+                firsts = [self.first_ok.row(key) or (None, 0) for key in keys]
                 if any(int(d[0]) != self.approved for d in decs):
                     reason = NOT_APPROVED
                 elif any(int(b[1]) < int(a[1]) for a, b in zip(firsts, firsts[1:])):
@@ -327,7 +327,7 @@ class ApprovalBypass(Detector):
             if reason != OK:
                 flag = self._emit_order(chunk, row, order_code, reason, amount, cust, req, request, cust_bad, over,
                                         limit, decisions)
-        self.orders.put(order_code, (flag,))
+        self.orders.put(order_code, flag=flag)
 
     def _emit_order(self, chunk: Chunk, row: int, order_code: int, reason: int, amount: float, cust: int, req: int,
                     request: tuple | None, cust_bad: bool, over: bool, limit: float, decisions: list | None) -> int:
@@ -479,7 +479,7 @@ class ApprovalUnverifiedSource(Detector):
 
     def __init__(self, params: UnverifiedSourceParams, ctx: RuleContext):
         super().__init__(params, ctx)
-        self.followups = SortedLatest(src=None, src_ts=0)  # by (employee, customer): the latest follow-up
+        self.followups = Latest(src=None, src_ts=0)  # by (employee, customer): the latest follow-up
 
     def next_due(self) -> int | None:
         return None  # reacts to events only

@@ -19,7 +19,7 @@ from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
 from ..kit import pack2, rows_pos
 from ..timeutil import days_to_date
-from ._state import DenseLatest
+from ..state import Latest
 
 REGISTERED, ASSIGNED, HIRED = "customer.registered", "customer.assigned", "employee.hired"
 FOLLOWUP, REQUEST, ORDER = "followup.logged", "approval.requested", "order.recorded"
@@ -78,7 +78,7 @@ class CustomerUnregistered(Detector):
 
     def __init__(self, params: UnregisteredParams, ctx: RuleContext):
         super().__init__(params, ctx)
-        self.known = DenseLatest()  # the customers registered (one slot a code)
+        self.known = Latest()  # the customers registered (one slot a code)
         self.known_names: set[str] = set()  # the same, as text: list entries carry names, not codes
         self._names_customer: dict[str, bool] = {}  # kind -> judged for its top-level customer_id
         self.fired: set[int] = set()  # pack2(employee, customer) pairs already reported (one a finding)
@@ -133,7 +133,7 @@ class CustomerUnregistered(Detector):
         reg_c = chunk.col(REGISTERED, "customer_id").astype(np.int64) if reg_rows.size else _EMPTY
         reg_u = (reg_c, rows_pos(chunk, reg_rows), {})
         if rows.size:
-            maybe = np.flatnonzero(~self.known.has(custs))  # most customers were registered long ago
+            maybe = np.flatnonzero(~self.known.contains(custs))  # most customers were registered long ago
             found, _ = self.known.lookup(custs[maybe], rows_pos(chunk, rows[maybe]), *reg_u)
             cand = maybe[~found]
             if cand.size:
@@ -243,8 +243,8 @@ class OwnershipConflict(Detector):
     def __init__(self, params: OwnershipParams, ctx: RuleContext):
         super().__init__(params, ctx)
         # customer -> owner and the (ts, id) of the event that set it; employee -> role, manager
-        self.owners = DenseLatest(owner=-1, src_ts=0, src_id=None)
-        self.people = DenseLatest(role=-1, manager=-1)
+        self.owners = Latest(owner=-1, src_ts=0, src_id=None)
+        self.people = Latest(role=-1, manager=-1)
         self.exempt = np.array(sorted({ctx.strings.code(r) for r in params.exempt_roles}), dtype=np.int64)
         # pack2(E, C) already reported on the local day ``self.day``: earlier days can never fire again
         self.day = np.iinfo(np.int64).min

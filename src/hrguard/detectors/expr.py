@@ -62,6 +62,8 @@ class ExprRule(Detector):
     default_severity = Severity.medium
     messages = {"en": {"default": "{name}: condition met on {kind} {event_id}"},
                 "zh": {"default": "{name}：{kind} {event_id} 满足条件"}}
+    #: the compiled condition is made from the params anew by a fresh instance, never saved
+    not_state = frozenset({"program"})
 
     @classmethod
     def check(cls, params: ExprParams, kinds: set[str]) -> list[tuple[tuple[Any, ...], str]]:

@@ -11,7 +11,7 @@ from ..findings import Severity
 from ..kit import pos_after, rows_pos
 from ..params import Duration
 from ..timeutil import US
-from ._state import DenseLatest
+from ..state import Latest
 
 FOLLOWUP, STAGE = "followup.logged", "customer.stage_changed"
 REGISTERED, ASSIGNED = "customer.registered", "customer.assigned"
@@ -52,7 +52,7 @@ class FollowupStall(Detector):
         self.stage_id = np.zeros(0, dtype=object)
         self.due = np.zeros(0, dtype=np.int64)
         self._next = _NEVER  # at or before the earliest due (a stale, earlier value only costs a scan)
-        self.owners = DenseLatest(owner=-1)
+        self.owners = Latest(owner=-1)
 
     def _idle_of(self, stages: np.ndarray) -> np.ndarray:
         out = np.full(stages.shape, -1, dtype=np.int64)

@@ -6,7 +6,7 @@ follow-up by E for C and a clock-in by E within ``radius_m`` of C's location (as
 ``call`` claim needs a phone, WeChat or email follow-up by E for C.
 
 Every punch with coordinates and every visit/call-channel follow-up is appended to a trace log and
-found by (employee, local date) through a :class:`KeyedRuns`: appends and the look-ups of a chunk's
+found by (employee, local date) through a :class:`hrguard.state.Rows`: appends and the look-ups of a chunk's
 summaries are numpy (sorted runs and binary searches), so neither hot kind is touched by a Python loop
 and nothing is quadratic. Claims are flattened once per chunk and joined with their summary's traces
 in numpy; the only Python loop is over findings. A stream's events take Python paths instead (traces
@@ -25,6 +25,7 @@ from ..columns import Chunk
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
 from ..kit import GrowBuf, haversine_m, pack2, rows_pos
+from ..state import Rows
 from ..timeutil import days_to_date
 from ._objects import flatten, lookup_each
 from .visit import CUSTOMER, FOLLOWUP, CustomerPlaces, customer_label
@@ -33,77 +34,6 @@ SUMMARY, PUNCH = "summary.submitted", "attendance.punched"
 _PUNCH, _VISIT, _CALL = 0, 1, 2  # kinds of trace (a visit claim wants _VISIT follow-ups, a call claim _CALL)
 _CALL_CHANNELS = ("phone", "wechat", "email")
 REQUIREMENTS = ("followup", "punch")
-
-
-class KeyedRuns:
-    """An append-only multimap from ``int64`` keys to rows of columns, queried for all rows of many keys.
-
-    Rows live in a few runs sorted by key; a new run is merged into the one before it while that one is
-    at most twice its size (a binary counter), so there are O(log n) runs, appending n rows costs
-    O(n log n) in all, and a query is two binary searches per run: vectorised whatever the chunking.
-    Within a key, rows keep their insertion order.
-    """
-
-    def __init__(self, **dtypes: type) -> None:
-        self.dtypes = dtypes
-        self.runs: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
-
-    def __len__(self) -> int:
-        return sum(k.size for k, _ in self.runs)
-
-    def add(self, keys: np.ndarray, cols: dict[str, np.ndarray]) -> None:
-        keys = np.asarray(keys, dtype=np.int64)
-        if keys.size == 0:
-            return
-        o = np.argsort(keys, kind="stable")
-        self.runs.append((keys[o], {n: np.asarray(cols[n], dtype=t)[o] for n, t in self.dtypes.items()}))
-        while len(self.runs) > 1 and self.runs[-2][0].size <= 2 * self.runs[-1][0].size:
-            (k2, c2), (k1, c1) = self.runs.pop(), self.runs.pop()
-            # a linear merge of two sorted runs; the newer run's rows go after the older's within a key
-            at = np.searchsorted(k1, k2, side="right") + np.arange(k2.size)
-            old = np.ones(k1.size + k2.size, dtype=bool)
-            old[at] = False
-            self.runs.append((_merged(k1, k2, at, old), {n: _merged(c1[n], c2[n], at, old) for n in self.dtypes}))
-
-    def find_one(self, key: int) -> dict[str, np.ndarray]:
-        """:meth:`find` for one key (two binary searches per run, no other numpy call): its rows' columns."""
-        parts = []
-        for keys, cols in self.runs:
-            lo, hi = keys.searchsorted(key, side="left"), keys.searchsorted(key, side="right")
-            if hi > lo:
-                parts.append(cols if hi - lo == keys.size else {n: c[lo:hi] for n, c in cols.items()})
-        if not parts:
-            return {n: np.zeros(0, t) for n, t in self.dtypes.items()}
-        return parts[0] if len(parts) == 1 else {n: np.concatenate([q[n] for q in parts]) for n in self.dtypes}
-
-    def find(self, q_keys: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Every stored row whose key equals a query key: ``(query index, columns)`` of the matches."""
-        q_keys = np.asarray(q_keys, dtype=np.int64)
-        nq = q_keys.size
-        qs: list[np.ndarray] = []
-        parts: dict[str, list[np.ndarray]] = {n: [] for n in self.dtypes}
-        for keys, cols in self.runs:
-            lo = np.searchsorted(keys, q_keys, side="left")
-            cnt = np.searchsorted(keys, q_keys, side="right") - lo
-            total = int(cnt.sum())
-            if total == 0:
-                continue
-            qi = np.repeat(np.arange(nq), cnt)
-            idx = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(total)
-            qs.append(qi)
-            for n in self.dtypes:
-                parts[n].append(cols[n][idx])
-        if not qs:
-            return np.zeros(0, np.int64), {n: np.zeros(0, t) for n, t in self.dtypes.items()}
-        return np.concatenate(qs), {n: np.concatenate(v) for n, v in parts.items()}
-
-
-def _merged(older: np.ndarray, newer: np.ndarray, at: np.ndarray, old: np.ndarray) -> np.ndarray:
-    """``newer`` placed at ``at`` and ``older`` in the rest (the ``old`` slots), in one new array."""
-    out = np.empty(old.size, dtype=older.dtype)
-    out[at] = newer
-    out[old] = older
-    return out
 
 
 class SummaryParams(DetectorParams):
@@ -157,7 +87,7 @@ class SummaryUnsupportedClaim(Detector):
         self.places = CustomerPlaces()
         # every trace that can support a claim, in arrival order; ``runs`` finds them by (employee, local date)
         self.log = {name: GrowBuf(dtype, fill) for name, (dtype, fill) in _TRACE_FIELDS.items()}
-        self.runs = KeyedRuns(ref=np.int64)
+        self.runs = Rows(ref=np.int64)
         self._pending: list[tuple] = []  # traces of small chunks not yet in the log (see SMALL)
 
     def next_due(self) -> int | None:
