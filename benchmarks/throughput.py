@@ -23,6 +23,8 @@ measures, each in a fresh subprocess so nothing is shared or warmed between runs
   thread's CPU time, which a busy machine's preemptions do not inflate) over ``--stream-events``
   events taken after a warm-up prefix, in file order (``allowed_lateness="30m"``; the generator moves
   lines by up to 10 minutes) and sorted by time (``allowed_lateness="0s"``);
+- ``peer`` (only when named in ``--parts``; needs polars): ``peer_polars.py``, hrguard with only
+  ``geofence.mismatch`` + ``followup.stall`` against a polars implementation of them, ids checked;
 - with ``--profile``: a cProfile of the scan, top functions by cumulative and by own time, saved to
   ``benchmarks/results/profile-N.txt`` (the raw ``.pstats`` goes to ``benchmarks/data/``).
 
@@ -494,6 +496,13 @@ def bench_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
             print(f"[{n:,}] reference vs hrguard, {TWO_RULES[0]} + {TWO_RULES[1]}: " + "; ".join(
                 f"{r} {c['hrguard']} vs {c['reference']}" for r, c in cmp.items())
                 + (" (the same findings, id for id)" if same else " -- DIFFERENT"), file=sys.stderr)
+    if "peer" in parts:  # not a default part: needs polars (the bench extra)
+        sys.path.insert(0, str(HERE))
+        import peer_polars
+
+        print(f"[{n:,}] polars peer (benchmarks/peer_polars.py) x{repeat} ...", file=sys.stderr, flush=True)
+        out["peer_polars"] = peer_polars.bench_size(n, path, peer_polars.two_rule_ruleset(RULESET), repeat, args.seed)
+        peer_polars.check(out["peer_polars"])
     _ratios(out)
     if "stages" in parts and not args.no_stages and not large:
         print(f"[{n:,}] stages ...", file=sys.stderr, flush=True)
@@ -568,6 +577,11 @@ def render(results: list[dict[str, Any]]) -> str:
                 if by_rule and "unavailable" not in by_rule:
                     ranked = sorted(by_rule.items(), key=lambda kv: -kv[1])
                     lines.append(f"{'':>10} detectors: " + ", ".join(f"{k} {v:.2f}" for k, v in ranked))
+    if any("peer_polars" in r for r in results):
+        import peer_polars
+
+        lines += ["", "hrguard with only geofence.mismatch + followup.stall against the polars peer (peer_polars.py)",
+                  peer_polars.render([r["peer_polars"] for r in results if "peer_polars" in r])]
     if any("stream" in r for r in results):
         lines += ["", "Stream.push latency (µs per event; wall-clock, and the thread's CPU time)",
                   f"{'events':>10} {'order':>22} {'timed':>6} {'p50':>7} {'p90':>7} {'p99':>8} {'p99.9':>8} "
@@ -605,7 +619,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stream-warm-max", type=int, default=200_000, help="at most this many warm-up pushes")
     ap.add_argument("--no-stages", action="store_true", help="skip the per-stage breakdown")
     ap.add_argument("--parts", default="scan,bounded,floor,reference,stages,stream",
-                    help="which measurements to run (scan,bounded,floor,reference,stages,stream; --profile adds profile)")
+                    help="which measurements to run (scan,bounded,floor,reference,stages,stream; --profile adds profile; "
+                         "peer adds the polars peer of benchmarks/peer_polars.py)")
     ap.add_argument("--profile", action="store_true", help="also cProfile each plain scan")
     ap.add_argument("--top", type=int, default=15, help="functions listed per profile table")
     ap.add_argument("--out", default=str(RESULTS / "throughput.json"))
