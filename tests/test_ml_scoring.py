@@ -86,7 +86,7 @@ def test_the_walk_is_the_plain_walk_bit_for_bit(case):
 @pytest.mark.parametrize("case", ["default", "ties", "constant"])
 def test_block_size_and_threads_do_not_change_a_bit(case, monkeypatch):
     s, X = forest(case)
-    X = np.vstack([X] * (2600 // len(X) + 1))  # enough rows for two or three threads
+    X = np.vstack([X] * (3 * ml._THREAD_MIN_ROWS // len(X) + 1))  # enough rows for three threads
     want = s.score_samples(X)
     for cells in (1, 37, 4096):
         monkeypatch.setattr(ml, "BLOCK_CELLS", cells)
