@@ -152,6 +152,20 @@ def _ml() -> Any:
     return importlib.import_module("hrguard.ml")
 
 
+def _require_ml() -> None:
+    """Raise ``MissingExtraError`` naming the ``ml`` extra unless scikit-learn can be imported, without importing it.
+
+    Checking a ruleset must not pay for importing scikit-learn (about 1 s and 150 MB): only fitting,
+    scoring and loading a model do.
+    """
+    import importlib.util
+
+    from ..errors import MissingExtraError
+
+    if importlib.util.find_spec("sklearn") is None:
+        raise MissingExtraError("scikit-learn", "ml")
+
+
 def _model_extra(params: OutlierParams) -> dict[str, Any]:
     """What a saved model must agree on with the rule that uses it."""
     return {"detector": IsolationForestOutlier.id, "features": params.feature_names(),
@@ -242,8 +256,9 @@ class IsolationForestOutlier(Detector):
 
     @classmethod
     def check(cls, params: OutlierParams, kinds: set[str]) -> list[tuple[tuple[Any, ...], str]]:
-        ml = _ml()  # raises MissingExtraError (naming the 'ml' extra) when scikit-learn is missing
+        _require_ml()  # raises MissingExtraError (naming the 'ml' extra) when scikit-learn is missing
         if isinstance(params.fit_on, SavedModel):
+            ml = _ml()
             try:
                 load_model(params)
             except ml.ModelFileError as exc:
