@@ -61,7 +61,7 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
 def _instant(text: str) -> datetime:
     """An instant option (``--as-of``), read by hrguard's one policy (:func:`hrguard.timeutil.to_instant_us`):
-    RFC 3339 with an offset, or seconds since the Unix epoch."""
+    text, so RFC 3339 with an offset."""
     try:
         return from_us(to_instant_us(text), timezone.utc)
     except InvalidArgumentError as exc:  # argparse names the option: "argument --as-of: ..."
@@ -69,8 +69,8 @@ def _instant(text: str) -> datetime:
 
 
 def _duration(text: str) -> timedelta:
-    """A duration option (``--max-disorder``), read by :func:`hrguard.timeutil.to_duration_us`: ``1d``,
-    ``30m``, ISO 8601 ``PT30M``, or a number of seconds."""
+    """A duration option (``--max-disorder``), read by :func:`hrguard.timeutil.to_duration_us`: text, so
+    ``1d``, ``30m``, ISO 8601 ``PT30M`` (a unit is needed)."""
     try:
         return timedelta(microseconds=to_duration_us(text))
     except InvalidArgumentError as exc:
@@ -121,8 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("events", nargs="+", metavar="EVENTS", help="event files (.jsonl or a JSON array); '-' reads stdin")
     s.add_argument("--ruleset", "-r", default="sales", help="ruleset path or bundled name (default: sales)")
     s.add_argument("--as-of", type=_instant, metavar="TS",
-                   help="evaluate at this time: RFC 3339 with an offset, e.g. 2026-04-20T18:00:00+08:00, or seconds "
-                        "since the Unix epoch (default: the latest event's ts)")
+                   help="evaluate at this RFC 3339 time, e.g. 2026-04-20T18:00:00+08:00 (default: the latest event's ts)")
     s.add_argument("--format", "-f", choices=["table", "jsonl", "json"], default="table",
                    help="table (default, for people), jsonl (one finding per line) or json (one document)")
     s.add_argument("--out", "-o", metavar="PATH", help="write findings to PATH instead of stdout")
@@ -130,9 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit 1 when a finding is at least this severe (info, low, medium, high, critical)")
     s.add_argument("--strict", action="store_true", help="stop at the first rejected record (exit 3)")
     s.add_argument("--max-disorder", type=_duration, metavar="DURATION",
-                   help="scan in bounded memory: events may arrive at most this far (e.g. 1d, 30m, PT6H, or a "
-                        "number of seconds) behind the latest ts read; later ones are rejected as late. Default: "
-                        "hold everything, any order")
+                   help="scan in bounded memory: events may arrive at most this far (e.g. 1d, 30m, PT6H) behind "
+                        "the latest ts read; later ones are rejected as late. Default: hold everything, any order")
     s.add_argument("--show-suppressed", action="store_true",
                    help="also list findings suppressed by a rule's exceptions (table and jsonl)")
 
@@ -161,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("events", nargs="+", metavar="EVENTS", help="event files (.jsonl or a JSON array); '-' reads stdin")
     tr.add_argument("--ruleset", "-r", default="sales", help="ruleset path or bundled name (default: sales)")
     tr.add_argument("--as-of", type=_instant, metavar="TS",
-                    help="evaluate the findings at this time (RFC 3339 with an offset, or seconds since the Unix epoch)")
+                    help="evaluate the findings at this RFC 3339 time")
     tr.add_argument("--no-findings", action="store_true", help="only the timeline: do not scan")
 
     sy = sub.add_parser("synth", help="write a synthetic sales company with ground truth",

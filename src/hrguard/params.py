@@ -43,12 +43,13 @@ Duration = Annotated[
     int,
     BeforeValidator(_duration),
     PlainSerializer(format_duration, return_type=str, when_used="json"),
-    WithJsonSchema({"type": ["string", "number"], "minimum": 0, "description": DURATION_HELP,
+    WithJsonSchema({"type": ["string", "number"], "minimum": 0, "description": f"{DURATION_HELP}, or a number of seconds",
                     "examples": ["30m", "7d", "PT30M", 90], **DURATION_FIELD_MARK}),
 ]
 """A duration: written as ``"30m"``, ``"7d"``, ``"1h30m"``, ISO 8601 ``"PT30M"``, a ``timedelta``, or a
-number of seconds (``90`` is 90 seconds, as everywhere in hrguard: see :mod:`hrguard.timeutil`); held as
-integer microseconds, written back (JSON) in the shortest exact form (``"90s"``).
+number of seconds (``90`` is 90 seconds, as everywhere in hrguard; the text ``"90"`` needs a unit: see
+:mod:`hrguard.timeutil`); held as integer microseconds, written back (JSON) in the shortest exact form
+(``"90s"``).
 
 Validating with ``context=MICROSECONDS`` reads integers as microseconds, for round trips of
 ``model_dump()``.

@@ -9,12 +9,15 @@ quality helpers), command-line options (``--as-of``, ``--max-disorder``) and rul
 (:data:`hrguard.params.Duration`) all go through :func:`to_instant_us` and :func:`to_duration_us`:
 
 - an **instant** is an aware ``datetime``; a string in RFC 3339 with an offset
-  (``2026-04-20T18:00:00+08:00``, ``...Z``); or a number (``int``/``float``, or text that is just a
-  number) of **seconds since the Unix epoch**, as ``time.time()`` gives. A naive ``datetime``, a
-  string without an offset and a bare date are refused (which zone's midnight?), as the contract
-  refuses them in events.
+  (``2026-04-20T18:00:00+08:00``, ``...Z``); or a number (``int``, ``float``, numpy) of **seconds since
+  the Unix epoch**, as ``time.time()`` gives. A naive ``datetime``, a string without an offset and a
+  bare date are refused (which zone's midnight?), as the contract refuses them in events.
 - a **duration** is a ``timedelta``; a string such as ``30m``, ``12h``, ``7d``, ``1h30m`` or ISO 8601
-  ``P7D``/``PT30M``; or a number (or text that is just a number) of **seconds**.
+  ``P7D``/``PT30M`` (the contract's formats); or a number of **seconds**.
+- The type decides: a number is seconds, text is read in the contract's formats and must say its
+  unit or offset. Text that is just a number (``"90"``, ``--max-disorder 90``) is refused with the
+  fix (``'90s'`` or ``'90m'``), except ``"0"``: the command line always gives text, and a YAML
+  string was written as one on purpose.
 - ``bool`` is never a number here; NaN, infinities, negative durations and instants outside the
   years 0001-01-02 to 9999-12-30 (UTC) are refused. Every refusal is an
   :class:`~hrguard.errors.InvalidArgumentError` (a ``ValueError``; ``ArgumentTypeError``, also a
@@ -62,10 +65,13 @@ MAX_US = (datetime(9999, 12, 30, 23, 59, 59, 999_999, tzinfo=timezone.utc) - _EP
 MAX_DURATION_US = MAX_US - MIN_US
 """The longest duration accepted: any longer reaches past the instants hrguard can represent."""
 
-DURATION_HELP = ("a duration such as '45s', '30m', '12h', '7d', '1h30m' or ISO 8601 'P7D' / 'PT30M', "
-                 "or a number of seconds")
-INSTANT_HELP = ("an RFC 3339 time with an offset such as '2026-04-20T18:00:00+08:00' (in Python also an aware "
-                "datetime), or a number of seconds since the Unix epoch (as time.time() gives)")
+DURATION_HELP = "a duration such as '45s', '30m', '12h', '7d', '1h30m' or ISO 8601 'P7D' / 'PT30M'"
+"""The text forms of a duration (a number, not text, is seconds)."""
+INSTANT_HELP = "an RFC 3339 time with an offset, e.g. 2026-04-20T18:00:00+08:00"
+"""The text form of an instant (a number, not text, is seconds since the Unix epoch)."""
+_INSTANT_TYPES = ("an aware datetime, an RFC 3339 string with an offset, or a number of seconds since the Unix "
+                  "epoch (as time.time() gives)")
+_DURATION_TYPES = f"a timedelta, {DURATION_HELP}, or a number of seconds"
 
 
 def _is_number(value: Any) -> bool:
@@ -91,11 +97,12 @@ def to_instant_us(value: Any, *, what: str | None = None) -> int:
         if isinstance(value, date):
             raise InvalidArgumentError(what, f"{value.isoformat()} is a date and has no UTC offset: give an aware "
                                              f"datetime, e.g. {value.isoformat()}T00:00:00+08:00")
-        raise ArgumentTypeError(what, f"expected {INSTANT_HELP}; got {_shown(value)}")
+        raise ArgumentTypeError(what, f"expected {_INSTANT_TYPES}; got {_shown(value)}")
     if isinstance(value, str):
         text = value.strip()
         if _NUMBER.match(text):
-            return _epoch_seconds(float(text) if any(c in text for c in ".eE") else int(text), value, what)
+            raise InvalidArgumentError(what, f"expected {INSTANT_HELP}; got {value!r} (text is read as RFC 3339; "
+                                             f"seconds since the Unix epoch are given as a number, not as text)")
         if _DATE_ONLY.match(text):
             raise InvalidArgumentError(what, f"{value!r} is a date and has no UTC offset: write a time with an "
                                              f"offset, e.g. {text}T00:00:00+08:00")
@@ -116,7 +123,7 @@ def to_datetime(value: Any, *, what: str | None = None, tz: ZoneInfo | timezone 
     us = to_instant_us(value, what=what)
     if isinstance(value, datetime):
         return value
-    if isinstance(value, str) and not _NUMBER.match(value.strip()):
+    if isinstance(value, str):
         return datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     return from_us(us, tz)
 
@@ -126,7 +133,7 @@ _PLAUSIBLE = (0, 7_258_118_400)  # 1970 to 2200, in seconds: where an epoch numb
 
 def _epoch_seconds(seconds: Any, given: Any, what: str | None) -> int:
     if not math.isfinite(seconds):
-        raise InvalidArgumentError(what, f"expected {INSTANT_HELP}; got {given!r}")
+        raise InvalidArgumentError(what, f"expected {_INSTANT_TYPES}; got {given!r}")
     us = _seconds_to_us(seconds)
     if not MIN_US <= us <= MAX_US:
         hint = ""
@@ -162,19 +169,16 @@ def to_duration_us(value: Any, *, what: str | None = None) -> int:
         us = (value.days * 86_400 + value.seconds) * US + value.microseconds
         return _duration_in_range(us, value, what)
     if isinstance(value, bool) or not (_is_number(value) or isinstance(value, str)):
-        raise ArgumentTypeError(what, f"expected {DURATION_HELP} (or a timedelta); got {_shown(value)}")
+        raise ArgumentTypeError(what, f"expected {_DURATION_TYPES}; got {_shown(value)}")
     if _is_number(value):
         if not math.isfinite(value):
-            raise InvalidArgumentError(what, f"expected {DURATION_HELP}; got {value!r}")
+            raise InvalidArgumentError(what, f"expected {_DURATION_TYPES}; got {value!r}")
         return _duration_in_range(_seconds_to_us(value), value, what)
     text = value.strip()
     if not text:
-        raise InvalidArgumentError(what, f"expected {DURATION_HELP}; got an empty string")
-    if _NUMBER.match(text):
-        number = float(text) if any(c in text for c in ".eE") else int(text)
-        if not math.isfinite(number):
-            raise InvalidArgumentError(what, f"expected {DURATION_HELP}; got {value!r}")
-        return _duration_in_range(_seconds_to_us(number), value, what)
+        raise InvalidArgumentError(what, f"expected {DURATION_HELP}, got an empty string")
+    if text == "0":
+        return 0
     if _SIMPLE.match(text):
         us = int(round(sum(float(n) * _UNIT_US[u] for n, u in _PART.findall(text))))
         return _duration_in_range(us, value, what)
@@ -196,7 +200,9 @@ def to_duration_us(value: Any, *, what: str | None = None) -> int:
         hint = " (months and years have no fixed length: write days, e.g. 'P30D' or '30d')"
     elif re.match(r"^\s*(?:\d+(?:\.\d+)?\s*[SMHDW]\s*)+$", text):
         hint = f" (units are lower case: {text.lower()!r})"
-    raise InvalidArgumentError(what, f"expected {DURATION_HELP}; got {value!r}{hint}")
+    elif _NUMBER.match(text):
+        hint = f" (a bare number needs a unit, e.g. '{text}s' or '{text}m'; a number, not text, is seconds)"
+    raise InvalidArgumentError(what, f"expected {DURATION_HELP}, got {value!r}{hint}")
 
 
 def _duration_in_range(us: int, given: Any, what: str | None) -> int:
