@@ -3,7 +3,10 @@
 The import graph is read from the source with :mod:`ast`, not by importing anything, so it sees every
 import wherever it is written: at module level, inside functions and methods (a lazy import is still
 a dependency), relative or absolute, and ``importlib.import_module("hrguard.x")`` with a literal name.
-Imports inside ``if TYPE_CHECKING:`` are left out: they never run, they only name types.
+Imports inside ``if TYPE_CHECKING:`` are left out: they never run, they only name types. Plugins loaded
+by name (``plugins.DEFAULT_PLUGINS``, entry points, the detectors ``hrguard.detectors`` finds with
+``pkgutil``) are not imports either: the core names no plugin in an import, and a plugin, built in or
+not, may import the core.
 
 Importing ``a.b.c`` also runs ``a/__init__.py`` and ``a/b/__init__.py``; those implicit edges are not
 counted (every module would otherwise depend on ``hrguard/__init__.py``, which re-exports the API).
