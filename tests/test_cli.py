@@ -352,9 +352,9 @@ def test_table_cuts_messages_to_the_width_and_counts_wide_characters():
     wide = _finding(id="F2", message="客户" * 100)
     table = render_table([long, wide], width=100)
     lines = table.splitlines()
-    from hrguard.cli import _cell_width
+    from hrguard.display import cell_width
 
-    assert all(_cell_width(line) <= 100 for line in lines)
+    assert all(cell_width(line) <= 100 for line in lines)
     assert lines[2].endswith("…") and lines[3].endswith("…")
     assert lines[2].split()[-1].startswith("xxx") and "-" in lines[2]  # a null customer shows as '-'
     whole = render_table([long], width=None)

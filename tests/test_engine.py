@@ -97,8 +97,9 @@ def test_events_after_as_of_are_ignored_entirely(engine, ruleset):
 
 
 def test_naive_as_of_is_refused(engine, ruleset):
-    with pytest.raises(ValueError, match="no offset"):
+    with pytest.raises(hrguard.InvalidArgumentError, match="^as_of: '2026-04-01T09:00:00' has no UTC offset") as err:
         engine.scan([], ruleset({"use": "geofence.mismatch"}), as_of="2026-04-01T09:00:00")
+    assert isinstance(err.value, ValueError) and err.value.argument == "as_of"
 
 
 def test_findings_are_sorted_by_ts_then_id(engine, ruleset):

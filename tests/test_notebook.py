@@ -372,7 +372,7 @@ def test_plot_sweep_and_plot_scores_shapes() -> None:
     assert nb.plot_scores([0.3, 0.4, 0.7], threshold=0.6, marked=[False, False, True], ax=ax) is fig
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["unmarked (2)", "marked (1)", "threshold 0.600"]
     plt.close(fig)
-    with pytest.raises(ValueError, match="marked has 1 flags for 3 scores"):
+    with pytest.raises(ValueError, match=r"marked: 1 flags for 3 scores \(give one per score\)"):
         nb.plot_scores([0.3, 0.4, 0.7], marked=[True])
     with pytest.raises(ValueError, match="no scores"):
         nb.plot_scores([])

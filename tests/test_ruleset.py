@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import hrguard
 from hrguard.errors import Problem
@@ -120,7 +121,8 @@ def test_the_same_detector_twice_needs_names(problems):
     ("7D", "units are lower case"),
     ("P1M", "months and years have no fixed length"),
     ("-5m", "cannot be negative"),
-    ("30", "needs a unit"),
+    ("30", "needs a unit, e.g. '30s' or '30m'"),
+    ("thirty", ""),
 ])
 def test_bad_duration_names_the_accepted_forms(problems, value, hint):
     p = one(problems(f"""
@@ -134,14 +136,23 @@ def test_bad_duration_names_the_accepted_forms(problems, value, hint):
     assert "'P7D'" in p.message and hint in p.message
 
 
-def test_a_bare_number_is_not_a_duration(problems):
-    p = one(problems("""
+@pytest.mark.parametrize("written", ["90", "90.0", '"90s"', '"1m30s"', '"PT90S"'])
+def test_a_bare_number_is_seconds_as_everywhere_in_hrguard(ruleset, written):
+    rs = ruleset({"use": "geofence.mismatch", "params": yaml.safe_load(f"{{window_slack: {written}}}")})
+    assert rs.rule("geofence.mismatch").params.window_slack == 90 * 1_000_000
+    assert rs.rule("geofence.mismatch").params.model_dump(mode="json")["window_slack"] == "90s"
+
+
+@pytest.mark.parametrize("written, says", [("-30", "cannot be negative"), (".nan", "got nan"), (".inf", "got inf"),
+                                            ("true", "got bool True"), ("[30]", "got list")])
+def test_a_number_that_is_not_a_duration_is_a_located_error(problems, written, says):
+    p = one(problems(f"""
         rules:
           - use: geofence.mismatch
-            params: {window_slack: 30}
+            params: {{window_slack: {written}}}
         """))
     assert at(p) == (3, 28)
-    assert "bare number is ambiguous" in p.message and "'30s' or '30m'" in p.message
+    assert p.message.startswith("window_slack: ") and says in p.message
 
 
 def test_cel_syntax_error_points_inside_the_expression(problems):

@@ -48,7 +48,7 @@ def test_parse_duration(text, us):
 
 
 def test_parse_duration_of_numbers_and_timedeltas():
-    assert parse_duration(90) == 90 * US  # a bare number is seconds in the Python API
+    assert parse_duration(90) == 90 * US  # a number is seconds, everywhere (hrguard.timeutil's policy)
     assert parse_duration(1.5) == 1_500_000
     assert parse_duration(timedelta(hours=1, microseconds=3)) == H + 3
 

@@ -7,39 +7,53 @@ from __future__ import annotations
 
 from .columns import Chunk
 from .detector import Detector, DetectorParams, RuleContext
-from .engine import Engine, ScanResult, Stream, default_engine, scan
+from .engine import Engine, ScanResult, Stream, default_engine, load_ruleset, scan
 from .errors import (
+    ArgumentTypeError,
+    ConformanceError,
     DetectorError,
+    FieldError,
     HrguardError,
+    InvalidArgumentError,
     InvalidEventError,
     LateEventError,
     MissingExtraError,
+    MissingFileError,
+    ModelFileError,
     PluginError,
     Problem,
     RulesetError,
+    UnknownNameError,
+    UsageError,
 )
 from .events import Event
 from .findings import Finding, Severity
 from .hookspecs import hookimpl
 from .ingest import Rejection
 from .params import Duration
-from .ruleset import Rule, Ruleset, load_ruleset
+from .ruleset import Rule, Ruleset
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArgumentTypeError",
     "Chunk",
+    "ConformanceError",
     "Detector",
     "DetectorError",
     "DetectorParams",
     "Duration",
     "Engine",
     "Event",
+    "FieldError",
     "Finding",
     "HrguardError",
+    "InvalidArgumentError",
     "InvalidEventError",
     "LateEventError",
     "MissingExtraError",
+    "MissingFileError",
+    "ModelFileError",
     "PluginError",
     "Problem",
     "Rejection",
@@ -50,6 +64,8 @@ __all__ = [
     "ScanResult",
     "Severity",
     "Stream",
+    "UnknownNameError",
+    "UsageError",
     "__version__",
     "default_engine",
     "hookimpl",

@@ -37,7 +37,7 @@ from pydantic.types import Strict
 
 from .columns import NULL_INT, ColumnBuilder, Interner, column_type
 from .events import CustomerRegistered, AttendancePunched, Event, Photo
-from .ingest import _JSONError, Intake, RawRecord, _json_problem, _loads, _salvage_id, iter_records, read_records
+from .ingest import JSONError, Intake, RawRecord, json_problem, loads, salvage_id, iter_records, read_records
 
 _US = 1_000_000
 _DAY_US = 86_400 * _US
@@ -660,9 +660,9 @@ def _jsonl_blocks(fh: Any, source: str, size_bytes: int) -> Iterator[Block]:
             if lines[0].startswith(b"\xef\xbb\xbf"):
                 lines[0] = lines[0][3:]
         try:
-            values = list(map(_loads, lines))
+            values = list(map(loads, lines))
             yield Block(source, values, range(lineno, lineno + len(lines)))
-        except _JSONError:
+        except JSONError:
             yield _line_by_line(lines, source, lineno)
         lineno += len(lines)
 
@@ -677,9 +677,9 @@ def _line_by_line(lines: list[bytes], source: str, lineno: int) -> Block:
             continue
         ln = lineno + k
         try:
-            v = _loads(line)
-        except _JSONError as exc:
-            v = RawRecord(source, ln, _salvage_id(line), error=f"malformed JSON: {_json_problem(exc)}")
+            v = loads(line)
+        except JSONError as exc:
+            v = RawRecord(source, ln, salvage_id(line), error=f"malformed JSON: {json_problem(exc)}")
         values.append(v)
         where.append(ln)
     return Block(source, values, where)

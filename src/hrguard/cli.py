@@ -20,26 +20,34 @@ import json
 import os
 import shutil
 import sys
-import unicodedata
-from datetime import datetime
+import time
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
-from .errors import HrguardError, InvalidEventError, PluginError, RulesetError
+from . import __version__
+from .demo import run_demo
+from .display import cell_width, pad, render_table
+from .engine import default_engine, load_ruleset, scan
+from .errors import HrguardError, InvalidArgumentError, InvalidEventError, PluginError, RulesetError, UsageError
+from .events import events_json_schema
 from .findings import Finding, Severity
+from .ruleset import ruleset_json_schema
+from .synth import SynthConfig, write_dataset
+from .timeutil import from_us, to_duration_us, to_instant_us
+from .trace import render_trace, trace_customer
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_REJECTED, EXIT_DETECTOR = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
 
-
-class UsageError(HrguardError):
-    """A command line that names something that is not there (reported, exit 2)."""
+__all__ = ["EXIT_DETECTOR", "EXIT_FINDINGS", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_REJECTED", "EXIT_USAGE", "UsageError",
+           "build_parser", "detector_params", "main", "render_table", "summary_line"]
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # the usage line and one error line, exit 2
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+    def error(self, message: str) -> None:  # type: ignore[override]
+        """argparse's usage errors (a bad option or value) as a :class:`UsageError`: usage, one line, exit 2."""
+        raise UsageError(message, prog=self.prog, usage=self.format_usage())
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -51,17 +59,22 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
             self._action_max_length = max(self._action_max_length, max(names, default=0) + self._current_indent + 2)
 
 
-def _as_of(text: str) -> datetime:
-    """``--as-of``: an RFC 3339 time with an offset (``Z`` allowed)."""
+def _instant(text: str) -> datetime:
+    """An instant option (``--as-of``), read by hrguard's one policy (:func:`hrguard.timeutil.to_instant_us`):
+    text, so RFC 3339 with an offset."""
     try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an RFC 3339 time with an offset, e.g. 2026-04-20T18:00:00+08:00; got {text!r}") from None
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} has no UTC offset: write it with one, e.g. {value.isoformat()}+08:00")
-    return value
+        return from_us(to_instant_us(text), timezone.utc)
+    except InvalidArgumentError as exc:  # argparse names the option: "argument --as-of: ..."
+        raise argparse.ArgumentTypeError(exc.reason) from None
+
+
+def _duration(text: str) -> timedelta:
+    """A duration option (``--max-disorder``), read by :func:`hrguard.timeutil.to_duration_us`: text, so
+    ``1d``, ``30m``, ISO 8601 ``PT30M`` (a unit is needed)."""
+    try:
+        return timedelta(microseconds=to_duration_us(text))
+    except InvalidArgumentError as exc:
+        raise argparse.ArgumentTypeError(exc.reason) from None
 
 
 def _count(what: str) -> Any:
@@ -78,8 +91,6 @@ def _count(what: str) -> Any:
 
 
 def _day(text: str) -> Any:
-    from datetime import date
-
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -109,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Scan events (JSON Lines or a JSON array; '-' reads stdin) with a ruleset.")
     s.add_argument("events", nargs="+", metavar="EVENTS", help="event files (.jsonl or a JSON array); '-' reads stdin")
     s.add_argument("--ruleset", "-r", default="sales", help="ruleset path or bundled name (default: sales)")
-    s.add_argument("--as-of", type=_as_of, metavar="TS",
+    s.add_argument("--as-of", type=_instant, metavar="TS",
                    help="evaluate at this RFC 3339 time, e.g. 2026-04-20T18:00:00+08:00 (default: the latest event's ts)")
     s.add_argument("--format", "-f", choices=["table", "jsonl", "json"], default="table",
                    help="table (default, for people), jsonl (one finding per line) or json (one document)")
@@ -117,9 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--fail-on", choices=[x.value for x in Severity], metavar="SEVERITY",
                    help="exit 1 when a finding is at least this severe (info, low, medium, high, critical)")
     s.add_argument("--strict", action="store_true", help="stop at the first rejected record (exit 3)")
-    s.add_argument("--max-disorder", metavar="DURATION",
-                   help="scan in bounded memory: events may arrive at most this far (e.g. 1d) behind the latest "
-                        "ts read; later ones are rejected as late. Default: hold everything, any order")
+    s.add_argument("--max-disorder", type=_duration, metavar="DURATION",
+                   help="scan in bounded memory: events may arrive at most this far (e.g. 1d, 30m, PT6H) behind "
+                        "the latest ts read; later ones are rejected as late. Default: hold everything, any order")
     s.add_argument("--show-suppressed", action="store_true",
                    help="also list findings suppressed by a rule's exceptions (table and jsonl)")
 
@@ -147,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("customer", metavar="CUSTOMER_ID")
     tr.add_argument("events", nargs="+", metavar="EVENTS", help="event files (.jsonl or a JSON array); '-' reads stdin")
     tr.add_argument("--ruleset", "-r", default="sales", help="ruleset path or bundled name (default: sales)")
-    tr.add_argument("--as-of", type=_as_of, metavar="TS", help="evaluate the findings at this RFC 3339 time")
+    tr.add_argument("--as-of", type=_instant, metavar="TS",
+                    help="evaluate the findings at this RFC 3339 time")
     tr.add_argument("--no-findings", action="store_true", help="only the timeline: do not scan")
 
     sy = sub.add_parser("synth", help="write a synthetic sales company with ground truth",
@@ -174,8 +186,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from . import __version__
-
     return __version__
 
 
@@ -183,8 +193,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (never raises ``SystemExit`` itself)."""
     try:
         args = build_parser().parse_args(argv)
-    except SystemExit as exc:  # --help, --version, or a usage error already reported
+    except SystemExit as exc:  # --help or --version, already printed
         return EXIT_OK if exc.code is None else exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except UsageError as exc:
+        _report_usage_error(exc)
+        return EXIT_USAGE
     try:
         return _COMMANDS[args.command](args)
     except RulesetError as exc:
@@ -194,7 +207,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _err(f"rejected {exc.rejection}")
         _err("hrguard: stopped at the first rejected record (--strict); no findings were reported")
         return EXIT_REJECTED
-    except (PluginError, UsageError) as exc:
+    except UsageError as exc:
+        _report_usage_error(exc)
+        return EXIT_USAGE
+    except PluginError as exc:
         _err(f"hrguard: {exc}")
         return EXIT_USAGE
     except HrguardError as exc:  # e.g. a MissingExtraError naming the extra to install
@@ -219,6 +235,15 @@ def _err(text: str) -> None:
     print(text, file=sys.stderr)
 
 
+def _report_usage_error(exc: UsageError) -> None:
+    """argparse's format for its own errors (usage, then ``prog: error: ...``); ``hrguard: ...`` for others."""
+    if exc.usage is not None:
+        sys.stderr.write(exc.usage)
+        _err(f"{exc.prog}: error: {exc}")
+    else:
+        _err(f"hrguard: {exc}")
+
+
 def _report_ruleset_error(exc: RulesetError) -> None:
     for prob in exc.problems:
         first, *rest = str(prob).splitlines() or [""]
@@ -235,9 +260,6 @@ def _plural(n: int, word: str) -> str:
 
 # -- scan ----------------------------------------------------------------------------------------
 def cmd_scan(args: argparse.Namespace) -> int:
-    from .engine import scan
-    from .ruleset import load_ruleset
-
     events = _event_files(args.events)
     ruleset = load_ruleset(args.ruleset)
     result = scan(events, ruleset, as_of=args.as_of, strict=args.strict, max_disorder=args.max_disorder)
@@ -309,71 +331,8 @@ def summary_line(result: Any) -> str:
 
 
 # -- the table ------------------------------------------------------------------------------------
-_COLORS = {"critical": "1;31", "high": "31", "medium": "33", "low": "36", "info": "2"}
-
-
-def _color_ok() -> bool:
-    return not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
-
-
-def _cell_width(text: str) -> int:
-    """Terminal columns ``text`` takes: East Asian wide and full-width characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1 for ch in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - _cell_width(text))
-
-
-def _cut(text: str, width: int) -> str:
-    if _cell_width(text) <= width:
-        return text
-    out, used = [], 0
-    for ch in text:
-        w = _cell_width(ch)
-        if used + w > width - 1:
-            break
-        out.append(ch)
-        used += w
-    return "".join(out) + "…"
-
-
-def render_table(findings: list[Finding], width: int | None = None, color: bool = False) -> str:
-    """Findings as an aligned table: time (local to the ruleset), severity, rule, who, message.
-
-    ``width`` is the terminal's width: messages are cut to fit it (never below 24 columns); ``None``
-    keeps them whole (files and pipes). A suppressed finding's message starts with the reason.
-    """
-    if not findings:
-        return "No findings.\n"
-    head = ("TIME", "SEVERITY", "RULE", "EMPLOYEE", "CUSTOMER", "MESSAGE")
-    rows = []
-    for f in findings:
-        msg = f"[suppressed: {f.suppressed_by}] {f.message}" if f.suppressed_by else f.message
-        msg = " ".join(msg.split())  # one line per finding, whatever the template did
-        rows.append((f.ts.strftime("%Y-%m-%d %H:%M"), f.severity.value, f.name, f.employee_id or "-",
-                     f.customer_id or "-", msg))
-    widths = [max(_cell_width(r[i]) for r in [head, *rows]) for i in range(5)]
-    room = None if width is None else max(24, width - sum(widths) - 2 * 5 - 1)
-    if room is not None:
-        rows = [(*r[:5], _cut(r[5], room)) for r in rows]
-    msg_w = max(_cell_width(r[5]) for r in [head, *rows])
-
-    def line(cells: Sequence[str], sev: str | None = None) -> str:
-        parts = [_pad(c, w) for c, w in zip(cells[:5], widths)]
-        if sev is not None and color:  # colour the word, not its padding
-            parts[1] = f"\x1b[{_COLORS[sev]}m{cells[1]}\x1b[0m" + parts[1][len(cells[1]):]
-        return "  ".join(parts) + "  " + cells[5]
-
-    lines = [line(head), "  ".join("-" * w for w in [*widths, msg_w])]
-    lines += [line(r, r[1]) for r in rows]
-    return "\n".join(lines) + "\n"
-
-
 # -- validate ------------------------------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .ruleset import load_ruleset
-
     rs = load_ruleset(args.ruleset)
     where = args.ruleset if Path(args.ruleset).is_file() else f"{args.ruleset} (bundled: {rs.source})"
     print(f"{where}: ok — ruleset {rs.name!r}: {_plural(len(rs.rules), 'rule')}, "
@@ -382,9 +341,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for r in rs.rules:
         scope = "; ".join(f"{k}: {', '.join(v)}" for k, v in r.scope.model_dump().items() if v) or "everyone"
         rows.append((r.name, r.use, r.severity.value, scope, str(len(r.exceptions))))
-    widths = [max(_cell_width(row[i]) for row in rows) for i in range(4)]
+    widths = [max(cell_width(row[i]) for row in rows) for i in range(4)]
     for row in rows:
-        print("  " + "  ".join(_pad(c, w) for c, w in zip(row[:4], widths)) + "  " + row[4])
+        print("  " + "  ".join(pad(c, w) for c, w in zip(row[:4], widths)) + "  " + row[4])
     return EXIT_OK
 
 
@@ -393,9 +352,9 @@ def _type_name(schema: dict[str, Any]) -> str:
     if "anyOf" in schema:
         kinds = [_type_name(s) for s in schema["anyOf"]]
         return " or ".join(dict.fromkeys(kinds))
-    t = schema.get("type")
-    if t == "string" and "30m" in schema.get("examples", ()):
+    if schema.get("x-hrguard-type") == "duration":
         return "duration"
+    t = schema.get("type")
     if t == "array":
         return f"list of {_plural_type(_type_name(schema.get('items', {})))}"
     if t == "object" and isinstance(schema.get("additionalProperties"), dict):
@@ -431,8 +390,6 @@ def detector_params(cls: Any) -> list[dict[str, Any]]:
 
 
 def cmd_detectors(args: argparse.Namespace) -> int:
-    from .engine import default_engine
-
     engine = default_engine()
     listing = []
     for det_id, reg in sorted(engine.registry.detectors.items()):
@@ -458,26 +415,20 @@ def cmd_detectors(args: argparse.Namespace) -> int:
         if len(rows) == 1:
             print("  (no parameters)")
             continue
-        widths = [max(_cell_width(r[k]) for r in rows) for k in range(3)]
+        widths = [max(cell_width(r[k]) for r in rows) for k in range(3)]
         for r in rows:
-            print(("  " + "  ".join(_pad(c, w) for c, w in zip(r[:3], widths)) + "  " + r[3]).rstrip())
+            print(("  " + "  ".join(pad(c, w) for c, w in zip(r[:3], widths)) + "  " + r[3]).rstrip())
     return EXIT_OK
 
 
 # -- demo / trace --------------------------------------------------------------------------------
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-    from .ruleset import load_ruleset
-
     load_ruleset(args.ruleset)  # an invalid ruleset is reported (exit 2) before anything is written
     run_demo(args.out, args.ruleset)
     return EXIT_OK
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    from .ruleset import load_ruleset
-    from .trace import render_trace, trace_customer
-
     events = _event_files(args.events)
     ruleset = None if args.no_findings else load_ruleset(args.ruleset)
     trace = trace_customer(events, args.customer, ruleset, args.as_of)
@@ -488,16 +439,11 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 # -- synth ---------------------------------------------------------------------------------------
 def cmd_synth(args: argparse.Namespace) -> int:
-    import time
-    from datetime import timedelta
-
-    from .synth import SynthConfig, write_dataset
-
     cfg = SynthConfig(employees=args.employees, days=args.days, seed=args.seed, misconduct=args.misconduct,
                       **({"start": args.start} if args.start else {}))
     try:
         cfg.check()
-    except ValueError as exc:
+    except InvalidArgumentError as exc:
         raise UsageError(str(exc)) from None
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -521,10 +467,6 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 # -- schema --------------------------------------------------------------------------------------
 def cmd_schema(args: argparse.Namespace) -> int:
-    from .engine import default_engine
-    from .events import events_json_schema
-    from .ruleset import ruleset_json_schema
-
     engine = default_engine()
     if args.what == "events":
         schema = events_json_schema(tuple(engine.kinds.values()))

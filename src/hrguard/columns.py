@@ -512,7 +512,7 @@ class Chunk:
         if table is None:
             if rows.size == 0:
                 return np.zeros(0)
-            raise KeyError(kind)
+            raise AssertionError(f"rows of kind {kind!r} without a table")  # pragma: no cover - rows() is empty then
         if rows is table.rows:  # every row of the kind (a chunk of the whole frame): no gather needed
             return table.cols[name].copy()
         return table.cols[name][self.frame.kind_index[rows]]

@@ -9,6 +9,7 @@ prints the findings and a per-employee summary, and writes events, findings and 
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -16,8 +17,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
+from .display import render_table
 from .engine import ScanResult, scan
 from .findings import Finding, Severity
+from .timeutil import parse_time_of_day, seconds_to_time
 
 TZ = timezone(timedelta(hours=8))
 START = date(2026, 3, 30)  # a Monday
@@ -60,8 +63,7 @@ class _Story:
 
 
 def _at(day: date, hhmm: str) -> datetime:
-    h, m = (int(x) for x in hhmm.split(":"))
-    return datetime(day.year, day.month, day.day, h, m, tzinfo=TZ)
+    return datetime.combine(day, seconds_to_time(parse_time_of_day(hhmm)), tzinfo=TZ)
 
 
 def _near(lat: float, lon: float, k: int) -> tuple[float, float]:
@@ -266,10 +268,6 @@ def render_report(result: ScanResult, rows: list[EmployeeRisk]) -> str:
 
 def run_demo(out_dir: str | Path = "hrguard-demo", ruleset: str = "sales", stream: TextIO | None = None) -> ScanResult:
     """Scan the demo events, print findings and the per-employee summary, write files to ``out_dir``."""
-    import sys
-
-    from .cli import render_table
-
     stream = stream or sys.stdout
     events = load_events()
     result = scan(events, ruleset)

@@ -31,8 +31,10 @@ from .errors import DetectorError
 from .events import Event
 from .findings import Finding, Severity
 from .ingest import IngestStats, Intake, RawRecord, Rejection, RowDeduplicator
-from .ruleset import Rule, Ruleset, load_ruleset
-from .timeutil import LocalClock, format_duration, from_us, parse_duration, to_us
+from .display import to_html, to_pandas
+from .ruleset import Rule, Ruleset
+from .ruleset import load_ruleset as _load_ruleset_with
+from .timeutil import LocalClock, format_duration, from_us, to_duration_us, to_instant_us, to_us
 
 log = logging.getLogger("hrguard")
 
@@ -56,18 +58,23 @@ class Engine:
         return {k: r.obj for k, r in self.registry.detectors.items()}
 
     def load_ruleset(self, source: Any) -> Ruleset:
-        return load_ruleset(source, engine=self)
+        """A ruleset (a bundled name, a path or a mapping) loaded with this engine's detectors."""
+        return _load_ruleset_with(source, self)
 
     def scan(self, events: Any, ruleset: Any = "sales", as_of: Any = None, *, strict: bool = False,
              chunk_size: int = DEFAULT_CHUNK, max_disorder: Any = None) -> ScanResult:
         """Judge ``events`` (a path, paths, a file, or an iterable of dicts/models) at ``as_of``.
 
-        ``max_disorder`` (a duration: ``"1d"``, ``"30m"``, a ``timedelta``, seconds) scans in bounded
-        memory instead of holding every event: see :class:`BoundedScan`. The findings are the same
-        as without it whenever no event arrives more than ``max_disorder`` behind the latest ``ts``
-        read before it; an event later than that is rejected as late (reported and counted).
+        ``as_of`` is an instant and ``max_disorder`` a duration, read by hrguard's one policy
+        (:mod:`hrguard.timeutil`): ``as_of`` an aware datetime, RFC 3339 with an offset, or seconds
+        since the Unix epoch; ``max_disorder`` ``"1d"``, ``"30m"``, a ``timedelta`` or seconds.
+        ``max_disorder`` scans in bounded memory instead of holding every event: see
+        :class:`BoundedScan`. The findings are the same as without it whenever no event arrives more
+        than ``max_disorder`` behind the latest ``ts`` read before it; an event later than that is
+        rejected as late (reported and counted).
         """
         rs = ruleset if isinstance(ruleset, Ruleset) else self.load_ruleset(ruleset)
+        given_as_of = to_instant_us(as_of, what="as_of") if as_of is not None else None  # checked before reading
         if max_disorder is not None:
             return BoundedScan(self, rs, max_disorder, strict=strict, chunk_size=chunk_size).run(events, as_of)
         strings = Interner()
@@ -78,7 +85,7 @@ class Engine:
             for block in iter_blocks(events):
                 bulk.take(block)
                 gcf.tick(len(block.values))
-            as_of_us = _instant(as_of) if as_of is not None else (int(_np_max(builder.ts)) if len(builder) else None)
+            as_of_us = given_as_of if as_of is not None else (int(_np_max(builder.ts)) if len(builder) else None)
             frame = builder.freeze(as_of=as_of_us)
             intake.dedupe = None  # ingestion is over: let the builder's lists go
             del builder
@@ -148,16 +155,10 @@ def default_engine() -> Engine:
     return _DEFAULT
 
 
-def _instant(value: Any) -> int:
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return int(value)
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError(f"as-of time {value.isoformat()} has no offset: give one, e.g. +08:00")
-        return to_us(value)
-    raise TypeError(f"expected a datetime or RFC 3339 string, got {value!r}")
+def load_ruleset(source: Any, engine: Engine | None = None) -> Ruleset:
+    """Load a ruleset from a path, a bundled name (``"sales"``), or a mapping with ``engine``'s detectors
+    (default: :func:`default_engine`); raise :class:`~hrguard.RulesetError` listing every problem."""
+    return (engine or default_engine()).load_ruleset(source)
 
 
 @dataclass
@@ -191,12 +192,10 @@ class ScanResult:
         }
 
     def to_pandas(self, suppressed: bool = False) -> Any:
-        """The findings as a pandas DataFrame, one row per finding (``hrguard.notebook.to_pandas``)."""
-        from .notebook import to_pandas
+        """The findings as a pandas DataFrame, one row per finding (:func:`hrguard.display.to_pandas`)."""
         return to_pandas(self, suppressed=suppressed)
 
     def _repr_html_(self) -> str:
-        from .notebook import to_html
         return to_html(self)
 
 
@@ -404,13 +403,16 @@ class Stream:
     strictly older than ``clock - allowed_lateness`` is final; after ``advance_to(t)``, everything at
     or before ``t - allowed_lateness`` is. An event at or before the final instant (the watermark)
     is rejected as late: reported and counted, never silently dropped.
+
+    ``allowed_lateness`` is a duration by hrguard's one policy (:mod:`hrguard.timeutil`): ``"10m"``,
+    ISO 8601 ``"PT10M"``, a ``timedelta``, or a number of seconds (``30`` is 30 seconds).
     """
 
     def __init__(self, ruleset: Any = "sales", allowed_lateness: Any = "0s", *, engine: Engine | None = None,
                  strict: bool = False):
+        self.lateness = to_duration_us(allowed_lateness, what="allowed_lateness")
         self.engine = engine or default_engine()
         self.ruleset = ruleset if isinstance(ruleset, Ruleset) else self.engine.load_ruleset(ruleset)
-        self.lateness = parse_duration(allowed_lateness)
         self.intake = Intake(self.engine.kinds, strict=strict)
         self.strings = Interner()
         self.runner = Runner(self.ruleset, self.strings)
@@ -485,8 +487,12 @@ class Stream:
         return out
 
     def advance_to(self, ts: Any) -> list[Finding]:
-        """Time has reached ``ts``: everything due at or before ``ts - allowed_lateness`` fires."""
-        t = _instant(ts)
+        """Time has reached ``ts``: everything due at or before ``ts - allowed_lateness`` fires.
+
+        ``ts`` is an aware datetime, RFC 3339 with an offset, or seconds since the Unix epoch (see
+        :mod:`hrguard.timeutil`); anything else is an :class:`~hrguard.errors.InvalidArgumentError`.
+        """
+        t = to_instant_us(ts, what="advance_to(ts)")
         self._clock = t if self._clock is None else max(self._clock, t)
         return self._release(t - self.lateness)
 
@@ -653,7 +659,7 @@ class BoundedScan:
                  chunk_size: int = DEFAULT_CHUNK):
         self.engine = engine
         self.ruleset = ruleset
-        self.lateness = parse_duration(max_disorder)
+        self.lateness = to_duration_us(max_disorder, what="max_disorder")
         self.chunk_size = max(1, int(chunk_size))
         self.strings = Interner()
         self.runner = Runner(ruleset, self.strings)
@@ -671,7 +677,7 @@ class BoundedScan:
 
     # -- the run -------------------------------------------------------------------------------------
     def run(self, events: Any, as_of: Any = None) -> ScanResult:
-        self.as_of = _instant(as_of) if as_of is not None else None
+        self.as_of = to_instant_us(as_of, what="as_of") if as_of is not None else None
         # what the window holds lives for a while, then dies by reference counting (no cycles): keep
         # the cyclic GC from walking it and the detectors' state again and again (see _GcFreezer)
         with _GcFreezer(every=8192) as gcf:

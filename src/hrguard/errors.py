@@ -1,16 +1,31 @@
 """The one exception tree of hrguard; every error carries the context a user needs to fix it.
 
-    HrguardError
-    ├── RulesetError            a ruleset that cannot be loaded (carries every located problem)
-    ├── InvalidEventError       a rejected input record in strict mode (carries the Rejection)
-    ├── LateEventError          (subclass of InvalidEventError) a streamed event behind the watermark
-    ├── PluginError             a plugin that failed to load or broke a registration rule
-    ├── DetectorError           a detector that raised while judging events
-    └── MissingExtraError       an optional dependency is not installed (names the extra)
+    HrguardError                    every error hrguard raises on purpose
+    ├── InvalidArgumentError        (also ValueError) a value given to a function, a command-line option
+    │   │                           or a parameter that hrguard cannot accept; names the argument
+    │   ├── ArgumentTypeError       (also TypeError) ... because it is of a type that is never accepted
+    │   └── UnknownNameError        (also KeyError) a name that is not there (a rule, a check, a parameter)
+    ├── MissingFileError            (also FileNotFoundError) a file hrguard was pointed at is not there
+    ├── UsageError                  a command line that cannot run (exit 2): a bad option, a missing file
+    ├── RulesetError                a ruleset that cannot be loaded (carries every located problem)
+    ├── InvalidEventError           a rejected input record in strict mode (carries the Rejection)
+    │   └── LateEventError          a streamed event behind the watermark
+    ├── FieldError                  (also ValueError) one field of a record is invalid (inside validation;
+    │                               becomes a Rejection naming the field)
+    ├── PluginError                 a plugin that failed to load or broke a registration rule
+    ├── DetectorError               a detector that raised while judging events
+    ├── ModelFileError              (also ValueError) a saved outlier model that cannot be used
+    ├── ConformanceError            (also AssertionError) a detector failed the conformance kit
+    └── MissingExtraError           (also ImportError) an optional dependency is not installed
+
+Where an error is also a built-in exception (``ValueError``, ``TypeError``, ``KeyError``...), code that
+catches the built-in one keeps working; ``except HrguardError`` catches every one of them.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -20,6 +35,47 @@ if TYPE_CHECKING:  # pragma: no cover
 
 class HrguardError(Exception):
     """Base class of every error hrguard raises on purpose."""
+
+
+class InvalidArgumentError(HrguardError, ValueError):
+    """A value hrguard cannot accept: ``argument`` names where it was given, ``reason`` says what is wrong.
+
+    ``str(error)`` is ``"{argument}: {reason}"`` (just the reason when no argument is named).
+    """
+
+    def __init__(self, argument: str | None, reason: str):
+        self.argument = argument
+        self.reason = reason
+        super().__init__(f"{argument}: {reason}" if argument else reason)
+
+
+class ArgumentTypeError(InvalidArgumentError, TypeError):
+    """A value of a type the argument never accepts (a list where a time is expected)."""
+
+
+class UnknownNameError(InvalidArgumentError, KeyError):
+    """A name that is not there: a rule of a ruleset, a conformance check, a detector's parameter."""
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return self.args[0] if self.args else ""
+
+
+class MissingFileError(HrguardError, FileNotFoundError):
+    """A file hrguard was pointed at (labels, a dataset's file) is not there; the message names it."""
+
+
+class UsageError(HrguardError):
+    """A command line that cannot run: reported on stderr, exit 2.
+
+    ``usage`` is the usage text to print before it (argparse's own errors: a bad option or value), and
+    ``prog`` the command it belongs to (``hrguard scan``); without ``usage`` the message is printed as
+    ``hrguard: {message}`` (a missing events file, a folder that cannot be written).
+    """
+
+    def __init__(self, message: str, *, prog: str = "hrguard", usage: str | None = None):
+        self.prog = prog
+        self.usage = usage
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -62,6 +118,18 @@ class LateEventError(InvalidEventError):
     """A streamed event arrived behind the stream's watermark (strict mode)."""
 
 
+class FieldError(HrguardError, ValueError):
+    """A validation problem of one named field, raised from a model-level check.
+
+    Pydantic reports model-level checks at the record as a whole; ingest reads ``field`` from this
+    error so the rejection still names the field at fault.
+    """
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
 class PluginError(HrguardError):
     """A plugin failed to import, raised inside a hook, or broke a registration rule."""
 
@@ -74,6 +142,26 @@ class DetectorError(HrguardError):
         self.detector = detector
         self.cause = cause
         super().__init__(f"rule {rule!r} (detector {detector}) raised {type(cause).__name__}: {cause}")
+
+
+class ModelFileError(HrguardError, ValueError):
+    """A saved model file that cannot be used: unreadable, not a model, changed after saving, or malformed."""
+
+    def __init__(self, path: str | os.PathLike[str], problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class ConformanceError(HrguardError, AssertionError):
+    """A detector failed conformance checks; ``failures`` maps each failed check's name to why."""
+
+    def __init__(self, detector_id: str, failures: Mapping[str, str], ran: int):
+        self.detector_id = detector_id
+        self.failures = dict(failures)
+        lines = [f"{detector_id} failed {len(self.failures)} of {ran} conformance checks:"]
+        lines += [f"- {name}: {why}" for name, why in self.failures.items()]
+        super().__init__("\n".join(lines))
 
 
 class MissingExtraError(HrguardError, ImportError):

@@ -24,17 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-
-class FieldError(ValueError):
-    """A validation problem of one named field, raised from a model-level check.
-
-    Pydantic reports model-level checks at the record as a whole; ingest reads ``field`` from this
-    error so the rejection still names the field at fault.
-    """
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
+from .errors import FieldError  # re-exported: ingest and plugins import it from here
 
 
 def _not_a_number(what: str, example: str) -> BeforeValidator:

@@ -25,9 +25,11 @@ from typing import Any, Literal
 import numpy as np
 
 from .columns import Chunk, ColumnBuilder, Interner
-from .errors import MissingExtraError
+from .engine import default_engine
+from .errors import InvalidArgumentError, MissingExtraError, UnknownNameError
 from .kit import Latest, Rows, haversine_m, pack2, rows_pos
-from .timeutil import DAY_US, US, LocalClock, format_duration, parse_duration
+from .timeutil import (DAY_US, US, LocalClock, format_duration, format_time_of_day, parse_time_of_day, to_duration_us,
+                       to_instant_us)
 
 PUNCH, PLAN, FOLLOWUP, SUMMARY = "attendance.punched", "plan.submitted", "followup.logged", "summary.submitted"
 REQUEST, ORDER, REGISTERED, ASSIGNED, SITE = (
@@ -114,19 +116,14 @@ class FeatureConfig:
 
     def __post_init__(self) -> None:
         if self.period not in PERIOD_DAYS:
-            raise ValueError(f"period must be 'day' or 'week', got {self.period!r}")
+            raise InvalidArgumentError("period", f"expected 'day' or 'week', got {self.period!r}")
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as written in a ruleset (kept with a saved model, compared when loading it)."""
         return {"period": self.period, "radius_m": float(self.radius_m),
                 "window_slack": format_duration(self.window_slack_us),
-                "work_start": _hhmm(self.work_start_s), "work_end": _hhmm(self.work_end_s)}
-
-
-def _hhmm(seconds: int) -> str:
-    h, rest = divmod(int(seconds), 3600)
-    m, s = divmod(rest, 60)
-    return f"{h:02d}:{m:02d}" + (f":{s:02d}" if s else "")
+                "work_start": format_time_of_day(self.work_start_s),
+                "work_end": format_time_of_day(self.work_end_s)}
 
 
 def period_starts(days: np.ndarray, period: Period) -> np.ndarray:
@@ -197,7 +194,8 @@ class FeatureMatrix:
         """The same rows with only ``features`` (in that order)."""
         unknown = [f for f in features if f not in self.feature_names]
         if unknown:
-            raise ValueError(f"unknown feature(s) {unknown}; available: {', '.join(self.feature_names)}")
+            raise UnknownNameError("features", f"unknown feature(s) {unknown}; available: "
+                                               f"{', '.join(self.feature_names)}")
         cols = [self.feature_names.index(f) for f in features]
         return FeatureMatrix(self.X[:, cols], tuple(features), self.employees, self.periods, self.period)
 
@@ -662,22 +660,23 @@ def build_features(events: Any, *, timezone: str = "UTC", period: Period = "day"
     periods that ended by ``as_of``. Invalid records are skipped (as a scan rejects them). Events of
     several tenants need ``tenant=`` to pick one.
     """
-    from .engine import _instant, default_engine
     from .ingest import Intake, iter_records
 
     engine = engine or default_engine()
-    config = FeatureConfig(period, float(radius_m), parse_duration(window_slack), time_of_day_seconds(work_start),
+    config = FeatureConfig(period, float(radius_m), to_duration_us(window_slack, what="window_slack"),
+                           time_of_day_seconds(work_start),
                            time_of_day_seconds(work_end))
     intake = Intake(engine.kinds)
     strings = Interner()
     builder = ColumnBuilder(engine.layouts, strings)
     for ev in intake.take_all(iter_records(events)):
         builder.add(ev)
-    as_of_us = _instant(as_of) if as_of is not None else (int(max(builder.ts)) if len(builder) else None)
+    as_of_us = to_instant_us(as_of, what="as_of") if as_of is not None else (int(max(builder.ts)) if len(builder) else None)
     frame = builder.freeze(as_of=as_of_us)
     tenants = sorted(set(strings.texts(np.unique(frame.tenant))), key=lambda t: (t is not None, t or ""))
     if tenant is None and len(tenants) > 1:
-        raise ValueError(f"the events belong to several tenants ({', '.join(map(str, tenants))}): pass tenant=")
+        raise InvalidArgumentError("tenant", f"the events belong to several tenants ({', '.join(map(str, tenants))}): "
+                                             f"pass tenant=")
     fb = FeatureBuilder(LocalClock(timezone), strings, config)
     blocks: list[FeatureBlock] = []
     if len(frame):
@@ -691,8 +690,6 @@ def build_features(events: Any, *, timezone: str = "UTC", period: Period = "day"
 
 
 def time_of_day_seconds(hhmm: str) -> int:
-    """Seconds after local midnight of ``HH:MM`` or ``HH:MM:SS``."""
-    parts = [int(p) for p in str(hhmm).split(":")]
-    if not 2 <= len(parts) <= 3 or not (0 <= parts[0] <= 24 and 0 <= parts[1] < 60):
-        raise ValueError(f"expected a local time HH:MM, got {hhmm!r}")
-    return parts[0] * 3600 + parts[1] * 60 + (parts[2] if len(parts) == 3 else 0)
+    """Seconds after local midnight of ``HH:MM`` or ``HH:MM:SS`` (``24:00`` is the day's end): see
+    :func:`hrguard.timeutil.parse_time_of_day`."""
+    return parse_time_of_day(hhmm, allow_24=True)

@@ -25,11 +25,11 @@ from .timeutil import to_us
 try:  # orjson is optional (the 'fast' extra); json is the fallback
     import orjson
 
-    _loads = orjson.loads
-    _JSONError: tuple[type[Exception], ...] = (orjson.JSONDecodeError,)
+    loads = orjson.loads
+    JSONError: tuple[type[Exception], ...] = (orjson.JSONDecodeError,)
 except ImportError:  # pragma: no cover - exercised when orjson is absent
-    _loads = json.loads
-    _JSONError = (json.JSONDecodeError,)
+    loads = json.loads
+    JSONError = (json.JSONDecodeError,)
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class RawRecord:
 _ID_IN_TEXT = re.compile(rb'"id"\s*:\s*"((?:[^"\\]|\\.){1,200})"')
 
 
-def _salvage_id(raw: bytes) -> str | None:
+def salvage_id(raw: bytes) -> str | None:
     """The ``"id"`` of a line that is not valid JSON, when it can still be read off the text."""
     m = _ID_IN_TEXT.search(raw)
     if m is None:
@@ -110,7 +110,7 @@ def _salvage_id(raw: bytes) -> str | None:
         return None
 
 
-def _json_problem(exc: Exception) -> str:
+def json_problem(exc: Exception) -> str:
     """``unexpected end of data at column 21`` from a json/orjson error (their own line numbers are
     relative to the parsed text, which only confuses when the text is one line of a file)."""
     msg = getattr(exc, "msg", None) or str(exc)
@@ -136,9 +136,9 @@ def _lines(stream: IO[bytes], source: str) -> Iterator[RawRecord]:
         if not line.strip():
             continue
         try:
-            yield RawRecord(source, lineno, _loads(line))
-        except _JSONError as exc:
-            yield RawRecord(source, lineno, error=f"malformed JSON: {_json_problem(exc)}", value=_salvage_id(line))
+            yield RawRecord(source, lineno, loads(line))
+        except JSONError as exc:
+            yield RawRecord(source, lineno, error=f"malformed JSON: {json_problem(exc)}", value=salvage_id(line))
 
 
 _WS = re.compile(r"[ \t\r\n]*")
@@ -168,7 +168,7 @@ def _array(data: bytes, source: str, first_line: int = 1) -> Iterator[RawRecord]
     def error(p: int, msg: str, item: int | None = None, start: int | None = None) -> RawRecord:
         ln = line_at(p)
         col = p - (text.rfind("\n", 0, p) + 1) + 1
-        rid = _salvage_id(text[start:p].encode()) if start is not None else None
+        rid = salvage_id(text[start:p].encode()) if start is not None else None
         return RawRecord(source, ln, rid, error=f"malformed JSON array: {msg} at column {col}", item=item)
 
     pos += 1  # the "["

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import HrguardError, MissingExtraError
+from .errors import InvalidArgumentError, MissingExtraError, ModelFileError
 
 try:
     import sklearn
@@ -64,15 +64,6 @@ _ARRAYS = {  # name -> (dtype, number of dimensions)
 }
 _MAD_TO_SD = 1.482602218505602  # 1 / Phi^-1(3/4): the MAD of a normal sample times this is its sd
 _MEAN_AD_TO_SD = 1.2533141373155001  # sqrt(pi / 2): the same for the mean absolute deviation
-
-
-class ModelFileError(HrguardError, ValueError):
-    """A saved model file that cannot be used: unreadable, not a model, changed after saving, or malformed."""
-
-    def __init__(self, path: str | os.PathLike[str], problem: str):
-        self.path = str(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
 
 
 def average_path_length(n: np.ndarray) -> np.ndarray:
@@ -299,17 +290,17 @@ class IsolationForestScorer(OutlierMixin, BaseEstimator):
             return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
         if not is_int(self.n_estimators) or self.n_estimators < 1:
-            raise ValueError(f"n_estimators must be an integer >= 1, got {self.n_estimators!r}")
+            raise InvalidArgumentError("n_estimators", f"must be an integer >= 1, got {self.n_estimators!r}")
         if not is_int(self.max_samples) or self.max_samples < 1:
-            raise ValueError(f"max_samples must be an integer >= 1, got {self.max_samples!r}")
+            raise InvalidArgumentError("max_samples", f"must be an integer >= 1, got {self.max_samples!r}")
         c = self.contamination
         if not (c == "auto" if isinstance(c, str) else (
                 isinstance(c, (int, float, np.floating)) and not isinstance(c, bool) and 0 < c <= 0.5)):
-            raise ValueError(f"contamination must be 'auto' or a number in (0, 0.5], got {c!r}")
+            raise InvalidArgumentError("contamination", f"must be 'auto' or a number in (0, 0.5], got {c!r}")
         if self.random_state is not None and not is_int(self.random_state):
-            raise ValueError(f"random_state must be an integer or None, got {self.random_state!r}")
+            raise InvalidArgumentError("random_state", f"must be an integer or None, got {self.random_state!r}")
         if self.n_jobs is not None and (not is_int(self.n_jobs) or self.n_jobs < 1):
-            raise ValueError(f"n_jobs must be an integer >= 1 or None, got {self.n_jobs!r}")
+            raise InvalidArgumentError("n_jobs", f"must be an integer >= 1 or None, got {self.n_jobs!r}")
 
     def fit(self, X: Any, y: Any = None) -> IsolationForestScorer:
         """Grow the forest on the rows of ``X`` (``y`` is ignored); return ``self``.

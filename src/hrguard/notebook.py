@@ -39,33 +39,25 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .errors import MissingExtraError
+from . import quality
+from .detectors.outlier import OutlierParams, latest_roles
+from .display import BASE_COLUMNS, findings_of, require_pandas, to_html, to_pandas  # noqa: F401 (BASE_COLUMNS: kept here)
+from .engine import load_ruleset
+from .errors import InvalidArgumentError, MissingExtraError, UnknownNameError
+from .features import PERIOD_DAYS, build_features
 from .findings import Finding, Severity
-from .timeutil import parse_duration
+from .quality import LABEL_FIELDS, load_labels  # noqa: F401 (LABEL_FIELDS: kept here)
+from .ruleset import Ruleset
+from .timeutil import to_duration_us
 
 __all__ = ["Evaluation", "evaluate", "load_labels", "outlier_scores", "plot_scores", "plot_sweep", "sweep",
            "to_html", "to_pandas"]
-
-LABEL_FIELDS = ("employee_id", "scenario", "start", "end", "expected_rules")
-"""The fields every label must have (the synthetic labels format)."""
-
-BASE_COLUMNS = ("id", "rule", "name", "severity", "ts", "employee_id", "customer_id", "message", "evidence",
-                "details", "tenant", "suppressed_by")
-"""The columns of :func:`to_pandas` before the flattened ``details.*`` ones."""
 
 SWEEP_COLUMNS = ("rule", "param", "value", "alerts", "true_alerts", "false_alerts", "judged_on", "labels", "detected",
                  "recall", "honest", "flagged_honest", "false_alarm_rate", "seconds")
 
 
 # -- optional extras ---------------------------------------------------------------------------------
-def _pandas() -> Any:
-    try:
-        import pandas as pd
-    except ImportError as exc:
-        raise MissingExtraError("pandas", "pandas") from exc
-    return pd
-
-
 def _pyplot() -> Any:
     try:
         import matplotlib.pyplot as plt
@@ -79,7 +71,7 @@ def _table(rows: list[dict[str, Any]], columns: Sequence[str], as_frame: bool | 
     if as_frame is False:
         return rows
     try:
-        pd = _pandas()
+        pd = require_pandas()
     except MissingExtraError:
         if as_frame:
             raise
@@ -100,142 +92,10 @@ def _rows(table: Any) -> list[dict[str, Any]]:
     return [dict(r) for r in table]
 
 
-# -- findings as a DataFrame and as HTML -------------------------------------------------------------
-def _findings(result: Any, suppressed: bool = False) -> list[Finding]:
-    if hasattr(result, "findings"):
-        out = list(result.findings)
-        if suppressed:
-            out = sorted(out + list(getattr(result, "suppressed", [])), key=Finding.sort_key)
-        return out
-    return list(result)
-
-
-def _flat(details: Mapping[str, Any]) -> dict[str, Any]:
-    """The scalar values of ``details``, one level of nested mappings included (``expected.customer_id``)."""
-    out: dict[str, Any] = {}
-    for k, v in details.items():
-        if isinstance(v, Mapping):
-            for k2, v2 in v.items():
-                if v2 is None or isinstance(v2, (str, int, float, bool)):
-                    out[f"details.{k}.{k2}"] = v2
-        elif v is None or isinstance(v, (str, int, float, bool)):
-            out[f"details.{k}"] = v
-    return out
-
-
-def to_pandas(result: Any, *, suppressed: bool = False) -> Any:
-    """The findings of ``result`` (a :class:`~hrguard.ScanResult` or a list of findings) as a DataFrame.
-
-    One row per finding, in ``(ts, id)`` order: ``id``, ``rule`` (detector id), ``name`` (rule name),
-    ``severity`` (an ordered categorical, ``info < ... < critical``), ``ts`` (timezone-aware),
-    ``employee_id``, ``customer_id``, ``message``, ``evidence`` (a list of event ids), ``details``
-    (the dict), ``tenant``, ``suppressed_by``, then every scalar of ``details`` as a ``details.<key>``
-    column (one level of nested mappings as ``details.<key>.<key>``; missing where a rule has no
-    such key). ``suppressed=True`` adds the findings suppressed by exceptions (their
-    ``suppressed_by`` says why). Raises :class:`~hrguard.MissingExtraError` without pandas.
-    """
-    pd = _pandas()
-    findings = _findings(result, suppressed)
-    rows, extra = [], {}
-    for f in findings:
-        row = {"id": f.id, "rule": f.rule, "name": f.name, "severity": f.severity.value, "ts": f.ts,
-               "employee_id": f.employee_id, "customer_id": f.customer_id, "message": f.message,
-               "evidence": list(f.evidence), "details": dict(f.details), "tenant": f.tenant,
-               "suppressed_by": f.suppressed_by}
-        flat = _flat(f.details)
-        extra.update(dict.fromkeys(flat))
-        rows.append({**row, **flat})
-    df = pd.DataFrame(rows, columns=[*BASE_COLUMNS, *extra])
-    df["severity"] = pd.Categorical(df["severity"], categories=[s.value for s in Severity], ordered=True)
-    if findings:
-        zone = findings[0].ts.tzinfo
-        ts = pd.to_datetime([f.ts.isoformat() for f in findings], utc=True)
-        df["ts"] = ts.tz_convert(zone) if all(f.ts.tzinfo == zone for f in findings) else ts
-    else:
-        df["ts"] = pd.to_datetime(pd.Series([], dtype="object"), utc=True)
-    return df
-
-
-def _summary_line(result: Any) -> str:
-    s = result.summary()
-    sev = ", ".join(f"{n} {k}" for k, n in reversed(list(s["by_severity"].items())) if n)
-    as_of = f", as of {s['as_of']}" if s["as_of"] else ""
-    return (f"{s['records']} records: {s['valid']} valid, {s['duplicates']} duplicates, {s['rejected']} rejected; "
-            f"{s['findings']} findings{f' ({sev})' if sev else ''}, {s['suppressed']} suppressed; "
-            f"ruleset {s['ruleset']}{as_of}")
-
-
-def to_html(result: Any, max_rows: int = 50) -> str:
-    """An HTML table of the findings (what a :class:`~hrguard.ScanResult` shows in Jupyter); no extra needed.
-
-    The first ``max_rows`` findings, and the scan's summary line as the caption.
-    """
-    findings = _findings(result)
-    esc = html.escape
-    caption = _summary_line(result) if hasattr(result, "summary") else f"{len(findings)} findings"
-    head = ("time", "severity", "rule", "employee", "customer", "message", "evidence")
-    out = ['<table class="hrguard-findings">', f"<caption style=\"text-align:left\">{esc(caption)}</caption>",
-           "<thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead>", "<tbody>"]
-    for f in findings[:max_rows]:
-        cells = (f.ts.strftime("%Y-%m-%d %H:%M"), f.severity.value, f.name, f.employee_id or "", f.customer_id or "",
-                 f.message, ", ".join(f.evidence[:3]) + (f" (+{len(f.evidence) - 3})" if len(f.evidence) > 3 else ""))
-        out.append("<tr>" + "".join(f'<td style="text-align:left">{esc(str(c))}</td>' for c in cells) + "</tr>")
-    if len(findings) > max_rows:
-        out.append(f'<tr><td colspan="{len(head)}" style="text-align:left">… {len(findings) - max_rows} more '
-                   f"(<code>result.to_pandas()</code> has them all)</td></tr>")
-    out += ["</tbody>", "</table>"]
-    return "\n".join(out)
-
-
 # -- labels ------------------------------------------------------------------------------------------
 def _labels_file(source: str | os.PathLike[str]) -> Path:
     p = Path(source)
     return p / "labels.jsonl" if p.is_dir() else p
-
-
-def load_labels(source: Any) -> list[Any]:
-    """Labels (:class:`hrguard.quality.Label`) from a dataset folder, a ``labels.jsonl`` path, or dicts.
-
-    Every label must have :data:`LABEL_FIELDS`; a missing field or an unreadable value is a
-    ``ValueError`` naming the line (or list position) and the field.
-    """
-    from .quality import Label
-
-    if isinstance(source, (str, os.PathLike)):
-        path = _labels_file(source)
-        if not path.is_file():
-            raise FileNotFoundError(f"no labels file {path} (a dataset folder written by `hrguard synth` holds "
-                                    f"labels.jsonl)")
-        records, where = [], []
-        with open(path, encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if line.strip():
-                    try:
-                        records.append(json.loads(line))
-                    except json.JSONDecodeError as exc:
-                        raise ValueError(f"{path}:{n}: not a JSON object ({exc})") from None
-                    where.append(f"{path}:{n}")
-    else:
-        records = list(source)
-        where = [f"label #{i + 1}" for i in range(len(records))]
-    out = []
-    for rec, at in zip(records, where):
-        if isinstance(rec, Label):
-            out.append(rec)
-            continue
-        if not isinstance(rec, Mapping):
-            raise ValueError(f"{at}: a label is a JSON object with {', '.join(LABEL_FIELDS)}, got {rec!r}")
-        missing = [k for k in LABEL_FIELDS if k not in rec]
-        if missing:
-            raise ValueError(f"{at}: the label has no {', '.join(repr(m) for m in missing)} "
-                             f"(a label needs {', '.join(LABEL_FIELDS)})")
-        if not isinstance(rec["expected_rules"], (list, tuple)):
-            raise ValueError(f"{at}: expected_rules must be a list of rule names, got {rec['expected_rules']!r}")
-        try:
-            out.append(Label.of(rec))
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{at}: {exc}") from None
-    return out
 
 
 def _roster(labels: Any, roster: Any) -> set[str] | None:
@@ -248,26 +108,6 @@ def _roster(labels: Any, roster: Any) -> set[str] | None:
             with open(meta, encoding="utf-8") as fh:
                 return set(json.load(fh).get("roster", {}))
     return None
-
-
-def _td(value: Any) -> timedelta:
-    return value if isinstance(value, timedelta) else timedelta(microseconds=parse_duration(value))
-
-
-def _explains(f: Finding, lab: Any, grace: timedelta, also: frozenset[str] = frozenset()) -> bool:
-    """hrguard.quality's rule: the label's employee, an expected rule (or one of ``also``), in its window."""
-    return (f.employee_id == lab.employee_id
-            and (f.rule in lab.expected_rules or f.name in lab.expected_rules or f.rule in also or f.name in also)
-            and lab.start <= f.ts <= lab.end + grace)
-
-
-def _scenario_order(names: Iterable[str]) -> list[str]:
-    try:
-        from .synth import SCENARIOS
-    except ImportError:  # pragma: no cover - the generator is part of the package
-        SCENARIOS = {}
-    seen = set(names)
-    return [n for n in SCENARIOS if n in seen] + sorted(seen - set(SCENARIOS))
 
 
 def _ratio(a: int, b: int) -> float | None:
@@ -347,106 +187,45 @@ def evaluate(result: Any, labels: Any, roster: Any = None, *, grace: Any = "14d"
     ``result`` is a :class:`~hrguard.ScanResult` or a list of findings; ``labels`` a dataset folder,
     a ``labels.jsonl`` path or a list of label dicts (see :func:`load_labels`); ``roster`` every
     employee (ids, or id -> role), read from the dataset's ``meta.json`` when not given. The figures
-    agree with :func:`hrguard.quality.evaluate` (the same matching); :class:`Evaluation` says what
-    each column is.
+    are :func:`hrguard.quality.evaluate`'s, laid out as tables; :class:`Evaluation` says what each
+    column is.
     """
-    findings = _findings(result)
     labs = load_labels(labels)
-    everyone = _roster(labels, roster)
-    g, ng, bar = _td(grace), _td(noise_grace), Severity(min_severity)
-    mis = [x for x in labs if x.kind == "misconduct"]
-    by_emp: dict[str | None, list[Finding]] = defaultdict(list)
-    for f in findings:
-        by_emp[f.employee_id].append(f)
-
-    # which findings explain which labels
-    explains: dict[int, list[Finding]] = {}  # label position in mis -> explaining findings
-    true_ids: set[str] = set()
-    for i, lab in enumerate(mis):
-        hits = [f for f in by_emp.get(lab.employee_id, ()) if _explains(f, lab, g)]
-        explains[i] = hits
-        true_ids.update(f.id for f in hits)
-
-    # per rule
-    detector_of = {f.name: f.rule for f in findings}
-    names = list(dict.fromkeys(sorted(detector_of)))
-    for lab in mis:
-        for r in lab.expected_rules:
-            if r not in names and r not in detector_of.values():
-                names.append(r)
-    rule_rows = []
-    bad = {x.employee_id for x in mis}
-    if everyone is None:
-        everyone = {x.employee_id for x in labs} | {f.employee_id for f in findings if f.employee_id}
-    honest = everyone - bad
-    for name in sorted(names):
-        mine = [f for f in findings if f.name == name]
-        ids = {name, detector_of.get(name, name)}
-        expecting = [i for i, lab in enumerate(mis) if ids & set(lab.expected_rules)]
-        if expecting or not mine:
-            judged_on = "expected"
-            hit = {i: {f.id for f in explains[i] if f.name == name} for i in expecting}
-        else:  # a rule no label expects: did it find the misbehaving employees at all?
-            judged_on, expecting = "any misconduct", list(range(len(mis)))
-            hit = {i: {f.id for f in mine if _explains(f, mis[i], g, frozenset(ids))} for i in expecting}
-        detected = [i for i in expecting if hit[i]]
-        true = set().union(*hit.values()) if hit else set()
-        tp = sum(f.id in true for f in mine)
-        flagged = {f.employee_id for f in mine if f.employee_id in honest and f.severity.rank >= bar.rank}
-        rule_rows.append({"rule": name, "judged_on": judged_on, "findings": len(mine), "true_findings": tp,
-                          "false_findings": len(mine) - tp, "precision": _ratio(tp, len(mine)),
-                          "labels": len(expecting), "detected": len(detected),
-                          "recall": _ratio(len(detected), len(expecting)), "flagged_honest": len(flagged)})
-
-    # per scenario
-    scen_rows = []
-    for name in _scenario_order(x.scenario for x in labs):
-        idx = [i for i, lab in enumerate(mis) if lab.scenario == name]
-        these = [lab for lab in labs if lab.scenario == name]
-        kind = these[0].kind
-        in_window = {f.id: f for lab in these for f in by_emp.get(lab.employee_id, ())
-                     if lab.start <= f.ts <= lab.end + g}
-        true = {f.id for i in idx for f in explains[i]}
-        row: dict[str, Any] = {"scenario": name, "kind": kind, "labels": len(these), "detected": None,
-                               "recall": None, "median_time_to_detect": None, "flagged": None,
-                               "findings": len(in_window), "true_findings": len(true & set(in_window)),
-                               "precision": _ratio(len(true & set(in_window)), len(in_window))}
-        if kind == "misconduct":
-            found = [i for i in idx if explains[i]]
-            row["detected"] = len(found)
-            row["recall"] = _ratio(len(found), len(idx))
-            if found:
-                row["median_time_to_detect"] = _median(
-                    [max(timedelta(0), min(f.ts for f in explains[i]) - mis[i].start) for i in found])
-        else:
-            row["flagged"] = sum(any(f.severity.rank >= bar.rank and lab.start <= f.ts <= lab.end + ng
-                                     for f in by_emp.get(lab.employee_id, ())) for lab in these)
-        scen_rows.append(row)
-
-    flagged_all = sorted(e for e in honest if any(f.severity.rank >= bar.rank for f in by_emp.get(e, ())))
-    recall = _ratio(sum(1 for i in range(len(mis)) if explains[i]), len(mis))
+    report = quality.evaluate(findings_of(result), labs, _roster(labels, roster), grace=grace,
+                              noise_grace=noise_grace, min_severity=min_severity)
+    rule_rows = [_rule_row(r) for r in report.every_rule]
+    kinds = {s.scenario: s for s in report.scenarios} | {n.scenario: n for n in report.noise}
+    scen_rows = [_scenario_row(kinds[name]) for name in quality.scenario_order(kinds)]
     return Evaluation(_table(rule_rows, RULE_COLUMNS, as_frame), _table(scen_rows, SCENARIO_COLUMNS, as_frame),
-                      recall, len(honest), flagged_all, bar, g)
+                      report.recall, report.honest, report.flagged, report.min_severity, report.grace)
 
 
-def _median(xs: list[timedelta]) -> timedelta:
-    s = sorted(xs)
-    k = len(s) // 2
-    return s[k] if len(s) % 2 else (s[k - 1] + s[k]) / 2
+def _rule_row(r: quality.RuleQuality) -> dict[str, Any]:
+    return {"rule": r.rule, "judged_on": r.judged_on, "findings": r.findings, "true_findings": r.true_findings,
+            "false_findings": r.findings - r.true_findings, "precision": _ratio(r.true_findings, r.findings),
+            "labels": r.labels, "detected": r.detected, "recall": r.recall, "flagged_honest": r.flagged_honest}
+
+
+def _scenario_row(s: quality.ScenarioQuality | quality.NoiseQuality) -> dict[str, Any]:
+    if isinstance(s, quality.ScenarioQuality):
+        return {"scenario": s.scenario, "kind": "misconduct", "labels": s.labels, "detected": s.detected,
+                "recall": s.recall, "median_time_to_detect": s.time_to_detect, "flagged": None,
+                "findings": s.findings, "true_findings": s.true_findings, "precision": s.precision}
+    return {"scenario": s.scenario, "kind": "noise", "labels": s.labels, "detected": None, "recall": None,
+            "median_time_to_detect": None, "flagged": s.flagged, "findings": s.findings, "true_findings": 0,
+            "precision": _ratio(0, s.findings)}
 
 
 # -- sweep -------------------------------------------------------------------------------------------
-def _ruleset(ruleset: Any) -> Any:
-    from .ruleset import Ruleset, load_ruleset
-
+def _ruleset(ruleset: Any) -> Ruleset:
     return ruleset if isinstance(ruleset, Ruleset) else load_ruleset(ruleset)
 
 
 def _rule(rs: Any, rule_name: str) -> Any:
     names = [r.name for r in rs.rules]
     if rule_name not in names:
-        raise ValueError(f"no rule named {rule_name!r} in ruleset {rs.name!r} "
-                         f"(its rules: {', '.join(names) or 'none'})")
+        raise UnknownNameError("rule_name", f"no rule named {rule_name!r} in ruleset {rs.name!r} "
+                                            f"(its rules: {', '.join(names) or 'none'})")
     return rs.rule(rule_name)
 
 
@@ -477,7 +256,8 @@ def sweep(events: Any, ruleset: Any, rule_name: str, param: str, values: Iterabl
     - ``seconds``: the scan's wall time.
 
     Every value is validated before the first scan: an unknown rule or parameter, no values, or a
-    value the rule's parameters refuse is a ``ValueError`` saying which.
+    value the rule's parameters refuse is an :class:`~hrguard.errors.InvalidArgumentError` (a
+    ``ValueError``) saying which. The figures are :func:`hrguard.quality.evaluate`'s for the rule.
     """
     from pydantic import ValidationError
 
@@ -485,29 +265,22 @@ def sweep(events: Any, ruleset: Any, rule_name: str, param: str, values: Iterabl
     rule = _rule(rs, rule_name)
     fields = list(rule.detector.Params.model_fields)
     if param not in fields:
-        raise ValueError(f"rule {rule_name!r} ({rule.use}) has no parameter {param!r} (its parameters: "
-                         f"{', '.join(fields)})")
+        raise UnknownNameError("param", f"rule {rule_name!r} ({rule.use}) has no parameter {param!r} (its "
+                                        f"parameters: {', '.join(fields)})")
     values = list(values)
     if not values:
-        raise ValueError(f"no values to sweep {rule_name}.{param} over: give at least one")
+        raise InvalidArgumentError("values", f"no values to sweep {rule_name}.{param} over: give at least one")
     variants = []
     for v in values:
         try:
             rv = rs.with_params(rule_name, **{param: v})
         except ValidationError as exc:
             why = "; ".join(e["msg"] for e in exc.errors(include_url=False))
-            raise ValueError(f"{rule_name}.{param} = {v!r} is not a valid value: {why}") from None
+            raise InvalidArgumentError("values", f"{rule_name}.{param} = {v!r} is not a valid value: {why}") from None
         variants.append(dataclasses.replace(rv, rules=(rv.rule(rule_name),)))
     labs = load_labels(labels)
     everyone = _roster(labels, roster)
-    g, bar = _td(grace), Severity(min_severity)
-    mis = [x for x in labs if x.kind == "misconduct"]
-    ids = {rule_name, rule.use}
-    judged = [x for x in mis if ids & set(x.expected_rules)]
-    also = frozenset()
-    if not judged:
-        judged, also = mis, frozenset(ids)
-    bad = {x.employee_id for x in mis}
+    to_duration_us(grace, what="grace")  # a bad grace fails before the first scan
     events = _events(events)
 
     runs = []
@@ -517,26 +290,17 @@ def sweep(events: Any, ruleset: Any, rule_name: str, param: str, values: Iterabl
         runs.append((v, res.findings, time.perf_counter() - t0))
     if everyone is None:
         everyone = {x.employee_id for x in labs} | {f.employee_id for _, fs, _ in runs for f in fs if f.employee_id}
-    honest = everyone - bad
 
     rows = []
     for v, findings, secs in runs:
-        by_emp: dict[str | None, list[Finding]] = defaultdict(list)
-        for f in findings:
-            by_emp[f.employee_id].append(f)
-        true_ids: set[str] = set()
-        detected = 0
-        for lab in judged:
-            hits = [f.id for f in by_emp.get(lab.employee_id, ()) if _explains(f, lab, g, also)]
-            detected += bool(hits)
-            true_ids.update(hits)
-        flagged = {e for e in honest if any(f.severity.rank >= bar.rank for f in by_emp.get(e, ()))}
-        rows.append({"rule": rule_name, "param": param, "value": v, "alerts": len(findings),
-                     "true_alerts": len(true_ids), "false_alerts": len(findings) - len(true_ids),
-                     "judged_on": "any misconduct" if also else "expected", "labels": len(judged),
-                     "detected": detected, "recall": _ratio(detected, len(judged)),
-                     "honest": len(honest), "flagged_honest": len(flagged),
-                     "false_alarm_rate": _ratio(len(flagged), len(honest)), "seconds": round(secs, 3)})
+        report = quality.evaluate(findings, labs, everyone, grace=grace, min_severity=min_severity,
+                                  rules={rule_name: rule.use})
+        r = next(x for x in report.every_rule if x.rule == rule_name)
+        rows.append({"rule": rule_name, "param": param, "value": v, "alerts": r.findings,
+                     "true_alerts": r.true_findings, "false_alerts": r.findings - r.true_findings,
+                     "judged_on": r.judged_on, "labels": r.labels, "detected": r.detected, "recall": r.recall,
+                     "honest": report.honest, "flagged_honest": r.flagged_honest,
+                     "false_alarm_rate": _ratio(r.flagged_honest, report.honest), "seconds": round(secs, 3)})
     return _table(rows, SWEEP_COLUMNS, as_frame)
 
 
@@ -557,15 +321,12 @@ def outlier_scores(events: Any, ruleset: Any, rule_name: str = "outlier.isolatio
     """
     import numpy as np
 
-    from .detectors.outlier import OutlierParams, _latest_roles
-    from .features import PERIOD_DAYS, build_features
-
     rs = _ruleset(ruleset)
     rule = _rule(rs, rule_name)
     p = rule.params
     if not isinstance(p, OutlierParams):
-        raise ValueError(f"rule {rule_name!r} uses {rule.use}, not outlier.isolation_forest")
-    from .ml import IsolationForestScorer
+        raise InvalidArgumentError("rule_name", f"rule {rule_name!r} uses {rule.use}, not outlier.isolation_forest")
+    from .ml import IsolationForestScorer  # the ml extra, only when asked for
 
     events = _events(events)
     cfg = p.feature_config()
@@ -573,12 +334,12 @@ def outlier_scores(events: Any, ruleset: Any, rule_name: str = "outlier.isolatio
                         radius_m=cfg.radius_m, window_slack=cfg.window_slack_us / 1e6, work_start=p.work_start,
                         work_end=p.work_end, engine=rs.engine)
     if p.roles is not None:
-        roles = _latest_roles(events, as_of, rs.engine)
+        roles = latest_roles(events, as_of, rs.engine)
         keep = np.asarray([roles.get(e) in p.roles for e in fm.employees.tolist()], dtype=bool)
         fm.X, fm.employees, fm.periods = fm.X[keep], fm.employees[keep], fm.periods[keep]
     fm = fm.select(p.feature_names())
     if len(fm) < 2:
-        raise ValueError(f"only {len(fm)} vector(s) to score: too few events")
+        raise InvalidArgumentError("events", f"only {len(fm)} vector(s) to score: too few events")
     scorer = IsolationForestScorer(n_estimators=p.n_estimators, max_samples=p.max_samples,
                                    contamination=p.contamination, random_state=p.random_state).fit(fm.X)
     score = scorer.anomaly_score(fm.X)
@@ -618,10 +379,10 @@ def plot_sweep(table: Any, *, ax: Any = None, title: str | None = None) -> Any:
     plt = _pyplot()
     rows = _rows(table)
     if not rows:
-        raise ValueError("an empty sweep table: nothing to plot")
+        raise InvalidArgumentError("table", "an empty sweep table: nothing to plot")
     missing = [c for c in ("value", "alerts", "recall", "false_alarm_rate") if c not in rows[0]]
     if missing:
-        raise ValueError(f"not a sweep table: no column(s) {', '.join(missing)}")
+        raise InvalidArgumentError("table", f"not a sweep table: no column(s) {', '.join(missing)}")
     values = [r["value"] for r in rows]
     numeric = all(_is_number(v) for v in values)
     xs = [float(v) for v in values] if numeric else list(range(len(values)))
@@ -667,9 +428,10 @@ def plot_scores(data: Any, *, threshold: float | None = None, marked: Sequence[b
     plt = _pyplot()
     scores: list[float]
     if hasattr(data, "findings") or (isinstance(data, (list, tuple)) and data and isinstance(data[0], Finding)):
-        fs = [f for f in _findings(data) if isinstance(f.details.get("score"), (int, float))]
+        fs = [f for f in findings_of(data) if isinstance(f.details.get("score"), (int, float))]
         if not fs:
-            raise ValueError("no finding has a score in its details (scores come from outlier.isolation_forest)")
+            raise InvalidArgumentError("data", "no finding has a score in its details (scores come from "
+                                               "outlier.isolation_forest)")
         scores = [float(f.details["score"]) for f in fs]
         if threshold is None:
             thr = [f.details.get("threshold") for f in fs if isinstance(f.details.get("threshold"), (int, float))]
@@ -678,7 +440,7 @@ def plot_scores(data: Any, *, threshold: float | None = None, marked: Sequence[b
             isinstance(data, (list, tuple)) and data and isinstance(data[0], Mapping)):
         rows = _rows(data)
         if "score" not in rows[0]:
-            raise ValueError("a table of scores needs a 'score' column")
+            raise InvalidArgumentError("data", "a table of scores needs a 'score' column")
         scores = [float(r["score"]) for r in rows]
         if threshold is None and rows[0].get("threshold") is not None:
             threshold = float(rows[0]["threshold"])
@@ -688,9 +450,9 @@ def plot_scores(data: Any, *, threshold: float | None = None, marked: Sequence[b
     else:
         scores = [float(s) for s in data]
     if not scores:
-        raise ValueError("no scores to plot")
+        raise InvalidArgumentError("data", "no scores to plot")
     if marked is not None and len(marked) != len(scores):
-        raise ValueError(f"marked has {len(marked)} flags for {len(scores)} scores")
+        raise InvalidArgumentError("marked", f"{len(marked)} flags for {len(scores)} scores (give one per score)")
     if ax is None:
         fig, ax = plt.subplots(figsize=(7, 4))
     else:

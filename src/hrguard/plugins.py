@@ -11,10 +11,16 @@ A name is an entry-point name (``badges``) or a distribution name (``hrguard-bad
 ``_`` and ``.`` do not matter). A name in either list that no installed plugin has is logged as a
 warning. A plugin that fails to import, or raises inside a hook, is reported as a
 :class:`~hrguard.errors.PluginError` naming it; it is never skipped silently.
+
+hrguard's own built-ins are a plugin too (:mod:`hrguard.builtins`), named in :data:`DEFAULT_PLUGINS`
+and loaded by name as an installed one is by its entry point: the core never imports a plugin, so the
+built-in detectors may use the engine as a vendor's do. Only pluggy's public API is used; the
+distribution each installed plugin came from is kept in :attr:`Registry.distributions`.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata as md
 import logging
 import os
@@ -26,9 +32,13 @@ from typing import Any, Callable, Iterable
 import pluggy
 
 from . import hookspecs
+from .detector import Detector, DetectorParams
 from .errors import PluginError
+from .events import Event
 
 ENTRY_POINT_GROUP = "hrguard"
+DEFAULT_PLUGINS = ("hrguard.builtins",)
+"""Modules registered in every engine, before installed plugins, under their module name."""
 ALLOW_VAR, BLOCK_VAR, DISABLE_VAR = "HRGUARD_PLUGINS_ALLOW", "HRGUARD_PLUGINS_BLOCK", "HRGUARD_DISABLE_PLUGIN_AUTOLOAD"
 
 log = logging.getLogger("hrguard")
@@ -47,29 +57,23 @@ class Registered:
 
 @dataclass
 class Registry:
-    """Everything the loaded plugins registered, by name."""
+    """Everything the loaded plugins registered, by name, and where the installed plugins came from."""
 
     kinds: dict[str, Registered] = field(default_factory=dict)
     detectors: dict[str, Registered] = field(default_factory=dict)
     rulesets: dict[str, Registered] = field(default_factory=dict)
-
-
-def _plugin_dist(pm: pluggy.PluginManager, plugin: object) -> tuple[str | None, str | None]:
-    """``(distribution name, version)`` of an installed plugin; ``(None, None)`` for one given in code."""
-    for p, dist in pm.list_plugin_distinfo():
-        if p is plugin:
-            return dist.project_name, dist.version
-    return None, None
+    distributions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Plugin name -> ``(distribution name, version)`` of each plugin loaded from an entry point."""
 
 
 def _call_registration(
     pm: pluggy.PluginManager, hook_name: str, table: dict[str, Registered], what: str, key: Callable[[Any], str],
-    check: Callable[[Any], None],
+    check: Callable[[Any], None], distributions: dict[str, tuple[str, str]],
 ) -> None:
     hook = getattr(pm.hook, hook_name)
     for impl in hook.get_hookimpls():  # in registration order: built-ins first
         plugin_name = impl.plugin_name
-        distribution, version = _plugin_dist(pm, impl.plugin)
+        distribution, version = distributions.get(plugin_name, (None, None))
 
         def register(*args: Any) -> None:
             obj = args[-1] if len(args) == 1 else args
@@ -94,15 +98,11 @@ def _call_registration(
 
 
 def _check_kind(model: Any) -> None:
-    from .events import Event
-
     if not (isinstance(model, type) and issubclass(model, Event) and model.KIND):
         raise PluginError(f"{model!r} is not an Event subclass with kind: Literal['...']")
 
 
 def _check_detector(cls: Any) -> None:
-    from .detector import Detector, DetectorParams
-
     if not (isinstance(cls, type) and issubclass(cls, Detector)):
         raise PluginError(f"{cls!r} is not a hrguard.Detector subclass")
     if not cls.id:
@@ -156,9 +156,9 @@ def _where(ep: md.EntryPoint) -> str:
     return f"(entry point {ep.name} = {ep.value}{dist})"
 
 
-def _load_entry_point(pm: pluggy.PluginManager, ep: md.EntryPoint) -> None:
+def _load_entry_point(pm: pluggy.PluginManager, ep: md.EntryPoint, distributions: dict[str, tuple[str, str]]) -> None:
     if pm.get_plugin(ep.name) is not None:
-        prior = next((d.project_name for p, d in pm.list_plugin_distinfo() if p is pm.get_plugin(ep.name)), None)
+        prior = distributions.get(ep.name, (None, None))[0]
         raise PluginError(f"two installed plugins are named {ep.name!r}: {prior or 'another distribution'} and "
                           f"{_where(ep)}; uninstall one, or block it with {BLOCK_VAR}")
     try:
@@ -168,7 +168,7 @@ def _load_entry_point(pm: pluggy.PluginManager, ep: md.EntryPoint) -> None:
                           f"(set {BLOCK_VAR}={ep.name} to run without it)") from exc
     _register(pm, plugin, ep.name, _where(ep))
     if ep.dist is not None:
-        pm._plugin_distinfo.append((plugin, pluggy._manager.DistFacade(ep.dist)))  # type: ignore[attr-defined]
+        distributions[ep.name] = (ep.dist.name, ep.dist.version)
 
 
 def _register(pm: pluggy.PluginManager, plugin: object, name: str, where: str = "") -> None:
@@ -181,22 +181,25 @@ def _register(pm: pluggy.PluginManager, plugin: object, name: str, where: str = 
 
 
 def load(plugins: Iterable[object] = (), *, entrypoints: bool | None = None) -> tuple[pluggy.PluginManager, Registry]:
-    """A fresh PluginManager with the built-ins, installed plugins (optionally) and ``plugins``."""
-    from . import builtins
-
+    """A fresh PluginManager with the built-ins (:data:`DEFAULT_PLUGINS`), installed plugins (optionally) and
+    ``plugins``."""
     pm = pluggy.PluginManager("hrguard")
     pm.add_hookspecs(hookspecs)
-    pm.register(builtins, name="hrguard.builtins")
+    for module in DEFAULT_PLUGINS:
+        pm.register(importlib.import_module(module), name=module)
+    reg = Registry()
     if entrypoints is None:
         entrypoints = not os.environ.get(DISABLE_VAR)
     if entrypoints:
         for ep in _entry_points(_names(ALLOW_VAR), _names(BLOCK_VAR) or set()):
-            _load_entry_point(pm, ep)
+            _load_entry_point(pm, ep, reg.distributions)
     for i, plugin in enumerate(plugins):
         name = getattr(plugin, "__name__", None) or f"{type(plugin).__name__}-{i}"
         _register(pm, plugin, name)
-    reg = Registry()
-    _call_registration(pm, "hrguard_register_event_kinds", reg.kinds, "event kind", lambda m: m.KIND, _check_kind)
-    _call_registration(pm, "hrguard_register_detectors", reg.detectors, "detector", lambda c: c.id, _check_detector)
-    _call_registration(pm, "hrguard_register_rulesets", reg.rulesets, "ruleset", lambda t: t[0], _check_ruleset)
+    for hook, table, what, key, check in (
+        ("hrguard_register_event_kinds", reg.kinds, "event kind", lambda m: m.KIND, _check_kind),
+        ("hrguard_register_detectors", reg.detectors, "detector", lambda c: c.id, _check_detector),
+        ("hrguard_register_rulesets", reg.rulesets, "ruleset", lambda t: t[0], _check_ruleset),
+    ):
+        _call_registration(pm, hook, table, what, key, check, reg.distributions)
     return pm, reg

@@ -28,11 +28,25 @@ The figures, exactly:
   ``min_severity`` or above in ``[start, end + noise_grace]`` (default ``1d``: noise is tolerated when
   it raises nothing while it happens).
 - **Precision** of a rule: the share of its findings that explain some misconduct label.
+
+Every rule also gets the figures :func:`hrguard.notebook.evaluate` tabulates (``RuleQuality.judged_on``,
+``labels``, ``detected``, ``true_findings``, ``flagged_honest``): a rule is judged on the misconduct
+labels expecting it (by rule name or detector id); a rule no label expects (such as
+``outlier.isolation_forest``) is judged on every misconduct label instead, a finding explaining one
+when it names the label's employee within ``[start, end + grace]``. ``QualityReport.every_rule`` also
+lists the rules the labels expect that found nothing. Each scenario counts ``findings`` (of any rule,
+naming one of its employees within a label's ``[start, end + grace]``) and ``true_findings`` (those
+explaining one of its misconduct labels).
+
+Times are read by hrguard's one policy (:mod:`hrguard.timeutil`): label ``start``/``end`` are RFC 3339
+with an offset, aware datetimes or seconds since the Unix epoch; ``grace`` and ``noise_grace`` are
+durations (``"14d"``, a ``timedelta`` or a number of seconds).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -40,11 +54,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .engine import scan
+from .errors import InvalidArgumentError, MissingFileError
 from .findings import Finding, Severity
-from .timeutil import parse_duration
+from .synth import SCENARIOS
+from .timeutil import DAY_US, US, format_duration, to_datetime, to_duration_us
 
 __all__ = ["Label", "NoiseQuality", "QualityReport", "RuleQuality", "ScenarioQuality", "evaluate", "evaluate_dataset",
-           "load_labels", "load_roster"]
+           "explains", "LABEL_FIELDS", "load_labels", "load_roster", "scenario_order"]
 
 
 @dataclass(frozen=True)
@@ -62,33 +79,64 @@ class Label:
     def of(cls, rec: Mapping[str, Any] | Label) -> Label:
         if isinstance(rec, Label):
             return rec
-        start, end = (_time(rec[k]) for k in ("start", "end"))
+        start, end = (to_datetime(rec[k], what=k) for k in ("start", "end"))
         rules = tuple(rec.get("expected_rules") or ())
         kind = rec.get("kind") or ("misconduct" if rules else "noise")
         return cls(str(rec["employee_id"]), str(rec["scenario"]), start, end, rules, kind)
 
 
-def _time(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        t = value
-    else:
-        t = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    if t.tzinfo is None:
-        raise ValueError(f"label time {value!r} has no UTC offset")
-    return t
-
-
-def _path(source: str | Path, name: str) -> Path:
+def _path(source: str | os.PathLike[str], name: str) -> Path:
     p = Path(source)
     return p / name if p.is_dir() else p
 
 
-def load_labels(source: str | Path | Iterable[Mapping[str, Any]]) -> list[Label]:
-    """Labels from a ``labels.jsonl`` file, a dataset folder holding one, or an iterable of dicts."""
-    if isinstance(source, (str, Path)):
-        with open(_path(source, "labels.jsonl"), encoding="utf-8") as fh:
-            return [Label.of(json.loads(line)) for line in fh if line.strip()]
-    return [Label.of(rec) for rec in source]
+LABEL_FIELDS = ("employee_id", "scenario", "start", "end", "expected_rules")
+"""The fields every label must have (the synthetic labels format)."""
+
+
+def load_labels(source: str | Path | Iterable[Mapping[str, Any] | Label]) -> list[Label]:
+    """Labels from a ``labels.jsonl`` file, a dataset folder holding one, or an iterable of dicts (or labels).
+
+    Every label must have :data:`LABEL_FIELDS`; a missing field or an unreadable value is an
+    :class:`~hrguard.errors.InvalidArgumentError` (a ``ValueError``) naming the line (or list
+    position) and the field; a missing file a :class:`~hrguard.errors.MissingFileError`.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        path = _path(source, "labels.jsonl")
+        if not path.is_file():
+            raise MissingFileError(f"no labels file {path} (a dataset folder written by `hrguard synth` holds "
+                                   f"labels.jsonl)")
+        records, where = [], []
+        with open(path, encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                if line.strip():
+                    try:
+                        records.append(json.loads(line))
+                    except json.JSONDecodeError as exc:
+                        raise InvalidArgumentError(f"{path}:{n}", f"not a JSON object ({exc})") from None
+                    where.append(f"{path}:{n}")
+    else:
+        records = list(source)
+        where = [f"label #{i + 1}" for i in range(len(records))]
+    out = []
+    for rec, at in zip(records, where):
+        if isinstance(rec, Label):
+            out.append(rec)
+            continue
+        if not isinstance(rec, Mapping):
+            raise InvalidArgumentError(at, f"a label is a JSON object with {', '.join(LABEL_FIELDS)}, got {rec!r}")
+        missing = [k for k in LABEL_FIELDS if k not in rec]
+        if missing:
+            raise InvalidArgumentError(at, f"the label has no {', '.join(repr(m) for m in missing)} "
+                                           f"(a label needs {', '.join(LABEL_FIELDS)})")
+        if not isinstance(rec["expected_rules"], (list, tuple)):
+            raise InvalidArgumentError(at, f"expected_rules must be a list of rule names, got "
+                                           f"{rec['expected_rules']!r}")
+        try:
+            out.append(Label.of(rec))
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(at, str(exc)) from None
+    return out
 
 
 def load_roster(source: str | Path) -> dict[str, str]:
@@ -105,22 +153,37 @@ class ScenarioQuality:
     time_to_detect: timedelta | None  # median over detected labels
     by_rule: dict[str, int]  # expected rule -> labels it explained
     missed: list[str] = field(default_factory=list)  # employees of undetected labels
+    findings: int = 0  # findings of any rule naming a labelled employee within a label's [start, end + grace]
+    true_findings: int = 0  # those explaining one of the scenario's labels
 
     @property
     def recall(self) -> float | None:
         return self.detected / self.labels if self.labels else None
+
+    @property
+    def precision(self) -> float | None:
+        return self.true_findings / self.findings if self.findings else None
 
 
 @dataclass
 class RuleQuality:
     rule: str
     findings: int
-    true_positives: int
+    true_positives: int  # findings explaining some misconduct label (one expecting the rule)
     by_severity: dict[str, int]
+    judged_on: str = "expected"  # or "any misconduct": no label expects the rule
+    labels: int = 0  # the misconduct labels it is judged on
+    detected: int = 0  # of those, the ones a finding of the rule explains
+    true_findings: int = 0  # its findings explaining a label it is judged on (= true_positives when expected)
+    flagged_honest: int = 0  # honest employees with a finding of the rule of min_severity or above
 
     @property
     def precision(self) -> float | None:
         return self.true_positives / self.findings if self.findings else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.detected / self.labels if self.labels else None
 
 
 @dataclass
@@ -130,6 +193,7 @@ class NoiseQuality:
     employees: int
     flagged: int  # labels with a finding of min_severity or above on the employee in [start, end + grace]
     by_rule: dict[str, int]
+    findings: int = 0  # findings of any rule naming a labelled employee within a label's [start, end + grace]
 
     @property
     def rate(self) -> float | None:
@@ -150,6 +214,7 @@ class QualityReport:
     noise_grace: timedelta
     min_severity: Severity
     findings: int
+    every_rule: list[RuleQuality] = field(default_factory=list)  # ``rules`` and the expected rules that found nothing
 
     @property
     def false_alarm_rate(self) -> float | None:
@@ -229,11 +294,13 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
 
+_DAYS_OR_HOURS = ((DAY_US, "d", "d"), (3600 * US, "h", "h"))
+
+
 def _days(x: timedelta | None) -> str:
     if x is None:
         return "-"
-    d = x.total_seconds() / 86_400
-    return f"{d:.1f} d" if d >= 1 else f"{x.total_seconds() / 3600:.1f} h"
+    return format_duration(x // timedelta(microseconds=1), _DAYS_OR_HOURS, sep=" ", decimals=1)
 
 
 def _table(rows: list[tuple[str, ...]]) -> list[str]:
@@ -250,19 +317,31 @@ def _table(rows: list[tuple[str, ...]]) -> list[str]:
     return lines
 
 
+def explains(f: Finding, label: Label, grace: timedelta, also: Iterable[str] = ()) -> bool:
+    """Whether finding ``f`` explains ``label``: it names the label's employee, its detector id or rule name is
+    one of the label's ``expected_rules`` (or of ``also``), and its ``ts`` is in ``[start, end + grace]``."""
+    return ((f.employee_id or "") == label.employee_id
+            and (f.rule in label.expected_rules or f.name in label.expected_rules or f.rule in also or f.name in also)
+            and label.start <= f.ts <= label.end + grace)
+
+
 def evaluate(result: Any, labels: Iterable[Label | Mapping[str, Any]] | str | Path,
              roster: Mapping[str, str] | Iterable[str] | None = None, *, grace: Any = "14d",
-             noise_grace: Any = "1d", min_severity: Severity | str = "medium") -> QualityReport:
+             noise_grace: Any = "1d", min_severity: Severity | str = "medium",
+             rules: Mapping[str, str] | None = None) -> QualityReport:
     """Score findings against ground-truth labels (see the module's docstring for every figure).
 
     ``result`` is a :class:`~hrguard.ScanResult` (or anything with ``findings``, or a list of
     findings); ``labels`` a list of :class:`Label` or dicts, or a path; ``roster`` every employee
-    (id -> role, or ids) so honest employees without findings are counted too.
+    (id -> role, or ids) so honest employees without findings are counted too. ``rules`` (rule name
+    -> detector id, e.g. a ruleset's) are reported in ``every_rule`` even when they found nothing.
+    This is hrguard's one evaluator: :func:`hrguard.notebook.evaluate` and :func:`hrguard.notebook.sweep`
+    tabulate what it returns.
     """
     findings: list[Finding] = list(getattr(result, "findings", result))
-    labs = load_labels(labels) if isinstance(labels, (str, Path)) else [Label.of(x) for x in labels]
-    grace_td = _td(grace)
-    noise_td = _td(noise_grace)
+    labs = load_labels(labels)
+    grace_td = _td(grace, "grace")
+    noise_td = _td(noise_grace, "noise_grace")
     bar = Severity(min_severity)
     mis = [x for x in labs if x.kind == "misconduct"]
     noise = [x for x in labs if x.kind != "misconduct"]
@@ -270,43 +349,11 @@ def evaluate(result: Any, labels: Iterable[Label | Mapping[str, Any]] | str | Pa
     for f in findings:
         by_emp[f.employee_id or ""].append(f)
 
-    # recall and time to detect; which findings are true
-    true_ids: set[str] = set()
-    order = _scenario_order(x.scenario for x in mis)
-    scen: dict[str, ScenarioQuality] = {}
-    ttd: dict[str, list[timedelta]] = defaultdict(list)
-    for name in order:
-        rules = next(x.expected_rules for x in mis if x.scenario == name)
-        scen[name] = ScenarioQuality(name, 0, 0, None, {r: 0 for r in rules})
-    for lab in mis:
-        sq = scen[lab.scenario]
-        sq.labels += 1
-        hits = [f for f in by_emp.get(lab.employee_id, ())
-                if (f.rule in lab.expected_rules or f.name in lab.expected_rules)
-                and lab.start <= f.ts <= lab.end + grace_td]
-        if not hits:
-            sq.missed.append(lab.employee_id)
-            continue
-        sq.detected += 1
-        true_ids.update(f.id for f in hits)
-        ttd[lab.scenario].append(max(timedelta(0), min(f.ts for f in hits) - lab.start))
-        for r in dict.fromkeys(f.rule if f.rule in lab.expected_rules else f.name for f in hits):
-            sq.by_rule[r] = sq.by_rule.get(r, 0) + 1
-    for name, sq in scen.items():
-        if ttd[name]:
-            sq.time_to_detect = _median_td(ttd[name])
+    # which findings explain which misconduct label
+    hits = [[f for f in by_emp.get(lab.employee_id, ()) if explains(f, lab, grace_td)] for lab in mis]
+    true_ids = {f.id for h in hits for f in h}
 
-    # precision per rule
-    rules: dict[str, RuleQuality] = {}
-    for f in findings:
-        rq = rules.setdefault(f.name, RuleQuality(f.name, 0, 0, {}))
-        rq.findings += 1
-        rq.true_positives += f.id in true_ids
-        rq.by_severity[f.severity.value] = rq.by_severity.get(f.severity.value, 0) + 1
-    for rq in rules.values():
-        rq.by_severity = {s.value: rq.by_severity[s.value] for s in reversed(Severity) if s.value in rq.by_severity}
-
-    # false alarms among honest employees
+    # honest employees
     bad = {x.employee_id for x in mis}
     if roster is None:
         everyone = {x.employee_id for x in labs} | {f.employee_id for f in findings if f.employee_id}
@@ -316,6 +363,60 @@ def evaluate(result: Any, labels: Iterable[Label | Mapping[str, Any]] | str | Pa
     else:
         everyone, roles = set(roster), {}
     honest = everyone - bad
+
+    # recall and time to detect, findings around each scenario's labels
+    scen: dict[str, ScenarioQuality] = {}
+    for name in scenario_order(x.scenario for x in mis):
+        expected = next(x.expected_rules for x in mis if x.scenario == name)
+        scen[name] = ScenarioQuality(name, 0, 0, None, {r: 0 for r in expected})
+    ttd: dict[str, list[timedelta]] = defaultdict(list)
+    for lab, h in zip(mis, hits):
+        sq = scen[lab.scenario]
+        sq.labels += 1
+        if not h:
+            sq.missed.append(lab.employee_id)
+            continue
+        sq.detected += 1
+        ttd[lab.scenario].append(max(timedelta(0), min(f.ts for f in h) - lab.start))
+        for r in dict.fromkeys(f.rule if f.rule in lab.expected_rules else f.name for f in h):
+            sq.by_rule[r] = sq.by_rule.get(r, 0) + 1
+    for name, sq in scen.items():
+        if ttd[name]:
+            sq.time_to_detect = _median_td(ttd[name])
+        near = _near(by_emp, (lab for lab in mis if lab.scenario == name), grace_td)
+        sq.findings = len(near)
+        sq.true_findings = len(near & {f.id for lab, h in zip(mis, hits) if lab.scenario == name for f in h})
+
+    # every rule: precision, and recall over the labels it is judged on
+    detector_of = {**(rules or {}), **{f.name: f.rule for f in findings}}
+    names = list(dict.fromkeys(sorted(detector_of)))
+    for lab in mis:
+        for r in lab.expected_rules:
+            if r not in names and r not in detector_of.values():
+                names.append(r)
+    every: list[RuleQuality] = []
+    for name in sorted(names):
+        mine = [f for f in findings if f.name == name]
+        ids = {name, detector_of.get(name, name)}
+        judged = [i for i, lab in enumerate(mis) if ids & set(lab.expected_rules)]
+        if judged:
+            judged_on = "expected"
+            found = {i: {f.id for f in hits[i] if f.name == name} for i in judged}
+        else:  # a rule no label expects: did it find the misbehaving employees at all?
+            judged_on, judged = "any misconduct", list(range(len(mis)))
+            found = {i: {f.id for f in mine if explains(f, mis[i], grace_td, ids)} for i in judged}
+        true = set().union(*found.values()) if found else set()
+        by_sev: dict[str, int] = {}
+        for f in mine:
+            by_sev[f.severity.value] = by_sev.get(f.severity.value, 0) + 1
+        every.append(RuleQuality(
+            rule=name, findings=len(mine), true_positives=sum(f.id in true_ids for f in mine),
+            by_severity={v.value: by_sev[v.value] for v in reversed(Severity) if v.value in by_sev},
+            judged_on=judged_on, labels=len(judged), detected=sum(1 for i in judged if found[i]),
+            true_findings=sum(f.id in true for f in mine),
+            flagged_honest=len({f.employee_id for f in mine if f.employee_id in honest and f.severity.rank >= bar.rank})))
+
+    # false alarms among honest employees
     flagged_by_rule: dict[str, set[str]] = defaultdict(set)
     flagged = set()
     for emp in honest:
@@ -335,19 +436,20 @@ def evaluate(result: Any, labels: Iterable[Label | Mapping[str, Any]] | str | Pa
         q = nq.setdefault(lab.scenario, NoiseQuality(lab.scenario, 0, 0, 0, {}))
         q.labels += 1
         emps[lab.scenario].add(lab.employee_id)
-        hits = [f for f in by_emp.get(lab.employee_id, ())
-                if f.severity.rank >= bar.rank and lab.start <= f.ts <= lab.end + noise_td]
-        if hits:
+        raised = [f for f in by_emp.get(lab.employee_id, ())
+                  if f.severity.rank >= bar.rank and lab.start <= f.ts <= lab.end + noise_td]
+        if raised:
             q.flagged += 1
-            for r in dict.fromkeys(f.name for f in hits):
+            for r in dict.fromkeys(f.name for f in raised):
                 q.by_rule[r] = q.by_rule.get(r, 0) + 1
     for name, q in nq.items():
         q.employees = len(emps[name])
-    nq = {k: nq[k] for k in _scenario_order(nq)}
+        q.findings = len(_near(by_emp, (lab for lab in noise if lab.scenario == name), grace_td))
+    nq = {k: nq[k] for k in scenario_order(nq)}
 
     return QualityReport(
         scenarios=list(scen.values()),
-        rules=sorted(rules.values(), key=lambda r: r.rule),
+        rules=[r for r in every if r.findings],
         noise=list(nq.values()),
         honest=len(honest),
         flagged=sorted(flagged),
@@ -358,19 +460,23 @@ def evaluate(result: Any, labels: Iterable[Label | Mapping[str, Any]] | str | Pa
         noise_grace=noise_td,
         min_severity=bar,
         findings=len(findings),
+        every_rule=every,
     )
 
 
-def _scenario_order(names: Iterable[str]) -> list[str]:
-    """The synthetic generator's catalogue order first, then any other scenario by name."""
-    from .synth import SCENARIOS
+def _near(by_emp: Mapping[str, list[Finding]], labels: Iterable[Label], grace: timedelta) -> set[str]:
+    """Ids of the findings naming a label's employee within its ``[start, end + grace]``."""
+    return {f.id for lab in labels for f in by_emp.get(lab.employee_id, ()) if lab.start <= f.ts <= lab.end + grace}
 
+
+def scenario_order(names: Iterable[str]) -> list[str]:
+    """The synthetic generator's catalogue order first, then any other scenario by name."""
     seen = set(names)
     return [n for n in SCENARIOS if n in seen] + sorted(seen - set(SCENARIOS))
 
 
-def _td(value: Any) -> timedelta:
-    return value if isinstance(value, timedelta) else timedelta(microseconds=parse_duration(value))
+def _td(value: Any, what: str) -> timedelta:
+    return timedelta(microseconds=to_duration_us(value, what=what))
 
 
 def _median_td(xs: list[timedelta]) -> timedelta:
@@ -382,8 +488,6 @@ def _median_td(xs: list[timedelta]) -> timedelta:
 def evaluate_dataset(path: str | Path, ruleset: Any = "sales", *, grace: Any = "14d", noise_grace: Any = "1d",
                      min_severity: Severity | str = "medium", as_of: Any = None) -> tuple[QualityReport, Any]:
     """Scan a dataset folder written by ``hrguard synth`` and score it: ``(report, scan result)``."""
-    from .engine import scan
-
     result = scan(_path(path, "events.jsonl"), ruleset, as_of)
     roster = load_roster(path) if _path(path, "meta.json").is_file() else None
     report = evaluate(result, load_labels(path), roster, grace=grace, noise_grace=noise_grace,

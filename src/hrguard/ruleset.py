@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import Problem, RulesetError
+from .errors import ArgumentTypeError, Problem, RulesetError, UnknownNameError
 from .findings import Severity
 from .timeutil import get_zone
 
@@ -119,7 +119,10 @@ class Ruleset:
         for r in self.rules:
             if r.name == name:
                 return r
-        raise KeyError(name)
+        raise UnknownNameError("name", self._no_rule(name))
+
+    def _no_rule(self, name: str) -> str:
+        return f"no rule named {name!r} in ruleset {self.name!r} (its rules: {', '.join(r.name for r in self.rules)})"
 
     def with_params(self, name: str, **params: Any) -> Ruleset:
         """A copy with rule ``name``'s params changed (validated), e.g. for a parameter sweep."""
@@ -132,7 +135,7 @@ class Ruleset:
                 r = replace(r, params=r.detector.Params.model_validate(merged))
             rules.append(r)
         if not any(r.name == name for r in self.rules):
-            raise KeyError(name)
+            raise UnknownNameError("name", self._no_rule(name))
         return replace(self, rules=tuple(rules))
 
 
@@ -493,11 +496,15 @@ def _load_data(data: Any, doc: _Doc, base_dir: Path | None, engine: Engine, prob
     return _Partial(name, language, timezone, rules)
 
 
-def load_ruleset(source: str | Path | Mapping[str, Any] | Ruleset, engine: Engine | None = None) -> Ruleset:
-    """Load a ruleset from a path, a bundled name (``"sales"``), or a mapping; raise ``RulesetError``."""
-    from .engine import default_engine
+def load_ruleset(source: str | Path | Mapping[str, Any] | Ruleset, engine: Engine) -> Ruleset:
+    """Load a ruleset from a path, a bundled name (``"sales"``), or a mapping with ``engine``'s detectors and
+    bundled rulesets; raise ``RulesetError``.
 
-    engine = engine or default_engine()
+    ``hrguard.load_ruleset`` (:func:`hrguard.engine.load_ruleset`) is this with the default engine.
+    """
+    if engine is None:
+        raise ArgumentTypeError("engine", "hrguard.ruleset.load_ruleset needs the engine whose detectors the "
+                                          "ruleset uses; hrguard.load_ruleset(source) uses the default engine")
     if isinstance(source, Ruleset):
         return source
     problems: list[Problem] = []

@@ -42,11 +42,12 @@ import yaml
 
 from .detector import Detector, DetectorParams
 from .engine import Engine, ScanResult, Stream
-from .errors import RulesetError
+from .errors import ArgumentTypeError, ConformanceError, RulesetError, UnknownNameError
 from .findings import Finding, Severity
 from .hookspecs import hookimpl
 from .ruleset import Ruleset
 from .state import dumps_state, loads_state
+from .timeutil import to_datetime
 
 __all__ = [
     "CHECKS",
@@ -118,9 +119,7 @@ class EventFactory:
     def __init__(self, start: str | datetime = "2026-04-01T09:00:00+00:00", *, prefix: str = "e",
                  employee_id: str | None = "E1", tenant: str | None = None,
                  defaults: Mapping[str, Mapping[str, Any]] | None = None):
-        self.now = start if isinstance(start, datetime) else datetime.fromisoformat(start)
-        if self.now.tzinfo is None:
-            raise ValueError(f"start {start!r} has no UTC offset: events need one, e.g. +08:00")
+        self.now = to_datetime(start, what="start")  # hrguard's one policy for instants (hrguard.timeutil)
         self.prefix = prefix
         self.employee_id = employee_id
         self.tenant = tenant
@@ -215,17 +214,6 @@ def _same(want: list[dict[str, Any]], got: list[dict[str, Any]], how: str) -> No
 # ==================================================================================================
 # the conformance kit
 # ==================================================================================================
-class ConformanceError(AssertionError):
-    """A detector failed conformance checks; ``failures`` maps each failed check's name to why."""
-
-    def __init__(self, detector_id: str, failures: Mapping[str, str], ran: int):
-        self.detector_id = detector_id
-        self.failures = dict(failures)
-        lines = [f"{detector_id} failed {len(self.failures)} of {ran} conformance checks:"]
-        lines += [f"- {name}: {why}" for name, why in self.failures.items()]
-        super().__init__("\n".join(lines))
-
-
 class _Only:
     """A plugin registering one detector class (for a detector no plugin of the engine registers)."""
 
@@ -753,7 +741,7 @@ def _select(checks: Iterable[Callable | str] | None, skip: Iterable[Callable | s
         n = c if isinstance(c, str) else c.__name__
         n = n if n.startswith("check_") else f"check_{n}"
         if n not in by_name and not callable(c):
-            raise ValueError(f"no conformance check {n!r}; checks: {', '.join(by_name)}")
+            raise UnknownNameError("checks", f"no conformance check {n!r}; checks: {', '.join(by_name)}")
         return n
 
     chosen = list(CHECKS) if checks is None else [c if callable(c) else by_name[name(c)] for c in checks]
@@ -764,7 +752,8 @@ def _select(checks: Iterable[Callable | str] | None, skip: Iterable[Callable | s
 def _case(detector: type[Detector] | DetectorCase, **kw: Any) -> DetectorCase:
     if isinstance(detector, DetectorCase):
         if any(v not in (None, (), {}) for v in kw.values()):
-            raise TypeError("give either a DetectorCase or a detector class with keyword arguments, not both")
+            raise ArgumentTypeError("detector", "give either a DetectorCase or a detector class with keyword "
+                                                "arguments, not both")
         return detector
     return DetectorCase(detector, **{k: v for k, v in kw.items() if v is not None})
 

@@ -26,7 +26,7 @@ from ..findings import Severity
 from ..kit import pack2, rows_pos
 from ..state import Latest
 from ..params import Duration, Steps
-from ..timeutil import US
+from ..timeutil import ENGLISH_UNITS, US, format_duration
 
 REQUEST, DECISION = "approval.requested", "approval.decided"
 ORDER, INVOICE, FOLLOWUP = "order.recorded", "invoice.issued", "followup.logged"
@@ -441,18 +441,14 @@ class UnverifiedSourceParams(DetectorParams):
     )
 
 
-_UNITS = ((86_400 * US, "day", "天"), (3_600 * US, "hour", "小时"), (60 * US, "minute", "分钟"), (US, "second", "秒"))
+_ZH_UNITS = ((86_400 * US, "天", "天"), (3_600 * US, "小时", "小时"), (60 * US, "分钟", "分钟"), (US, "秒", "秒"))
 
 
 def _span(us: int, exact: bool) -> tuple[str, str]:
     """A duration for people, in English and Chinese: exact (``30 days``), or in the largest unit it
     reaches rounded *up* to a tenth (``48.8 days``), so an age just past a limit never reads as the limit."""
-    for size, en, zh in _UNITS:
-        if (us % size == 0 if exact else us >= size) or size == US:
-            tenths = -(-us * 10 // size)  # ceiling
-            text = f"{tenths // 10}" if tenths % 10 == 0 else f"{tenths / 10:.1f}"
-            return f"{text} {en}{'' if text == '1' else 's'}", f"{text} {zh}"
-    raise AssertionError("unreachable")
+    kw: dict[str, Any] = {} if exact else {"decimals": 1, "round_up": True, "trim": True}
+    return (format_duration(us, ENGLISH_UNITS, sep=" ", **kw), format_duration(us, _ZH_UNITS, sep=" ", **kw))
 
 
 class ApprovalUnverifiedSource(Detector):

@@ -29,7 +29,6 @@ see the same closed periods in the same order):
 from __future__ import annotations
 
 import os
-import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -50,11 +49,12 @@ from ..features import (
 )
 from ..findings import Severity
 from ..kit import Latest, pos_after, rows_pos
+from ..engine import default_engine
+from ..errors import InvalidArgumentError
 from ..params import Duration
-from ..timeutil import date_to_days, days_to_date
+from ..timeutil import date_to_days, days_to_date, parse_time_of_day, to_instant_us, to_us
 
 FeatureName = Literal[FEATURE_NAMES]  # type: ignore[valid-type]
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$|^24:00$")
 HIRED = "employee.hired"
 
 
@@ -127,8 +127,10 @@ class OutlierParams(DetectorParams):
     @field_validator("work_start", "work_end")
     @classmethod
     def _hhmm(cls, v: str) -> str:
-        if not _HHMM.match(v):
-            raise ValueError(f"expected a local time HH:MM, got {v!r}")
+        try:
+            parse_time_of_day(v, allow_24=True)
+        except InvalidArgumentError as exc:
+            raise ValueError(exc.reason) from None
         return v
 
     @model_validator(mode="after")
@@ -202,13 +204,13 @@ def fit_model(events: Any, path: Any = None, *, timezone: str = "UTC", as_of: An
                         radius_m=cfg.radius_m, window_slack=cfg.window_slack_us / 1e6, work_start=p.work_start,
                         work_end=p.work_end)
     if p.roles is not None:
-        from ..engine import default_engine
-        roles = _latest_roles(events, as_of, default_engine())
+        roles = latest_roles(events, as_of, default_engine())
         keep = np.asarray([roles.get(e) in p.roles for e in fm.employees.tolist()], dtype=bool)
         fm.X, fm.employees, fm.periods = fm.X[keep], fm.employees[keep], fm.periods[keep]
     fm = fm.select(p.feature_names())
     if len(fm) < p.min_periods:
-        raise ValueError(f"only {len(fm)} vectors, fewer than min_periods {p.min_periods}: nothing to fit")
+        raise InvalidArgumentError("events", f"only {len(fm)} vectors, fewer than min_periods {p.min_periods}: "
+                                             f"nothing to fit")
     scorer = ml.IsolationForestScorer(n_estimators=p.n_estimators, max_samples=p.max_samples,
                                       contamination=p.contamination, random_state=p.random_state).fit(fm.X)
     if path is not None:
@@ -217,12 +219,11 @@ def fit_model(events: Any, path: Any = None, *, timezone: str = "UTC", as_of: An
     return scorer
 
 
-def _latest_roles(events: Any, as_of: Any, engine: Any) -> dict[str, str | None]:
-    from ..engine import _instant
+def latest_roles(events: Any, as_of: Any, engine: Any) -> dict[str, str | None]:
+    """Each employee's role in their latest ``employee.hired`` at or before ``as_of`` (any time when None)."""
     from ..ingest import Intake, iter_records
-    from ..timeutil import to_us
 
-    limit = _instant(as_of) if as_of is not None else None
+    limit = to_instant_us(as_of, what="as_of") if as_of is not None else None
     latest: dict[str, tuple[int, str, str | None]] = {}
     for ev in Intake(engine.kinds).take_all(iter_records(events)):
         if ev.kind != HIRED:

@@ -10,8 +10,8 @@ from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
 from ..kit import pos_after, rows_pos
 from ..params import Duration
-from ..timeutil import US
 from ..state import Latest
+from ..timeutil import ENGLISH_UNITS, US, format_duration
 
 FOLLOWUP, STAGE = "followup.logged", "customer.stage_changed"
 REGISTERED, ASSIGNED = "customer.registered", "customer.assigned"
@@ -216,18 +216,13 @@ class FollowupStall(Detector):
             )
 
 
-_UNITS = {"en": (("day", "days"), ("hour", "hours"), ("minute", "minutes"), ("second", "seconds")),
-          "zh": (("天", "天"), ("小时", "小时"), ("分钟", "分钟"), ("秒", "秒"))}
+_UNITS = {"en": ENGLISH_UNITS,
+          "zh": ((86_400 * US, "天", "天"), (3600 * US, "小时", "小时"), (60 * US, "分钟", "分钟"), (US, "秒", "秒"))}
 
 
 def _idle_text(us: int, language: str) -> str:
     """A threshold for people in the largest unit that states it exactly: ``36 hours``, not ``2 days``."""
-    names = _UNITS.get(language, _UNITS["en"])
-    for (one, many), size in zip(names, (86_400 * US, 3600 * US, 60 * US, US)):
-        if us % size == 0 or size == US:
-            text = str(us // size) if us % size == 0 else f"{us / size:.6g}"
-            return f"{text} {one if us == size else many}"
-    raise AssertionError("unreachable")  # pragma: no cover
+    return format_duration(us, _UNITS.get(language, ENGLISH_UNITS), sep=" ")
 
 
 DETECTORS = (FollowupStall,)

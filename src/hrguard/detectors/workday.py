@@ -8,18 +8,17 @@ first punch of D, so it never precedes the punch that made D a working day.
 
 from __future__ import annotations
 
-import re
-from datetime import time
-from typing import Annotated, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic import Field
 
 from ..columns import Chunk
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
 from ..kit import pack2
-from ..timeutil import days_to_date, from_us, time_to_seconds
+from ..params import LocalTime
+from ..timeutil import days_to_date, format_time_of_day, from_us, time_to_seconds
 
 PUNCH, PLAN, SUMMARY = "attendance.punched", "plan.submitted", "summary.submitted"
 
@@ -48,33 +47,6 @@ def _day_of(keys: np.ndarray) -> np.ndarray:
     """The day of ``pack2(employee, day)`` keys."""
     return (keys & 0xFFFFFFFF) - (1 << 31)
 
-_HHMM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?")
-
-
-def _local_time(value: Any) -> time:
-    if isinstance(value, time):
-        if value.tzinfo is not None or value.microsecond:
-            raise ValueError("a time of day is HH:MM or HH:MM:SS local time, without a zone or fractions")
-        return value
-    m = _HHMM.fullmatch(value) if isinstance(value, str) else None
-    if m is None:
-        raise ValueError(f"expected a local time of day HH:MM or HH:MM:SS (00:00 to 23:59:59), got {value!r}")
-    return time(int(m[1]), int(m[2]), int(m[3] or 0))
-
-
-def _format_time(t: time) -> str:
-    return t.strftime("%H:%M:%S" if t.second else "%H:%M")
-
-
-LocalTime = Annotated[
-    time,
-    BeforeValidator(_local_time),
-    PlainSerializer(_format_time, return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": f"^{_HHMM.pattern}$", "examples": ["10:00", "23:59:59"]}),
-]
-"""A local time of day in the ruleset's zone, written ``HH:MM`` or ``HH:MM:SS``."""
-
-
 class PlanMissingParams(DetectorParams):
     deadline: LocalTime = Field("10:00", validate_default=True,
                                 description="local time on day D by which D's plan must have been received (inclusive)")
@@ -95,7 +67,7 @@ class _MissingDocument(Detector):
     def __init__(self, params: Any, ctx: RuleContext):
         super().__init__(params, ctx)
         self.deadline_s = time_to_seconds(params.deadline)
-        self.deadline_text = _format_time(params.deadline)
+        self.deadline_text = format_time_of_day(time_to_seconds(params.deadline))
         # Only days not over yet are kept (D's timers are all due by the end of D, and no later event
         # can fall on D), as sorted pack2(employee, day) keys: the working days whose timer exists,
         # and the days with a document received by their deadline.

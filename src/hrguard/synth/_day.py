@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._geo import DAY_S, dist_m, fix, hhmm, hms, r6, scatter
-from ._misconduct import Misconduct, Visit, _displace
+from ._misconduct import Misconduct, Visit, displace
 from ._model import WATCH, Customer, Person
 from ._scenarios import Injection
 
@@ -220,7 +220,7 @@ class RepDay(Misconduct):
                 new_items = [dict(it) for it in items]
                 new_items[-1]["customer_id"] = changed.cid
                 self.emit(t, "plan.submitted", rep.id, {"date": self.clock.iso, "items": new_items}, noise)
-            _displace(visits, calls, changed)
+            displace(visits, calls, changed)
         # visits and calls, in the order they happen (each may move its customer along)
         contacts: list[tuple[int, int, Any]] = []
         for k, v in enumerate(visits):

@@ -23,7 +23,7 @@ class Visit:
         self.t_in = 0
 
 
-def _displace(visits: list[Visit], calls: list, new: Visit) -> None:
+def displace(visits: list[Visit], calls: list, new: Visit) -> None:
     """``new`` takes the last visit's slot; a customer that cannot wait gets a call instead."""
     old = visits[-1]
     visits[-1] = new
@@ -44,7 +44,7 @@ class Misconduct(PeopleFlows, DealFlows):
         inj.data["_seen"] = True
         gid, lat, lon = self.pick(inj.data["_ghosts"])
         if r.random() < 0.6 and visits:
-            _displace(visits, calls, Visit(gid, lat, lon, None, "ghost"))
+            displace(visits, calls, Visit(gid, lat, lon, None, "ghost"))
         else:
             calls.append((gid, inj))
 
@@ -70,7 +70,7 @@ class Misconduct(PeopleFlows, DealFlows):
             return
         c = self.pick(live)
         if r.random() < 0.4 and visits:
-            _displace(visits, calls, Visit(c.id, c.lat, c.lon, c, "poach"))
+            displace(visits, calls, Visit(c.id, c.lat, c.lon, c, "poach"))
         else:
             calls.append((c.id, inj))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from ..errors import InvalidArgumentError
 from ._geo import DAY_S
 from ._scenarios import Injection
 
@@ -28,19 +29,20 @@ class SynthConfig:
     misconduct: float = 0.1
 
     def check(self) -> None:
-        """Raise ``ValueError`` with a message for people when the configuration cannot be generated."""
+        """Raise :class:`~hrguard.errors.InvalidArgumentError` (a ``ValueError``) with a message for people when
+        the configuration cannot be generated."""
         if self.days < 1:
-            raise ValueError(f"--days must be at least 1 (got {self.days})")
+            raise InvalidArgumentError(None, f"--days must be at least 1 (got {self.days})")
         if not 0 <= self.misconduct <= 0.5:
-            raise ValueError(f"--misconduct must be a share between 0 and 0.5 (got {self.misconduct:g})")
+            raise InvalidArgumentError(None, f"--misconduct must be a share between 0 and 0.5 (got {self.misconduct:g})")
         need = 15 if self.misconduct > 0 else 5
         if self.employees < need:
             why = "to staff every misconduct scenario among honest colleagues" if self.misconduct > 0 else \
                 "for a rep, a manager, HR, finance and legal"
-            raise ValueError(f"--employees must be at least {need} {why} (got {self.employees})")
+            raise InvalidArgumentError(None, f"--employees must be at least {need} {why} (got {self.employees})")
         if self.misconduct > 0 and self.days < 28:
-            raise ValueError(f"--days must be at least 28 to inject misconduct and see it detected (got {self.days}); "
-                             "use --misconduct 0 for a shorter honest dataset")
+            raise InvalidArgumentError(None, f"--days must be at least 28 to inject misconduct and see it detected "
+                                             f"(got {self.days}); use --misconduct 0 for a shorter honest dataset")
 
 
 class Person:
