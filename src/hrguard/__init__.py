@@ -23,6 +23,7 @@ from .errors import (
     PluginError,
     Problem,
     RulesetError,
+    StateError,
     UnknownNameError,
     UsageError,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "RuleContext",
     "Ruleset",
     "RulesetError",
+    "StateError",
     "ScanResult",
     "Severity",
     "Stream",

@@ -15,6 +15,8 @@
     ├── PluginError                 a plugin that failed to load or broke a registration rule
     ├── DetectorError               a detector that raised while judging events
     ├── ModelFileError              (also ValueError) a saved outlier model that cannot be used
+    ├── StateError                  (also ValueError) a detector state that cannot be saved, or a saved
+    │                               state that does not fit the detector it is loaded into
     ├── ConformanceError            (also AssertionError) a detector failed the conformance kit
     └── MissingExtraError           (also ImportError) an optional dependency is not installed
 
@@ -151,6 +153,11 @@ class ModelFileError(HrguardError, ValueError):
         self.path = str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+class StateError(HrguardError, ValueError):
+    """A detector's state that cannot be saved (an attribute holding something not saveable), or a saved
+    state that does not fit what it is loaded into (missing, unknown or malformed entries)."""
 
 
 class ConformanceError(HrguardError, AssertionError):

@@ -40,6 +40,8 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel
 
+from .errors import StateError
+
 __all__ = [
     "Column",
     "Latest",
@@ -52,10 +54,6 @@ __all__ = [
 ]
 
 _EMPTY = np.zeros(0, dtype=np.int64)
-
-
-class StateError(ValueError):
-    """A state dict that does not fit the object it is loaded into (missing, unknown or malformed entries)."""
 
 
 # ==================================================================================================
