@@ -13,7 +13,7 @@ events are chunked.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -76,6 +76,9 @@ class BypassParams(DetectorParams):
     amount_tolerance: float = Field(
         0.0, ge=0, description="an order may exceed its request's amount by this fraction (0.05 = 5%) before it is a mismatch"
     )
+    exempt_types: list[Literal["order", "contract"]] = Field(
+        default_factory=list, description="order types (`order`, `contract`) that are not judged (nor their invoices)"
+    )
 
 
 class ApprovalBypass(Detector):
@@ -127,13 +130,14 @@ class ApprovalBypass(Detector):
     }
 
     #: derived from the params and the context (a fresh instance rebuilds them): not state
-    not_state = frozenset({"steps", "approved"})
+    not_state = frozenset({"steps", "approved", "exempt_types"})
 
     def __init__(self, params: BypassParams, ctx: RuleContext):
         super().__init__(params, ctx)
         strings = ctx.strings
         self.steps = np.array([strings.code(s) for s in params.required_steps], dtype=np.int64)
         self.approved = strings.code("approved")
+        self.exempt_types = np.array([strings.code(t) for t in params.exempt_types], dtype=np.int64)
         self.requests = Latest(cust=-1, amount=np.nan, src=None, src_ts=0)  # by request id
         # by (request id, required step): the latest decision, and the earliest approving one
         self.decisions = Latest(decision=-1, src=None, src_ts=0)
@@ -208,6 +212,8 @@ class ApprovalBypass(Detector):
         cust = chunk.col(ORDER, "customer_id").astype(np.int64)
         req = chunk.col(ORDER, "approval_request_id").astype(np.int64)
         judged = amount >= p.exempt_below  # the one place that says which orders are judged
+        if self.exempt_types.size:
+            judged &= ~(chunk.col(ORDER, "type")[:, None] == self.exempt_types).any(axis=1)
         reason = np.full(n, OK, dtype=np.int64)
 
         # the request the order cites, as of the order (request ids are never null, so -1 finds nothing)
