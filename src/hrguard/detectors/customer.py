@@ -76,6 +76,8 @@ class CustomerUnregistered(Detector):
         },
     }
 
+    not_state = frozenset({"_names_customer"})  # a cache of what the kinds' layouts say
+
     def __init__(self, params: UnregisteredParams, ctx: RuleContext):
         super().__init__(params, ctx)
         self.known = Latest()  # the customers registered (one slot a code)
@@ -240,6 +242,8 @@ class OwnershipConflict(Detector):
         },
     }
 
+    not_state = frozenset({"exempt"})  # the exempt roles' codes, from the params
+
     def __init__(self, params: OwnershipParams, ctx: RuleContext):
         super().__init__(params, ctx)
         # customer -> owner and the (ts, id) of the event that set it; employee -> role, manager
@@ -275,17 +279,6 @@ class OwnershipConflict(Detector):
         return None  # reacts to events only
 
     def process(self, chunk: Chunk) -> None:
-        if len(chunk) == 1:  # a stream's event: only what its kind needs (other kinds' updates are empty)
-            kind = chunk.strings.text(int(chunk.frame.kind[chunk.idx[0]]))
-            if kind in (REGISTERED, ASSIGNED):
-                own_u = self._owner_updates(chunk)
-                self.owners.commit(own_u[0], own_u[2])
-            elif kind == HIRED:
-                ppl_u = self._people_updates(chunk)
-                self.people.commit(ppl_u[0], ppl_u[2])
-            elif kind in (FOLLOWUP, REQUEST, ORDER):
-                self._judge(chunk, [(chunk.rows(kind), chunk.col(kind, "customer_id"))], _NO_UPDATES, _NO_UPDATES)
-            return
         own_u = self._owner_updates(chunk)
         ppl_u = self._people_updates(chunk)
         parts = [(chunk.rows(k), chunk.col(k, "customer_id")) for k in (FOLLOWUP, REQUEST, ORDER) if chunk.has(k)]
