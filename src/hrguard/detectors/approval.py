@@ -21,7 +21,7 @@ from pydantic import Field
 from ..columns import Chunk
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
-from ..kit import pack2, rows_pos
+from ..kit import first_per_key, pack2, rows_pos
 from ..state import Column, Latest
 from ..params import Duration, Steps
 from ..timeutil import US
@@ -181,8 +181,7 @@ class ApprovalBypass(Detector):
         latest = (keys, pos, {"decision": decision, "src": f.ids[rows], "src_ts": f.ts[rows]})
         # the chunk's earliest approving decision of each key not already approved before the chunk
         ok = np.flatnonzero(decision == self.approved)
-        _, first = np.unique(keys[ok], return_index=True)
-        first = ok[np.sort(first)]
+        first = ok[first_per_key(keys[ok])]
         first = first[~self.first_ok.contains(keys[first])]
         return latest, (keys[first], pos[first], {"src": f.ids[rows[first]], "src_ts": f.ts[rows[first]]})
 

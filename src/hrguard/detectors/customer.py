@@ -17,7 +17,7 @@ from pydantic import Field
 from ..columns import CODE, Chunk
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
-from ..kit import pack2, rows_pos
+from ..kit import first_per_key, pack2, rows_pos
 from ..timeutil import days_to_date
 from ..state import Latest
 
@@ -141,8 +141,7 @@ class CustomerUnregistered(Detector):
             if cand.size:
                 emps = chunk.frame.employee[rows[cand]]
                 pairs = pack2(emps, custs[cand])
-                _, first = np.unique(pairs, return_index=True)  # candidates are in event order
-                for k in np.sort(first).tolist():
+                for k in first_per_key(pairs).tolist():  # candidates are in event order
                     pair = int(pairs[k])
                     if pair in self.fired:
                         continue

@@ -18,7 +18,7 @@ from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
 from ..columns import Chunk
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
-from ..kit import pack2
+from ..kit import distinct, first_per_key, pack2
 from ..state import Latest
 from ..timeutil import days_to_date, from_us, time_to_seconds
 
@@ -96,7 +96,7 @@ class _MissingDocument(Detector):
 
     def _deadline_of(self, days: np.ndarray) -> np.ndarray:
         """Each local day's deadline instant (one zone look-up per distinct day)."""
-        uniq, inv = np.unique(days, return_inverse=True)
+        uniq, inv = distinct(days)
         return np.array([self._deadline(d) for d in uniq.tolist()], dtype=np.int64)[inv]
 
     def _deadline(self, day: int) -> int:
@@ -140,8 +140,7 @@ class _MissingDocument(Detector):
         ts = f.ts[prows]
         days = self.ctx.clock.local_days(ts)
         keys = pack2(emp, days)
-        _, first = np.unique(keys, return_index=True)  # each (employee, day)'s first punch here
-        first.sort()
+        first = first_per_key(keys)  # each (employee, day)'s first punch here
         new = first[~self.working.contains(keys[first])]
         if new.size == 0:
             return
