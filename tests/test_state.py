@@ -112,6 +112,19 @@ def test_the_few_key_path_gives_what_the_array_path_gives_for_every_field_and_fi
 
 
 
+@given(st.lists(st.lists(st.integers(0, 40), max_size=30), max_size=8))
+def test_a_store_without_fields_is_a_set_on_both_paths(chunks):
+    few, many, want = Latest(), Latest(), set()
+    many.SMALL = 0
+    for keys in chunks:
+        for store in (few, many):
+            store.commit(np.array(keys, dtype=np.int64))
+        want |= set(keys)
+        probe = np.arange(42)
+        assert few.contains(probe).tolist() == many.contains(probe).tolist() == [k in want for k in range(42)]
+    assert few.keys.tolist() == many.keys.tolist() == sorted(want)
+
+
 def test_put_contains_forget_and_columns():
     s = Latest(n=0)
     s.put(5, n=1)

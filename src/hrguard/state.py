@@ -31,6 +31,7 @@ import dataclasses
 import enum
 import functools
 import io
+import itertools
 import json
 import types
 import zipfile
@@ -402,9 +403,9 @@ class Latest(Store):
         if keys.size < self.SMALL:
             recent = self._recent
             cols = [vals[name].tolist() for name in self.fields]
-            for i, key in enumerate(keys.tolist()):  # later updates win
-                recent.pop(key, None)
-                recent[key] = tuple(c[i] for c in cols)
+            for key, row in zip(keys.tolist(), zip(*cols) if cols else itertools.repeat(())):
+                recent.pop(key, None)  # later updates win (and move to the end: the dict keeps commit order)
+                recent[key] = row
             if len(recent) >= max(self.FOLD_MIN, self._keys.size >> 3):
                 self._fold()
             return
