@@ -41,9 +41,9 @@ def decided(id_: str, at: str, step: str, decision: str = "approved", req: str =
 
 
 def order(id_: str, at: str, req: str | None = "R1", order_id: str = "O1", emp: str = "S1", customer: str = "C1",
-          amount: Any = "1000") -> dict:
+          amount: Any = "1000", type_: str = "order") -> dict:
     return {"id": id_, "kind": "order.recorded", "ts": at, "employee_id": emp, "order_id": order_id,
-            "customer_id": customer, "amount": amount, "type": "order", "approval_request_id": req}
+            "customer_id": customer, "amount": amount, "type": type_, "approval_request_id": req}
 
 
 def invoice(id_: str, at: str, order_id: str = "O1", invoice_id: str = "I1", emp: str = "F1", amount: Any = "1000") -> dict:
@@ -304,6 +304,21 @@ def test_exempt_below(engine, ruleset, amount, judged):
         assert [f.details["reason"] for f in found] == ["no_request", "invoice_without_approved_order"]
 
 
+@pytest.mark.parametrize(("type_", "judged"), [("contract", False), ("order", True)])
+def test_exempt_types(engine, ruleset, type_, judged):
+    events = [order("o", T("12:00:00"), req=None, type_=type_), invoice("i", T("13:00:00"))]
+    found = run_all_ways(events, bypass_rs(ruleset, exempt_types=["contract"]), engine=engine).findings
+    if not judged:
+        assert found == []  # neither the order nor its invoice
+    else:
+        assert [f.details["reason"] for f in found] == ["no_request", "invoice_without_approved_order"]
+
+
+def test_exempt_types_are_order_types(ruleset):
+    with pytest.raises(hrguard.RulesetError, match="exempt_types"):
+        bypass_rs(ruleset, exempt_types=["invoice"])
+
+
 # ==================================================================================================
 # approval.bypass: invoices
 # ==================================================================================================
@@ -472,6 +487,7 @@ def test_unverified_source_message_in_chinese(engine, ruleset):
 RULES = [
     {"use": "approval.bypass"},
     {"use": "approval.bypass", "name": "loose", "params": {"amount_tolerance": 0.1, "exempt_below": 500,
+                                                          "exempt_types": ["contract"],
                                                           "required_steps": ["manager", "finance"]}},
     {"use": "approval.unverified_source", "params": {"lookback": "9h"}},
 ]
@@ -501,7 +517,8 @@ def approval_events(draw: st.DrawFn) -> list[dict]:
         elif kind == "order":
             events.append(order(eid, at, req=draw(st.sampled_from([req, req, None])), emp=emp, customer=cust,
                                 order_id=draw(st.sampled_from(["O1", "O2"])),
-                                amount=draw(st.sampled_from(["100", "1000", "1050", "2500"]))))
+                                amount=draw(st.sampled_from(["100", "1000", "1050", "2500"])),
+                                type_=draw(st.sampled_from(["order", "order", "contract"]))))
         elif kind == "invoice":
             events.append(invoice(eid, at, order_id=draw(st.sampled_from(["O1", "O2", "O3"])),
                                   invoice_id=f"I{i}"))
@@ -515,8 +532,8 @@ def oracle(events: list[dict], as_of: datetime) -> list[tuple]:
     key = {id(e): (datetime.fromisoformat(e["ts"]), e["id"]) for e in events}
     todo = sorted((e for e in events if key[id(e)][0] <= as_of), key=lambda e: key[id(e)])
     out: list[tuple] = []
-    for name, steps, exempt, tol in (("approval.bypass", ["manager", "finance", "legal"], 0, Decimal(0)),
-                                     ("loose", ["manager", "finance"], 500, Decimal("0.1"))):
+    for name, steps, exempt, types, tol in (("approval.bypass", ["manager", "finance", "legal"], 0, [], Decimal(0)),
+                                            ("loose", ["manager", "finance"], 500, ["contract"], Decimal("0.1"))):
         requests: dict[str, dict] = {}
         decisions: dict[tuple[str, str], list[dict]] = {}
         orders: dict[str, tuple | None] = {}
@@ -528,7 +545,7 @@ def oracle(events: list[dict], as_of: datetime) -> list[tuple]:
                 decisions.setdefault((e["request_id"], e["step"]), []).append(e)
             elif e["kind"] == "order.recorded":
                 amount = Decimal(e["amount"])
-                if amount < exempt:
+                if amount < exempt or e["type"] in types:
                     orders[e["order_id"]] = None
                     continue
                 r = requests.get(e["approval_request_id"]) if e["approval_request_id"] else None

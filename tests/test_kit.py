@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hrguard.kit import Latest, asof_rows, haversine_m, last_per_key, pack2, unpack2
+from hrguard.kit import Latest, asof_rows, distinct, first_per_key, haversine_m, last_per_key, pack2, unpack2
 
 
 def test_haversine_known_distance():
@@ -142,3 +142,14 @@ def test_latest_carries_a_key_in_a_few_bytes_a_field():
         tracemalloc.stop()
     assert len(latest) == keys.size and latest.get(7 * 99_999) == {"lat": 1.0, "src_ts": 3 * 7 * 99_999}
     assert held < 4_000_000, held
+
+
+@given(st.lists(st.integers(-3, 3), max_size=30))
+def test_first_per_key_and_distinct_match_numpy_unique(keys):
+    a = np.array(keys, dtype=np.int64)
+    seen: dict[int, int] = {}
+    for i, k in enumerate(keys):
+        seen.setdefault(k, i)
+    assert first_per_key(a).tolist() == sorted(seen.values())
+    uniq, inverse = distinct(a)
+    assert uniq.tolist() == sorted(seen) and uniq[inverse].tolist() == keys

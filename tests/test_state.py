@@ -75,6 +75,56 @@ def test_small_and_large_commits_give_the_same_carried_state():
     assert small.row(3) == (503, "e503") and small.get(3) == {"owner": 503, "src": "e503"}
 
 
+# chunks of updates (key, int, float or nan, id or None), each with queries (key, offset) and the fields asked
+_rows = st.lists(st.tuples(st.integers(0, 5), st.integers(-3, 3), st.sampled_from([1.5, -2.0, np.nan]),
+                           st.sampled_from(["a", "b", None])), max_size=20)
+_field_sets = st.sampled_from([None, ("n",), ("src", "x"), ("x", "n", "src")])
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.tuples(_rows, st.lists(st.tuples(st.integers(0, 6), st.integers(0, 21)), max_size=20), _field_sets),
+                min_size=1, max_size=6))
+def test_the_few_key_path_gives_what_the_array_path_gives_for_every_field_and_field_subset(chunks):
+    few, many = Latest(n=-1, x=np.nan, src=None), Latest(n=-1, x=np.nan, src=None)
+    many.SMALL = 0  # every look-up and commit through the arrays
+    pos = 0
+    for updates, queries, fields in chunks:
+        keys = np.array([u[0] for u in updates], dtype=np.int64)
+        positions = np.arange(pos, pos + len(updates), dtype=np.int64)
+        vals = {"n": np.array([u[1] for u in updates], dtype=np.int64),
+                "x": np.array([u[2] for u in updates], dtype=np.float64),
+                "src": np.array([u[3] for u in updates], dtype=object)}
+        q_key = np.array([k for k, _ in queries], dtype=np.int64)
+        q_pos = np.array([pos + o for _, o in queries], dtype=np.int64)
+        got = [s.lookup(q_key, q_pos, keys, positions, vals, fields=fields) for s in (few, many)]
+        assert got[0][0].tolist() == got[1][0].tolist()
+        assert list(got[0][1]) == list(got[1][1]) == list(fields or ("n", "x", "src"))
+        for name in got[0][1]:
+            a, b = got[0][1][name], got[1][1][name]
+            assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), name
+        few.commit()
+        many.commit()
+        pos += len(updates) + 1
+    for k in range(7):
+        a, b = few.row(k), many.row(k)
+        assert (a is None) == (b is None)
+        assert a is None or [str(v) for v in a] == [str(v) for v in b]  # nan as 'nan'
+
+
+
+@given(st.lists(st.lists(st.integers(0, 40), max_size=30), max_size=8))
+def test_a_store_without_fields_is_a_set_on_both_paths(chunks):
+    few, many, want = Latest(), Latest(), set()
+    many.SMALL = 0
+    for keys in chunks:
+        for store in (few, many):
+            store.commit(np.array(keys, dtype=np.int64))
+        want |= set(keys)
+        probe = np.arange(42)
+        assert few.contains(probe).tolist() == many.contains(probe).tolist() == [k in want for k in range(42)]
+    assert few.keys.tolist() == many.keys.tolist() == sorted(want)
+
+
 def test_put_contains_forget_and_columns():
     s = Latest(n=0)
     s.put(5, n=1)

@@ -297,5 +297,5 @@ def test_state_keeps_only_the_days_not_over(engine, ruleset, use):
                 s.push((plan if use == PLAN else summary)(f"doc-{emp}-{d}", t("09:00:00", day), day, emp=emp))
     (_, det), = s.runner.instances[-1]
     assert len(s.rejected) == 0 and len(s.findings) == 20 * 3
-    assert set((det.working & 0xFFFFFFFF).tolist()) == {(det.today + (1 << 31))}
-    assert det.on_time.size <= 3 and det.timers["due"].size <= 3 and len(det._deadlines) <= 2
+    assert set((det.working.keys & 0xFFFFFFFF).tolist()) == {(det.today + (1 << 31))}
+    assert len(det.on_time) <= 3 and det.timers["due"].size <= 3 and len(det._deadlines) <= 2

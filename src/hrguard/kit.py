@@ -85,3 +85,26 @@ def pos_after(chunk: Any, ts: np.ndarray) -> np.ndarray:
     end = (int(chunk.idx[-1]) + 1) if chunk.idx.size else 0
     idx_ext = np.append(chunk.idx, end)
     return f.base + idx_ext[k]
+
+
+def first_per_key(keys: Any) -> np.ndarray:
+    """Indices of the first occurrence of each distinct key, in order of appearance.
+
+    One key or none (a stream's event) needs no sort: the fast path for small inputs lives here,
+    not in the detectors that call it."""
+    keys = np.asarray(keys)
+    if keys.size < 2:
+        return np.arange(keys.size)
+    _, first = np.unique(keys, return_index=True)
+    first.sort()
+    return first
+
+
+def distinct(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(distinct values, sorted; the index of each value among them)``, as ``np.unique(...,
+    return_inverse=True)``; one value or none needs no sort."""
+    values = np.asarray(values).reshape(-1)
+    if values.size < 2:
+        return values.copy(), np.zeros(values.size, dtype=np.int64)
+    uniq, inverse = np.unique(values, return_inverse=True)
+    return uniq, inverse.reshape(-1)

@@ -31,10 +31,11 @@ import dataclasses
 import enum
 import functools
 import io
+import itertools
 import json
 import types
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -249,7 +250,9 @@ def _common_dtype(a: np.dtype, b: np.dtype) -> np.dtype:
 
 
 def _filled(n: int, dtype: np.dtype, value: Any) -> np.ndarray:
-    return np.full(n, value, dtype=dtype)
+    out = np.empty(n, dtype=dtype)  # np.full without its Python layer: stores call this per field and chunk
+    out.fill(value)
+    return out
 
 
 def last_per_key(keys: np.ndarray) -> np.ndarray:
@@ -344,28 +347,33 @@ class Latest(Store):
             self._staged = None
             return
         vals = {}
+        dtypes = self._dtypes
         for name in self.fields:
             v = None if values is None else values.get(name)
             if v is None:
-                v = _filled(k.size, self._dtypes[name], self.missing[name])
+                v = _filled(k.size, dtypes[name], self.missing[name])
             else:
                 v = np.asarray(v)
-                self._widen(name, v.dtype)
+                if v.dtype != dtypes[name]:
+                    self._widen(name, v.dtype)
             vals[name] = v
         self._staged = (k, _as_i64(pos), vals)
 
     def lookup(self, q_key: Any, q_pos: Any, u_key: Any = None, u_pos: Any = None,
-               u_vals: Mapping[str, Any] | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """``(found, values)`` of each query key as of its position (``values``: one array per field)."""
+               u_vals: Mapping[str, Any] | None = None, *,
+               fields: Sequence[str] | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """``(found, values)`` of each query key as of its position (``values``: one array per field,
+        or per name of ``fields`` when given: the others are not gathered)."""
         if u_key is not None:
             self.stage(u_key, u_pos, u_vals)
+        names = self.fields if fields is None else tuple(fields)
         q = _as_i64(q_key)
         n = q.size
         staged = self._staged
         if n <= self.SMALL and (staged is None or staged[0].size <= self.SMALL):
-            return self._lookup_small(q.tolist(), _as_i64(q_pos).tolist() if staged is not None else None)
+            return self._lookup_small(q.tolist(), _as_i64(q_pos).tolist() if staged is not None else None, names)
         qp = _as_i64(q_pos)
-        out = {name: _filled(n, self._dtypes[name], self.missing[name]) for name in self.fields}
+        out = {name: _filled(n, self._dtypes[name], self.missing[name]) for name in names}
         found = np.zeros(n, dtype=bool)
         if staged is not None:
             j = _chunk_hits(staged[0], staged[1], q, qp)
@@ -373,7 +381,7 @@ class Latest(Store):
             if hit.any():
                 found |= hit
                 jh = j[hit]
-                for name in self.fields:
+                for name in names:
                     out[name][hit] = staged[2][name][jh]
             miss = np.flatnonzero(~hit)
         else:
@@ -393,9 +401,9 @@ class Latest(Store):
         if keys.size < self.SMALL:
             recent = self._recent
             cols = [vals[name].tolist() for name in self.fields]
-            for i, key in enumerate(keys.tolist()):  # later updates win
-                recent.pop(key, None)
-                recent[key] = tuple(c[i] for c in cols)
+            for key, row in zip(keys.tolist(), zip(*cols) if cols else itertools.repeat(())):
+                recent.pop(key, None)  # later updates win (and move to the end: the dict keeps commit order)
+                recent[key] = row
             if len(recent) >= max(self.FOLD_MIN, self._keys.size >> 3):
                 self._fold()
             return
@@ -539,36 +547,43 @@ class Latest(Store):
         if keys.size:
             i = int(keys.searchsorted(key))
             if i < keys.size and keys[i] == key:
-                return tuple(self._cols[name][i].item() if self._cols[name].dtype != object else self._cols[name][i]
-                             for name in self.fields)
+                return tuple([c.item(i) for c in self._cols.values()])  # field order; Python values, no numpy scalars
         return None
 
-    def _lookup_small(self, q: list[int], q_pos: list[int] | None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """:meth:`lookup` for a few queries and updates (a stream's chunk), in Python."""
+    def _lookup_small(self, q: list[int], q_pos: list[int] | None,
+                      names: tuple[str, ...]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """:meth:`lookup` for a few queries and updates (a stream's chunk), in Python.
+
+        Each query finds its staged update (an index) or its carried row; each field's values are
+        then gathered in a list and made an array in one call (no numpy scalar per value)."""
         n = len(q)
-        rows: list[tuple[Any, ...] | None] = [None] * n
+        hits = [-1] * n
         staged = self._staged
         if staged is not None and q_pos is not None:
             u_key, u_pos = staged[0].tolist(), staged[1].tolist()
-            u_cols = [staged[2][name] for name in self.fields]
             for s, (key, pos) in enumerate(zip(q, q_pos)):
-                best = -1
-                for j, (k, p) in enumerate(zip(u_key, u_pos)):
-                    if k == key and p < pos and (best < 0 or p >= u_pos[best]):
-                        best = j
-                if best >= 0:
-                    rows[s] = tuple(c[best] for c in u_cols)
-        for s, key in enumerate(q):
-            if rows[s] is None:
-                rows[s] = self._get(key)
-        found = np.fromiter((r is not None for r in rows), dtype=bool, count=n)
+                best, best_pos = -1, 0
+                for j, k in enumerate(u_key):
+                    if k == key:
+                        p = u_pos[j]
+                        if p < pos and (best < 0 or p >= best_pos):
+                            best, best_pos = j, p
+                hits[s] = best
+        # each query's row of values, in field order: its staged update's, its carried one, or the missing row
+        if n and max(hits) >= 0:
+            u_cols = [staged[2][name].tolist() for name in self.fields]  # type: ignore[index]
+            rows = [tuple([c[j] for c in u_cols]) if j >= 0 else self._get(key) for key, j in zip(q, hits)]
+        else:
+            rows = [self._get(key) for key in q]
+        found = np.array([r is not None for r in rows], dtype=bool)
+        missing = self.missing
+        by_field = list(zip(*[tuple(missing.values()) if r is None else r for r in rows])) if n else [()] * len(self.fields)
         out = {}
-        for i, name in enumerate(self.fields):
-            col = _filled(n, self._dtypes[name], self.missing[name])
-            for s, r in enumerate(rows):
-                if r is not None:
-                    col[s] = r[i]
-            out[name] = col
+        index, dtypes = self.fields.index, self._dtypes
+        for name in names:
+            dtype = dtypes[name]
+            vals = by_field[index(name)]
+            out[name] = np.fromiter(vals, dtype=dtype, count=n) if dtype.kind == "O" else np.array(vals, dtype=dtype)
         return found, out
 
     def _carried_into(self, q: np.ndarray, slots: np.ndarray, found: np.ndarray, out: dict[str, np.ndarray]) -> None:
@@ -580,16 +595,17 @@ class Latest(Store):
             if ok.any():
                 where = slots[ok]
                 found[where] = True
-                for name in self.fields:
+                for name in out:
                     out[name][where] = self._cols[name][at[ok]]
         if self._recent:  # only a few queries get here
             get = self._recent.get
+            wanted = [(out[name], self.fields.index(name)) for name in out]
             for slot, key in zip(slots.tolist(), q.tolist()):
                 row = get(key)
                 if row is not None:
                     found[slot] = True
-                    for name, v in zip(self.fields, row):
-                        out[name][slot] = v
+                    for col, i in wanted:
+                        col[slot] = row[i]
 
     def _find(self, q: np.ndarray) -> np.ndarray:
         keys = self._keys

@@ -13,9 +13,7 @@ events are chunked.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -23,8 +21,8 @@ from pydantic import Field
 from ..columns import Chunk
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
-from ..kit import pack2, rows_pos
-from ..state import Latest
+from ..kit import first_per_key, pack2, rows_pos
+from ..state import Column, Latest
 from ..params import Duration, Steps
 from ..timeutil import ENGLISH_UNITS, US, format_duration
 
@@ -78,17 +76,9 @@ class BypassParams(DetectorParams):
     amount_tolerance: float = Field(
         0.0, ge=0, description="an order may exceed its request's amount by this fraction (0.05 = 5%) before it is a mismatch"
     )
-
-
-@dataclass(frozen=True)
-class _Flagged:
-    """What an invoice needs to know about an order that has an ``approval.bypass`` finding."""
-
-    event_id: str
-    employee: str | None
-    customer: str | None
-    reason: str
-    evidence: tuple[tuple[int, str], ...]
+    exempt_types: list[Literal["order", "contract"]] = Field(
+        default_factory=list, description="order types (`order`, `contract`) that are not judged (nor their invoices)"
+    )
 
 
 class ApprovalBypass(Detector):
@@ -139,25 +129,32 @@ class ApprovalBypass(Detector):
         },
     }
 
+    #: derived from the params and the context (a fresh instance rebuilds them): not state
+    not_state = frozenset({"steps", "approved", "exempt_types"})
+
     def __init__(self, params: BypassParams, ctx: RuleContext):
         super().__init__(params, ctx)
         strings = ctx.strings
         self.steps = np.array([strings.code(s) for s in params.required_steps], dtype=np.int64)
-        self._required = frozenset(self.steps.tolist())
         self.approved = strings.code("approved")
+        self.exempt_types = np.array([strings.code(t) for t in params.exempt_types], dtype=np.int64)
         self.requests = Latest(cust=-1, amount=np.nan, src=None, src_ts=0)  # by request id
         # by (request id, required step): the latest decision, and the earliest approving one
         self.decisions = Latest(decision=-1, src=None, src_ts=0)
         self.first_ok = Latest(src=None, src_ts=0)
-        self.orders = Latest(flag=-1)  # by order id: index into self.flagged, -1 when not flagged
-        self.flagged: list[_Flagged] = []
+        # by order id: the latest order's finding, which an invoice of it repeats (reason -1: none):
+        # the order's event id, employee and customer (codes), and its evidence, ``ev_lo:ev_hi`` of
+        # the evidence log below
+        self.orders = Latest(reason=-1, event_id=None, employee=-1, customer=-1, ev_lo=0, ev_hi=0)
+        self.evidence_ts = Column(np.int64)
+        self.evidence_id = Column(object, None)
 
     # -- chunk updates -------------------------------------------------------------------------------
     @staticmethod
     def _request_updates(chunk: Chunk) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         rows = chunk.rows(REQUEST)
         if rows.size == 0:
-            return _empty(np.int64), _empty(np.int64), {}
+            return _NO_UPDATES
         f = chunk.frame
         vals = {"cust": chunk.col(REQUEST, "customer_id").astype(np.int64), "amount": chunk.col(REQUEST, "amount"),
                 "src": f.ids[rows], "src_ts": f.ts[rows]}
@@ -184,62 +181,38 @@ class ApprovalBypass(Detector):
         latest = (keys, pos, {"decision": decision, "src": f.ids[rows], "src_ts": f.ts[rows]})
         # the chunk's earliest approving decision of each key not already approved before the chunk
         ok = np.flatnonzero(decision == self.approved)
-        _, first = np.unique(keys[ok], return_index=True)
-        first = ok[np.sort(first)]
+        first = ok[first_per_key(keys[ok])]
         first = first[~self.first_ok.contains(keys[first])]
         return latest, (keys[first], pos[first], {"src": f.ids[rows[first]], "src_ts": f.ts[rows[first]]})
-
-    def _one_decision(self, chunk: Chunk) -> None:
-        """:meth:`_decision_updates` and their commits for a chunk of one decision, in Python."""
-        step = int(chunk.col(DECISION, "step")[0])
-        if step not in self._required:
-            return
-        f = chunk.frame
-        row = int(chunk.idx[0])
-        key = int(pack2(chunk.col(DECISION, "request_id"), np.array([step]))[0])
-        decision = int(chunk.col(DECISION, "decision")[0])
-        src = (f.ids[row], int(f.ts[row]))
-        self.decisions.put(key, decision=decision, src=src[0], src_ts=src[1])
-        if decision == self.approved and self.first_ok.row(key) is None:
-            self.first_ok.put(key, src=src[0], src_ts=src[1])
 
     # -- judging -------------------------------------------------------------------------------------
     def next_due(self) -> int | None:
         return None  # reacts to events only
 
     def process(self, chunk: Chunk) -> None:
-        if len(chunk) == 1:  # a stream's event: only what its kind needs (other kinds' updates are empty)
-            kind = chunk.strings.text(int(chunk.frame.kind[chunk.idx[0]]))
-            if kind == REQUEST:
-                self.requests.commit(*self._request_updates(chunk)[::2])
-            elif kind == DECISION:
-                self._one_decision(chunk)
-            elif kind == ORDER:
-                self._one_order(chunk)
-            elif kind == INVOICE:
-                self._judge_invoices(chunk, _NO_UPDATES)
-            return
         req_u = self._request_updates(chunk)
         dec_u, first_u = self._decision_updates(chunk)
         order_u = self._judge_orders(chunk, req_u, dec_u, first_u)
-        if chunk.has(INVOICE):
-            self._judge_invoices(chunk, order_u)
+        self._judge_invoices(chunk, order_u)
         self.requests.commit(req_u[0], req_u[2])
         self.decisions.commit(dec_u[0], dec_u[2])
         self.first_ok.commit(first_u[0], first_u[2])
         self.orders.commit(order_u[0], order_u[2])
 
     def _judge_orders(self, chunk: Chunk, req_u, dec_u, first_u):
+        """Judge the chunk's orders; the updates of :attr:`orders` they make."""
         rows = chunk.rows(ORDER)
         if rows.size == 0:
-            return _empty(np.int64), _empty(np.int64), {}
+            return _NO_UPDATES
         p = self.params
         n = rows.size
         pos = rows_pos(chunk, rows)
         amount = chunk.col(ORDER, "amount")
         cust = chunk.col(ORDER, "customer_id").astype(np.int64)
         req = chunk.col(ORDER, "approval_request_id").astype(np.int64)
-        judged = amount >= p.exempt_below
+        judged = amount >= p.exempt_below  # the one place that says which orders are judged
+        if self.exempt_types.size:
+            judged &= ~(chunk.col(ORDER, "type")[:, None] == self.exempt_types).any(axis=1)
         reason = np.full(n, OK, dtype=np.int64)
 
         # the request the order cites, as of the order (request ids are never null, so -1 finds nothing)
@@ -256,8 +229,7 @@ class ApprovalBypass(Detector):
         reason[judged & found & (cust_bad | over)] = MISMATCH
 
         # the decisions of every required step, as of the order
-        q = np.flatnonzero(reason == OK)
-        q = q[judged[q]]
+        q = np.flatnonzero(judged & (reason == OK))
         k = self.steps.size
         dec_ids: dict[int, list] = {}
         if q.size and k:
@@ -283,55 +255,31 @@ class ApprovalBypass(Detector):
                 ]
 
         order_ids = chunk.col(ORDER, "order_id").astype(np.int64)
-        flag = np.full(n, -1, dtype=np.int64)
-        for i in np.flatnonzero(reason != OK).tolist():
-            request = (int(r_cust[i]), float(r_amount[i]), rv["src"][i], int(rv["src_ts"][i])) if found[i] else None
-            flag[i] = self._emit_order(chunk, int(rows[i]), int(order_ids[i]), int(reason[i]), float(amount[i]),
-                                       int(cust[i]), int(req[i]), request, bool(cust_bad[i]), bool(over[i]),
-                                       float(limit[i]), dec_ids.get(i))
-        return order_ids, pos, {"flag": flag}
-
-    def _one_order(self, chunk: Chunk) -> None:
-        """:meth:`_judge_orders` and its commit for a chunk of one order (a stream's), in Python.
-
-        The same rules on one order's values: the carried state is all there is to look up.
-        """
-        p = self.params
-        row = int(chunk.idx[0])
-        amount = float(chunk.col(ORDER, "amount")[0])
-        cust = int(chunk.col(ORDER, "customer_id")[0])
-        req = int(chunk.col(ORDER, "approval_request_id")[0])
-        order_code = int(chunk.col(ORDER, "order_id")[0])
-        flag = -1
-        if amount >= p.exempt_below:
-            request = self.requests.row(req)  # (customer, amount, src, src_ts)
-            reason, cust_bad, over, limit, decisions = OK, True, False, float("nan"), None
-            if request is None:
-                reason = NO_REQUEST
-            else:
-                request = (int(request[0]), float(request[1]), request[2], int(request[3]))
-                limit = request[1] * (1.0 + p.amount_tolerance)
-                over = not math.isnan(limit) and amount - limit > _REL_EPS * max(1.0, limit)
-                cust_bad = request[0] != cust
-                if cust_bad or over:
-                    reason = MISMATCH
-            if reason == OK and self.steps.size:
-                keys = [(req << 32) + (step + (1 << 31)) for step in self.steps.tolist()]  # kit.pack2
-                decs = [self.decisions.row(key) or (-1, None, 0) for key in keys]
-                firsts = [self.first_ok.row(key) or (None, 0) for key in keys]
-                if any(int(d[0]) != self.approved for d in decs):
-                    reason = NOT_APPROVED
-                elif any(int(b[1]) < int(a[1]) for a, b in zip(firsts, firsts[1:])):
-                    reason = OUT_OF_ORDER
-                decisions = [(int(d[0]), d[1], int(d[2]), fo[0], int(fo[1])) for d, fo in zip(decs, firsts)]
-            if reason != OK:
-                flag = self._emit_order(chunk, row, order_code, reason, amount, cust, req, request, cust_bad, over,
-                                        limit, decisions)
-        self.orders.put(order_code, flag=flag)
+        flagged = np.flatnonzero(reason != OK)
+        vals: dict[str, np.ndarray] = {"reason": np.where(reason != OK, reason, -1)}
+        if flagged.size:  # what an invoice of a flagged order repeats
+            f = chunk.frame
+            vals.update(event_id=np.full(n, None, dtype=object), employee=np.full(n, -1, dtype=np.int64),
+                        customer=np.full(n, -1, dtype=np.int64), ev_lo=np.zeros(n, dtype=np.int64),
+                        ev_hi=np.zeros(n, dtype=np.int64))
+            vals["event_id"][flagged] = f.ids[rows[flagged]]
+            vals["employee"][flagged] = f.employee[rows[flagged]]
+            vals["customer"][flagged] = cust[flagged]
+            for i in flagged.tolist():
+                request = (int(r_cust[i]), float(r_amount[i]), rv["src"][i], int(rv["src_ts"][i])) if found[i] else None
+                evidence = self._emit_order(chunk, int(rows[i]), int(order_ids[i]), int(reason[i]), float(amount[i]),
+                                            int(cust[i]), int(req[i]), request, bool(cust_bad[i]), bool(over[i]),
+                                            float(limit[i]), dec_ids.get(i))
+                vals["ev_lo"][i] = len(self.evidence_ts)
+                self.evidence_ts.extend([t for t, _ in evidence])
+                self.evidence_id.extend([e for _, e in evidence])
+                vals["ev_hi"][i] = len(self.evidence_ts)
+        return order_ids, pos, vals
 
     def _emit_order(self, chunk: Chunk, row: int, order_code: int, reason: int, amount: float, cust: int, req: int,
-                    request: tuple | None, cust_bad: bool, over: bool, limit: float, decisions: list | None) -> int:
-        """Report an order; ``request`` is the cited request's (customer, amount, src, src_ts) if found."""
+                    request: tuple | None, cust_bad: bool, over: bool, limit: float,
+                    decisions: list | None) -> list[tuple[int, str]]:
+        """Report an order (``request``: the cited request's customer, amount, src, src_ts, if found); its evidence."""
         f = chunk.frame
         strings = self.ctx.strings
         ts = int(f.ts[row])
@@ -389,22 +337,24 @@ class ApprovalBypass(Detector):
         message = self.render(template, details, employee_id=employee, customer_id=customer, **extra)
         self.emit(ts=ts, subject=(order_id,), employee_id=employee, customer_id=customer, evidence=evidence,
                   details=details, reason=name, message=message)
-        self.flagged.append(_Flagged(f.ids[row], employee, customer, name, tuple(evidence)))
-        return len(self.flagged) - 1
+        return evidence
 
     def _judge_invoices(self, chunk: Chunk, order_u) -> None:
+        rows = chunk.rows(INVOICE)
+        if rows.size == 0:
+            return
         f = chunk.frame
         strings = self.ctx.strings
-        rows = chunk.rows(INVOICE)
         pos = rows_pos(chunk, rows)
         order_key = chunk.col(INVOICE, "order_id").astype(np.int64)
         found, ov = self.orders.lookup(order_key, pos, *order_u)
-        flag = ov["flag"].astype(np.int64)
+        flag = ov["reason"].astype(np.int64)
         fire = np.flatnonzero(~found | (flag >= 0))
         if fire.size == 0:
             return
         inv_ids = chunk.col(INVOICE, "invoice_id")
         inv_amount = chunk.col(INVOICE, "amount")
+        ev_ts, ev_id = self.evidence_ts.values, self.evidence_id.values
         for i in fire.tolist():
             row = int(rows[i])
             ts = int(f.ts[row])
@@ -417,10 +367,11 @@ class ApprovalBypass(Detector):
             }
             evidence: list[tuple[int, str]] = [(ts, f.ids[row])]
             if found[i]:
-                o = self.flagged[int(flag[i])]
-                details.update(order_event_id=o.event_id, order_reason=o.reason)
-                evidence.extend(o.evidence)
-                employee, customer, template = o.employee, o.customer, "invoice_without_approved_order"
+                details.update(order_event_id=ov["event_id"][i], order_reason=_REASONS[int(flag[i])])
+                lo, hi = int(ov["ev_lo"][i]), int(ov["ev_hi"][i])
+                evidence.extend(zip(ev_ts[lo:hi].tolist(), ev_id[lo:hi].tolist()))
+                employee, customer = strings.text(int(ov["employee"][i])), strings.text(int(ov["customer"][i]))
+                template = "invoice_without_approved_order"
             else:
                 employee, customer, template = invoiced_by, None, "invoice_unknown_order"
             problem = _PROBLEM_EN.get(details["order_reason"] or "", "")
@@ -482,9 +433,6 @@ class ApprovalUnverifiedSource(Detector):
 
     def process(self, chunk: Chunk) -> None:
         f = chunk.frame
-        if len(chunk) == 1 and chunk.has(REQUEST):  # a stream's request: no follow-up to fold in first
-            self._judge(chunk, _NO_UPDATES)
-            return
         rows = chunk.rows(FOLLOWUP)
         if rows.size:
             emp = f.employee[rows]
@@ -493,7 +441,7 @@ class ApprovalUnverifiedSource(Detector):
             fu = (pack2(emp[mine], chunk.col(FOLLOWUP, "customer_id")[mine]), rows_pos(chunk, rows),
                   {"src": f.ids[rows], "src_ts": f.ts[rows]})
         else:
-            fu = (_empty(np.int64), _empty(np.int64), {})
+            fu = _NO_UPDATES
         if chunk.has(REQUEST):
             self._judge(chunk, fu)
         self.followups.commit(fu[0], fu[2])

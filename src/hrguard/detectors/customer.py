@@ -17,7 +17,7 @@ from pydantic import Field
 from ..columns import CODE, Chunk
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
-from ..kit import pack2, rows_pos
+from ..kit import first_per_key, pack2, rows_pos
 from ..timeutil import days_to_date
 from ..state import Latest
 
@@ -75,6 +75,8 @@ class CustomerUnregistered(Detector):
             "default": "{employee_id} 的记录（{kind}）涉及客户 {customer_id}，" + _NOT_KNOWN_ZH,
         },
     }
+
+    not_state = frozenset({"_names_customer"})  # a cache of what the kinds' layouts say
 
     def __init__(self, params: UnregisteredParams, ctx: RuleContext):
         super().__init__(params, ctx)
@@ -139,8 +141,7 @@ class CustomerUnregistered(Detector):
             if cand.size:
                 emps = chunk.frame.employee[rows[cand]]
                 pairs = pack2(emps, custs[cand])
-                _, first = np.unique(pairs, return_index=True)  # candidates are in event order
-                for k in np.sort(first).tolist():
+                for k in first_per_key(pairs).tolist():  # candidates are in event order
                     pair = int(pairs[k])
                     if pair in self.fired:
                         continue
@@ -240,6 +241,8 @@ class OwnershipConflict(Detector):
         },
     }
 
+    not_state = frozenset({"exempt"})  # the exempt roles' codes, from the params
+
     def __init__(self, params: OwnershipParams, ctx: RuleContext):
         super().__init__(params, ctx)
         # customer -> owner and the (ts, id) of the event that set it; employee -> role, manager
@@ -275,17 +278,6 @@ class OwnershipConflict(Detector):
         return None  # reacts to events only
 
     def process(self, chunk: Chunk) -> None:
-        if len(chunk) == 1:  # a stream's event: only what its kind needs (other kinds' updates are empty)
-            kind = chunk.strings.text(int(chunk.frame.kind[chunk.idx[0]]))
-            if kind in (REGISTERED, ASSIGNED):
-                own_u = self._owner_updates(chunk)
-                self.owners.commit(own_u[0], own_u[2])
-            elif kind == HIRED:
-                ppl_u = self._people_updates(chunk)
-                self.people.commit(ppl_u[0], ppl_u[2])
-            elif kind in (FOLLOWUP, REQUEST, ORDER):
-                self._judge(chunk, [(chunk.rows(kind), chunk.col(kind, "customer_id"))], _NO_UPDATES, _NO_UPDATES)
-            return
         own_u = self._owner_updates(chunk)
         ppl_u = self._people_updates(chunk)
         parts = [(chunk.rows(k), chunk.col(k, "customer_id")) for k in (FOLLOWUP, REQUEST, ORDER) if chunk.has(k)]

@@ -8,7 +8,7 @@ from pydantic import Field
 from ..columns import Chunk
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
-from ..kit import pos_after, rows_pos
+from ..kit import first_per_key, pos_after, rows_pos
 from ..params import Duration
 from ..state import Latest
 from ..timeutil import ENGLISH_UNITS, US, format_duration
@@ -39,154 +39,104 @@ class FollowupStall(Detector):
         "zh": {"default": "客户 {customer_id} 处于“{stage}”阶段已 {idle_text}无跟进，是否出了问题？"},
     }
 
+    not_state = frozenset({"idle"})  # the watched stages' codes and limits, from the params
+
     def __init__(self, params: StallParams, ctx: RuleContext):
         super().__init__(params, ctx)
         self.idle = {ctx.strings.code(stage): us for stage, us in params.max_idle.items()}
-        # per customer code (one slot a code, whatever the number of events): the last activity,
-        # the stage and the event that set it, and when the open period is due (_NEVER: no open
-        # period: stage not watched, or already reported)
-        self.last_ts = np.zeros(0, dtype=np.int64)
-        self.last_id = np.zeros(0, dtype=object)
-        self.stage = np.zeros(0, dtype=np.int64)
-        self.stage_ts = np.zeros(0, dtype=np.int64)
-        self.stage_id = np.zeros(0, dtype=object)
-        self.due = np.zeros(0, dtype=np.int64)
+        # per customer: the last activity, the stage and the event that set it, and when the open
+        # period is due (_NEVER: no open period: stage not watched, or already reported)
+        self.customers = Latest(last_ts=0, last_id=None, stage=-1, stage_ts=0, stage_id=None, due=_NEVER)
         self._next = _NEVER  # at or before the earliest due (a stale, earlier value only costs a scan)
         self.owners = Latest(owner=-1)
 
     def _idle_of(self, stages: np.ndarray) -> np.ndarray:
-        out = np.full(stages.shape, -1, dtype=np.int64)
-        for code, us in self.idle.items():
-            out[stages == code] = us
-        return out
-
-    def _grow(self, need: int) -> None:
-        size = self.due.size
-        if need <= size:
-            return
-        cap = max(need, 2 * size, 64)
-        for name, fill in (("last_ts", 0), ("last_id", None), ("stage", -1), ("stage_ts", 0),
-                           ("stage_id", None), ("due", _NEVER)):
-            old = getattr(self, name)
-            grown = np.full(cap, fill, dtype=old.dtype)
-            grown[:size] = old
-            setattr(self, name, grown)
+        """Each stage's idle limit, ``-1`` for a stage not watched (a dict look-up per activity)."""
+        get = self.idle.get
+        return np.array([get(code, -1) for code in stages.tolist()], dtype=np.int64)
 
     def next_due(self) -> int | None:
         return None if self._next == _NEVER else self._next
 
     def process(self, chunk: Chunk) -> None:
         fr, sr = chunk.rows(FOLLOWUP), chunk.rows(STAGE)
-        own_rows = np.concatenate([chunk.rows(REGISTERED), chunk.rows(ASSIGNED)])
-        if own_rows.size:
-            own_order = np.argsort(own_rows, kind="stable")
-            own_u = (
-                np.concatenate([chunk.col(REGISTERED, "customer_id"), chunk.col(ASSIGNED, "customer_id")]).astype(np.int64)[own_order],
-                rows_pos(chunk, own_rows[own_order]),
-                {"owner": np.concatenate([chunk.col(REGISTERED, "owner_id"), chunk.col(ASSIGNED, "owner_id")]).astype(np.int64)[own_order]},
-            )
-        else:
-            own_u = (_EMPTY, _EMPTY, {})
+        own_u = self._owner_updates(chunk)
         pending: list[tuple[int, int, str, int, int, str | None, int]] = []  # findings to emit
-
-        if fr.size + sr.size == 1:
-            self._one_activity(chunk, int(fr[0]) if fr.size else int(sr[0]), sr.size == 1, pending)
-        elif fr.size or sr.size:
+        if fr.size or sr.size:
             self._activity(chunk, fr, sr, pending)
-
-        # open periods whose moment has come
         if self._next <= chunk.upto:
-            for c in np.flatnonzero(self.due <= chunk.upto).tolist():
-                pending.append((int(self.due[c]), c, self.last_id[c], int(self.last_ts[c]), int(self.stage_ts[c]),
-                                self.stage_id[c], int(self.stage[c])))
-                self.due[c] = _NEVER
-            self._next = int(self.due.min()) if self.due.size else _NEVER
-
+            self._fire_due(chunk.upto, pending)
         if pending:
             self._emit_all(chunk, pending, own_u)
         self.owners.commit(own_u[0], own_u[2])
 
-    def _one_activity(self, chunk: Chunk, row: int, is_stage: bool, pending: list) -> None:
-        """:meth:`_activity` for a chunk with one follow-up or stage change (a stream's event), in Python."""
-        f = chunk.frame
-        kind = STAGE if is_stage else FOLLOWUP
-        c = int(chunk.col(kind, "customer_id")[0])
-        ts = int(f.ts[row])
-        self._grow(c + 1)
-        carried_due = int(self.due[c])
-        if carried_due <= ts:  # the carried last activity -> this one
-            pending.append((carried_due, c, self.last_id[c], int(self.last_ts[c]), int(self.stage_ts[c]),
-                            self.stage_id[c], int(self.stage[c])))
-        if is_stage:
-            self.stage[c] = stage = int(chunk.col(STAGE, "stage")[0])
-            self.stage_ts[c] = ts
-            self.stage_id[c] = f.ids[row]
-        else:
-            stage = int(self.stage[c])
-        self.last_ts[c] = ts
-        self.last_id[c] = f.ids[row]
-        idle = self.idle.get(stage)
-        self.due[c] = due = _NEVER if idle is None else ts + idle
-        self._next = min(self._next, due)
+    @staticmethod
+    def _owner_updates(chunk: Chunk) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        reg, asg = chunk.rows(REGISTERED), chunk.rows(ASSIGNED)
+        if reg.size + asg.size == 0:
+            return _EMPTY, _EMPTY, {}
+        rows = np.concatenate([reg, asg])
+        o = np.argsort(rows, kind="stable")
+        cust = np.concatenate([chunk.col(REGISTERED, "customer_id"), chunk.col(ASSIGNED, "customer_id")])
+        owner = np.concatenate([chunk.col(REGISTERED, "owner_id"), chunk.col(ASSIGNED, "owner_id")])
+        return cust.astype(np.int64)[o], rows_pos(chunk, rows[o]), {"owner": owner.astype(np.int64)[o]}
 
     def _activity(self, chunk: Chunk, fr: np.ndarray, sr: np.ndarray, pending: list) -> None:
-        """Judge the chunk's follow-ups and stage changes, then start each customer's new period."""
+        """Judge the chunk's follow-ups and stage changes: each ends its customer's open period (the
+        previous activity's, in the chunk or carried) and starts a new one.
+
+        As-of look-ups in :attr:`customers` give every activity what it needs: the stage as of it (a
+        stage change's own, else the latest stage change before it, else the carried stage), and the
+        period open before it (the previous activity's, staged, else the carried one).
+        """
         f = chunk.frame
         rows = np.concatenate([fr, sr])
-        cust = np.concatenate([chunk.col(FOLLOWUP, "customer_id"), chunk.col(STAGE, "customer_id")]).astype(np.int64)
-        is_stage = np.concatenate([np.zeros(fr.size, bool), np.ones(sr.size, bool)])
-        stage = np.concatenate([np.full(fr.size, -1, np.int64), chunk.col(STAGE, "stage").astype(np.int64)])
-        if rows.size > 1:
-            o = np.lexsort((rows, cust))  # grouped by customer, in event order within each
-            rows, cust, is_stage, stage = rows[o], cust[o], is_stage[o], stage[o]
+        o = rows.argsort(kind="stable")  # in event order: the staged updates' order
+        rows = rows[o]
+        cust = np.concatenate([chunk.col(FOLLOWUP, "customer_id"), chunk.col(STAGE, "customer_id")]).astype(np.int64)[o]
+        s = (o >= fr.size).nonzero()[0]  # the stage changes (in event order, as sr is)
+        pos = f.base + rows
         ts = f.ts[rows]
-        n = rows.size
-        ar = np.arange(n)
-        start = np.r_[True, cust[1:] != cust[:-1]]
-        firsts = np.flatnonzero(start)
-        group_start = np.maximum.accumulate(np.where(start, ar, 0))
-        last_stage_idx = np.maximum.accumulate(np.where(is_stage, ar, -1))
-        in_group = last_stage_idx >= group_start
-        self._grow(int(cust.max()) + 1)
-        # stage (and the event that set it) after each activity; the carried one when none in the chunk yet
-        first_custs = cust[firsts]
-        prior_stage = self.stage[first_custs]  # -1 for a customer never seen
-        grp = np.cumsum(start) - 1
-        stage_after = np.where(in_group, stage[np.maximum(last_stage_idx, 0)], prior_stage[grp])
-        idle_after = self._idle_of(stage_after)
-        # pairs (previous activity -> this one) within the chunk
-        prev_idle = np.r_[-1, idle_after[:-1]]
-        due = np.where(start, -1, np.r_[0, ts[:-1]] + prev_idle)
-        for i in np.flatnonzero(~start & (prev_idle >= 0) & (ts >= due)).tolist():
-            j = i - 1
-            if in_group[j]:
-                sidx = int(last_stage_idx[j])
-                s_ts, s_id = int(ts[sidx]), f.ids[rows[sidx]]
-            else:
-                c = int(cust[j])
-                s_ts, s_id = int(self.stage_ts[c]), self.stage_id[c]
-            pending.append((int(due[i]), int(cust[i]), f.ids[rows[j]], int(ts[j]), s_ts, s_id, int(stage_after[j])))
-        # pairs (the carried last activity -> the chunk's first activity of the customer)
-        carried_due = self.due[first_custs]
-        for g in np.flatnonzero(carried_due <= ts[firsts]).tolist():
-            c = int(first_custs[g])
-            pending.append((int(carried_due[g]), c, self.last_id[c], int(self.last_ts[c]), int(self.stage_ts[c]),
-                            self.stage_id[c], int(self.stage[c])))
-        # new state: each customer's last activity in the chunk starts a fresh period
-        ends = np.r_[firsts[1:] - 1, n - 1]
-        c = cust[ends]
-        set_here = in_group[ends]
-        sidx = last_stage_idx[ends][set_here]
-        cs = c[set_here]
-        self.stage[cs] = stage[sidx]
-        self.stage_ts[cs] = ts[sidx]
-        self.stage_id[cs] = f.ids[rows[sidx]]
-        self.last_ts[c] = ts[ends]
-        self.last_id[c] = f.ids[rows[ends]]
-        idle = self._idle_of(self.stage[c])
-        new_due = np.where(idle >= 0, ts[ends] + idle, _NEVER)
-        self.due[c] = new_due
-        self._next = min(self._next, int(new_due.min()))
+        ids = f.ids[rows]
+        new_stage = chunk.col(STAGE, "stage").astype(np.int64)
+        state = self.customers
+        # the stage as of each activity: a stage change's own, else the latest change before it, else the carried one
+        _, cur = state.lookup(cust, pos, cust[s], pos[s], {"stage": new_stage, "stage_ts": ts[s], "stage_id": ids[s]},
+                              fields=("stage", "stage_ts", "stage_id", "due"))
+        stage, stage_ts, stage_id = cur["stage"], cur["stage_ts"], cur["stage_id"]
+        stage[s], stage_ts[s], stage_id[s] = new_stage, ts[s], ids[s]
+        idle = self._idle_of(stage)
+        due = np.where(idle >= 0, ts + idle, _NEVER)
+        # the period open before each activity: the carried one for a customer's first activity here
+        # (``cur`` found no staged update before it), else the one its previous activity started
+        prev_due = cur["due"]
+        later = np.ones(cust.size, dtype=bool)
+        later[first_per_key(cust)] = False
+        later = later.nonzero()[0]
+        _, pl = state.lookup(cust[later], pos[later], cust, pos, {
+            "last_ts": ts, "last_id": ids, "stage": stage, "stage_ts": stage_ts, "stage_id": stage_id, "due": due,
+        }, fields=("due",))
+        prev_due[later] = pl["due"]
+        fire = (prev_due <= ts).nonzero()[0]
+        if fire.size:
+            _, prev = state.lookup(cust[fire], pos[fire])
+            pending.extend(zip(prev["due"].tolist(), cust[fire].tolist(), prev["last_id"].tolist(),
+                               prev["last_ts"].tolist(), prev["stage_ts"].tolist(), prev["stage_id"].tolist(),
+                               prev["stage"].tolist()))
+        state.commit()  # each customer's last activity starts its open period
+        self._next = min(self._next, int(due.min()))
+
+    def _fire_due(self, upto: int, pending: list) -> None:
+        """The open periods due at or before ``upto``, in customer order; then the next due."""
+        state = self.customers
+        hit = np.flatnonzero(state.column("due") <= upto)
+        if hit.size:
+            cols = [state.column(name)[hit].tolist()
+                    for name in ("due", "last_id", "last_ts", "stage_ts", "stage_id", "stage")]
+            pending.extend(zip(cols[0], state.keys[hit].tolist(), *cols[1:]))
+            state.set_column("due", hit, np.full(hit.size, _NEVER, dtype=np.int64))
+        due = state.column("due")
+        self._next = int(due.min()) if due.size else _NEVER
 
     def _emit_all(self, chunk: Chunk, pending: list, own_u) -> None:
         strings = self.ctx.strings

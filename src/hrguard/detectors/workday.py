@@ -16,31 +16,14 @@ from pydantic import Field
 from ..columns import Chunk
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
-from ..kit import pack2
+from ..kit import distinct, first_per_key, pack2
 from ..params import LocalTime
+from ..state import Latest
 from ..timeutil import days_to_date, format_time_of_day, from_us, time_to_seconds
 
 PUNCH, PLAN, SUMMARY = "attendance.punched", "plan.submitted", "summary.submitted"
 
 _EMPTY = np.zeros(0, dtype=np.int64)
-
-
-def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
-    """Whether each key is in ``sorted_keys`` (sorted, distinct): one binary search."""
-    if sorted_keys.size == 0:
-        return np.zeros(keys.size, dtype=bool)
-    i = np.minimum(np.searchsorted(sorted_keys, keys), sorted_keys.size - 1)
-    return sorted_keys[i] == keys
-
-
-def _with(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """``sorted_keys`` (sorted, distinct) with ``keys`` added; one key (a stream's event) without a sort."""
-    if keys.size != 1:
-        return np.union1d(sorted_keys, keys)
-    i = int(np.searchsorted(sorted_keys, keys[0]))
-    if i < sorted_keys.size and sorted_keys[i] == keys[0]:
-        return sorted_keys
-    return np.insert(sorted_keys, i, keys[0])
 
 
 def _day_of(keys: np.ndarray) -> np.ndarray:
@@ -64,15 +47,18 @@ class _MissingDocument(Detector):
     default_scope: ClassVar[dict[str, list[str]]] = {"roles": ["sales"]}
     default_severity = Severity.low
 
+    #: from the params, and a cache of the zone's answers: not state
+    not_state = frozenset({"deadline_s", "deadline_text", "_deadlines"})
+
     def __init__(self, params: Any, ctx: RuleContext):
         super().__init__(params, ctx)
         self.deadline_s = time_to_seconds(params.deadline)
         self.deadline_text = format_time_of_day(time_to_seconds(params.deadline))
         # Only days not over yet are kept (D's timers are all due by the end of D, and no later event
-        # can fall on D), as sorted pack2(employee, day) keys: the working days whose timer exists,
-        # and the days with a document received by their deadline.
-        self.working = _EMPTY
-        self.on_time = _EMPTY
+        # can fall on D), as pack2(employee, day) keys: the working days whose timer exists, and the
+        # days with a document received by their deadline.
+        self.working = Latest()
+        self.on_time = Latest()
         self.today = np.iinfo(np.int64).min  # local day of the latest upto: earlier days are dropped
         self._check_at = self.today  # no new day can start before this instant (exactness: local_day)
         # timers not yet due, one a working day: due, key, deadline, first punch (ts, id)
@@ -82,9 +68,7 @@ class _MissingDocument(Detector):
 
     def _deadline_of(self, days: np.ndarray) -> np.ndarray:
         """Each local day's deadline instant (one zone look-up per distinct day)."""
-        if days.size == 1:
-            return np.array([self._deadline(int(days[0]))], dtype=np.int64)
-        uniq, inv = np.unique(days, return_inverse=True)
+        uniq, inv = distinct(days)
         return np.array([self._deadline(d) for d in uniq.tolist()], dtype=np.int64)[inv]
 
     def _deadline(self, day: int) -> int:
@@ -104,8 +88,7 @@ class _MissingDocument(Detector):
             emp = f.employee[drows]
             dates = chunk.col(self.document, "date")
             ok = (emp >= 0) & (f.ts[drows] <= self._deadline_of(dates))
-            if ok.any():
-                self.on_time = _with(self.on_time, pack2(emp[ok], dates[ok]))
+            self.on_time.commit(pack2(emp[ok], dates[ok]))
         prows = chunk.rows(PUNCH)
         if prows.size:
             self._working_days(chunk, prows)
@@ -129,15 +112,11 @@ class _MissingDocument(Detector):
         ts = f.ts[prows]
         days = self.ctx.clock.local_days(ts)
         keys = pack2(emp, days)
-        if keys.size > 1:
-            _, first = np.unique(keys, return_index=True)  # each (employee, day)'s first punch here
-            first.sort()
-        else:
-            first = np.arange(keys.size)
-        new = first[~_member(keys[first], self.working)]
+        first = first_per_key(keys)  # each (employee, day)'s first punch here
+        new = first[~self.working.contains(keys[first])]
         if new.size == 0:
             return
-        self.working = _with(self.working, keys[new])
+        self.working.commit(keys[new])
         deadline = self._deadline_of(days[new])
         add = {"due": np.maximum(deadline, ts[new]), "key": keys[new], "deadline": deadline, "punch_ts": ts[new],
                "punch_id": f.ids[prows[new]]}
@@ -145,7 +124,7 @@ class _MissingDocument(Detector):
 
     def _fire_due(self, due: dict[str, np.ndarray]) -> None:
         """Report the due working days with no document received by the deadline, by (due, key)."""
-        late = np.flatnonzero(~_member(due["key"], self.on_time))
+        late = np.flatnonzero(~self.on_time.contains(due["key"]))
         for i in late[np.lexsort((due["key"][late], due["due"][late]))].tolist():
             key = int(due["key"][i])
             self._fire(int(due["due"][i]), key >> 32, (key & 0xFFFFFFFF) - (1 << 31), int(due["deadline"][i]),
@@ -155,8 +134,8 @@ class _MissingDocument(Detector):
         """Drop the state of the days before ``today``: they are over and judged."""
         self.today = today
         self._check_at = self.ctx.clock.instant(today + 1, 0)
-        self.working = self.working[_day_of(self.working) >= today]
-        self.on_time = self.on_time[_day_of(self.on_time) >= today]
+        self.working.forget(lambda keys: _day_of(keys) < today)
+        self.on_time.forget(lambda keys: _day_of(keys) < today)
         self._deadlines = {d: t for d, t in self._deadlines.items() if d >= today}
 
     def _fire(self, due: int, emp_code: int, day: int, deadline: int, punch_ts: int, punch_id: str) -> None:
