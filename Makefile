@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup bench clean
+.PHONY: demo test test-quick setup bench clean
 
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# the day-to-day loop (about a minute on 2 cores): everything but the slow end-to-end tests
+test-quick: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" -x
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py

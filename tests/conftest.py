@@ -13,6 +13,33 @@ from hrguard.engine import Engine
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 
+#: What ``make test-quick`` leaves out (marked ``slow``): end-to-end runs of the CLI and the docs'
+#: console commands in subprocesses, large generated files, the tutorial notebook, memory-growth
+#: measurements and published-benchmark reproductions. ``make test`` runs everything.
+SLOW = (
+    "tests/test_docs.py::test_console_commands_run",
+    "tests/test_large.py::",
+    "tests/test_notebook.py::test_the_tutorial_notebook_runs_top_to_bottom",
+    "tests/test_bounded_scan.py::test_cli_",
+    "tests/test_bounded_scan.py::test_peak_memory",
+    "tests/test_synth.py::test_memory",
+    "tests/test_quality.py::test_the_benchmark_script_runs",
+    "tests/test_plugins.py::test_the_template_works",
+    "tests/test_determinism.py::",
+    "tests/test_odds.py::",
+    "tests/test_benchmarks_peer.py::",
+    "tests/test_ml_lazy_import.py::",
+    "tests/test_cli.py::test_broken_pipe_is_quiet",
+    "plugins/hrguard-expense/tests/test_expense_plugin.py::test_the_docs_run",
+    "plugins/hrguard-expense/tests/test_expense_plugin.py::test_hrguard_detectors_lists",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def engine() -> Engine:
