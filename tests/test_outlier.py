@@ -388,31 +388,33 @@ def test_batch_and_stream_agree_and_the_seed_decides(engine):
     assert [f.model_dump() for f in again.findings] == [f.model_dump() for f in ref.findings]
 
 
-def test_a_stream_fits_and_scores_off_the_push_path_and_advance_to_reports(engine, monkeypatch):
-    """In a stream the period's fit and scoring run on a background thread: a push only queues them,
-    advance_to (and result) waits for them and reports the findings, which are the scan's."""
-    import threading
-
+def test_a_stream_fits_and_scores_in_advance_to_never_in_a_push(engine, monkeypatch):
+    """A push that ends a period only queues its fit and scoring; advance_to (or result) does them
+    and reports the findings, which are the scan's."""
     events = team_events(days=4)
     rs = engine.load_ruleset({"ruleset": "t", "timezone": "Asia/Shanghai",
                               "rules": [{"use": "outlier.isolation_forest", "params": PARAMS}]})
-    ran_on: list[str] = []
-    fit = IsolationForestScorer.fit
+    calls: list[str] = []
+    where = ["scan"]
+    for name in ("fit", "score_samples"):
+        orig = getattr(IsolationForestScorer, name)
 
-    def spy(self, X, y=None):
-        ran_on.append(threading.current_thread().name)
-        return fit(self, X, y)
+        def spy(self, X, *a, _orig=orig, _name=name, **kw):
+            calls.append(f"{_name} in {where[0]}")
+            return _orig(self, X, *a, **kw)
 
-    monkeypatch.setattr(IsolationForestScorer, "fit", spy)
+        monkeypatch.setattr(IsolationForestScorer, name, spy)
     batch = engine.scan(events, rs)
-    assert batch.findings and ran_on and set(ran_on) == {threading.main_thread().name}  # a scan: in process
-    ran_on.clear()
+    assert batch.findings and "fit in scan" in calls and "score_samples in scan" in calls
+    calls.clear()
     stream = hrguard.Stream(rs, engine=engine)
+    where[0] = "push"
     pushed = [f for e in sorted(events, key=lambda e: (e["ts"], e["id"])) for f in stream.push(e)]
-    assert pushed == []  # every period has ended by the last push, but a push never waits for the forest
+    assert pushed == [] and calls == []  # every period has ended by the last push, none judged in one
+    where[0] = "advance_to"
     settled = stream.advance_to(batch.as_of)
     assert [f.model_dump() for f in settled] == [f.model_dump() for f in batch.findings]
-    assert ran_on and threading.main_thread().name not in ran_on
+    assert "fit in advance_to" in calls and "score_samples in advance_to" in calls
     assert stream.advance_to(batch.as_of) == []  # reported once
     assert [f.id for f in stream.result().findings] == [f.id for f in batch.findings]
 

@@ -9,10 +9,10 @@ The contract of :meth:`Detector.process`: judge every event of the chunk using o
 it in the one order ``(ts, id)``, then fire every timer due at or before ``chunk.upto`` (every event
 with ``ts <= upto`` has been seen by then). Report findings with :meth:`Detector.emit`.
 
-In a stream (``ctx.streaming``), a detector may leave heavy work a chunk made due for a background
-worker — the forest's refit and scoring at a period's end — and report its findings from
-:meth:`Detector.settle`, which the stream calls at ``advance_to`` and ``result``: a push never waits
-for such work. The findings must be the same either way.
+In a stream (``ctx.streaming``), a detector may leave heavy work a chunk made due — the forest's
+refit and scoring at a period's end — to :meth:`Detector.settle`, which the stream calls at
+``advance_to`` and ``result``, and report those findings from there: a push never does such work.
+The findings must be the same either way.
 """
 
 from __future__ import annotations
@@ -92,11 +92,11 @@ class Detector(Stateful):
         raise NotImplementedError  # abstract: every concrete detector overrides it
 
     def settle(self) -> None:
-        """Finish the work this detector deferred and :meth:`emit` its findings (waiting for it if need be).
+        """Do the work this detector deferred and :meth:`emit` its findings.
 
-        Only a stream defers (``ctx.streaming``): it calls ``settle`` at ``advance_to`` and ``result``,
-        so that a push never waits for heavy work such as a model's refit. A batch scan's detector does
-        its work in :meth:`process`. The default: nothing is ever deferred.
+        Only in a stream (``ctx.streaming``), which calls ``settle`` at ``advance_to`` and ``result``, so
+        that a push never does heavy work such as a model's refit; a batch scan's detector does its
+        work in :meth:`process`. The default: nothing is ever deferred.
         """
 
     def next_due(self) -> int | None:

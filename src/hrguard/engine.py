@@ -511,7 +511,7 @@ class Stream:
 
     def advance_to(self, ts: Any) -> list[Finding]:
         """Time has reached ``ts``: everything due at or before ``ts - allowed_lateness`` fires, including
-        what rules deferred to a background worker (the forest's period scoring), waited for if need be."""
+        the work rules left out of pushes (the forest's fits and period scoring), done now."""
         t = _instant(ts)
         self._clock = t if self._clock is None else max(self._clock, t)
         out = self._release(t - self.lateness)

@@ -251,8 +251,8 @@ class IsolationForestOutlier(Detector):
                 return [(("fit_on", "model"), str(exc))]
         return []
 
-    #: not walked by Stateful: the scorer is saved as its arrays (state_dict below), the rest is the worker
-    not_state = frozenset({"scorer", "_pool", "_chain", "_saved_scorer"})
+    #: not walked by Stateful: the scorer is saved as its arrays (state_dict below)
+    not_state = frozenset({"scorer", "_saved_scorer"})
 
     def __init__(self, params: OutlierParams, ctx: RuleContext):
         super().__init__(params, ctx)
@@ -272,8 +272,6 @@ class IsolationForestOutlier(Detector):
         self._added = 0  # training vectors added since the last fit
         # the ended periods not judged yet, in order: plain data (see _job), so a saved state holds them
         self.jobs: list[dict[str, Any]] = []
-        self._pool: Any = None  # a stream's background thread, started with the first job it defers
-        self._chain: _Chain | None = None  # the jobs given to it since the last settle
         self._saved_scorer: tuple[Any, dict[str, np.ndarray]] | None = None  # (scorer, its arrays)
         fit_on = params.fit_on
         if isinstance(fit_on, SavedModel):
@@ -295,11 +293,7 @@ class IsolationForestOutlier(Detector):
             self._period_ended(block, self._population(block, chunk, role_u))
         if self.roles is not None and role_u is not None:
             self.roles.commit(role_u[0], role_u[2])
-        if not self.jobs:
-            return
-        if self.ctx.streaming:
-            self._defer()  # a push never waits for a fit: the stream's advance_to settles
-        else:
+        if not self.ctx.streaming:  # a stream's push only queues the jobs: its advance_to settles them
             self.settle()
 
     def _role_updates(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
@@ -327,8 +321,8 @@ class IsolationForestOutlier(Detector):
         """Decide what the period's end brings (a fit, a judgement) and queue it as a job.
 
         Only bookkeeping happens here, in event order: which vectors train, whether to refit. The
-        fitting and scoring are the job's (:meth:`_run`), run at once in a batch scan and by a
-        background worker in a stream; either way the jobs run in this order on these inputs.
+        fitting and scoring are the job's (:meth:`_run`), run by :meth:`settle`: right away in a batch
+        scan, at the next ``advance_to`` in a stream; either way in this order on these inputs.
         """
         p = self.params
         X = block.X[rows][:, self.cols]
@@ -381,7 +375,7 @@ class IsolationForestOutlier(Detector):
 
     def _run(self, job: dict[str, Any], scorer: Any) -> tuple[Any, Any]:
         """A job's work, given the model before it: ``(model after it, (raw scores, rows that fire,
-        explanations, offset) or None)``. It reads only its arguments, so the worker thread may run it."""
+        explanations, offset) or None)``."""
         if job["fit"] is not None:
             scorer = self._fit(np.vstack([x for _, x in job["fit"]]))
         if job["rows"].size == 0:
@@ -392,37 +386,16 @@ class IsolationForestOutlier(Detector):
         explained = scorer.explain(X[fire], top=self.params.top_features, names=self.names) if fire.size else []
         return scorer, (raw, fire, explained, scorer.offset_)
 
-    def _defer(self) -> None:
-        """Give the background worker the jobs it does not have yet (one thread: they run in order)."""
-        chain = self._chain
-        given = len(chain.futures) if chain is not None else 0
-        if given == len(self.jobs):
-            return
-        if chain is None:
-            if self._pool is None:
-                from concurrent.futures import ThreadPoolExecutor
-
-                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"hrguard-{self.id}")
-            chain = self._chain = _Chain(self._pool, self._run, self.scorer)
-        for job in self.jobs[given:]:
-            chain.submit(job)
-
     def settle(self) -> None:
-        """Finish every queued job, in order (waiting for the worker's), and emit the findings of the
-        periods judged. A batch scan calls it after each chunk; a stream at ``advance_to`` and ``result``."""
+        """Run every queued job, in order, and emit the findings of the periods judged. A batch scan
+        calls it after each chunk; a stream at ``advance_to`` and ``result``, never in a push."""
         if not self.jobs:
             return
-        chain, self._chain = self._chain, None
-        judged = [f.result() for f in chain.futures] if chain is not None else []
-        scorer = chain.scorer if chain is not None else self.scorer
-        for job in self.jobs[len(judged):]:  # not given to a worker (a batch scan, or a restored state)
-            scorer, out = self._run(job, scorer)
-            judged.append(out)
-        self.scorer = scorer
         jobs, self.jobs = self.jobs, []
-        for job, out in zip(jobs, judged):
-            if out is not None:
-                self._judge(job, *out)
+        for job in jobs:
+            self.scorer, judged = self._run(job, self.scorer)
+            if judged is not None:
+                self._judge(job, *judged)
 
     # -- saving ------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -440,7 +413,6 @@ class IsolationForestOutlier(Detector):
         super().load_state_dict(rest)
         self.scorer = _scorer_from_arrays(self.ml, arrays) if arrays else None
         self._saved_scorer = (self.scorer, arrays) if arrays else None
-        self._chain = None
 
     def _judge(self, job: dict[str, Any], raw: np.ndarray, fire: np.ndarray,
                explained: list[list[dict[str, Any]]], offset: float) -> None:
@@ -489,21 +461,6 @@ class IsolationForestOutlier(Detector):
                 message=self.render("default", details, employee_id=emp, when=when, when_zh=when_zh,
                                     top=top or "no single feature stands out", top_zh=top_zh or "没有单个特征特别突出"),
             )
-
-
-class _Chain:
-    """Jobs run in order on one background thread, the model carried from each to the next."""
-
-    def __init__(self, pool: Any, run: Any, scorer: Any):
-        self.pool, self.run, self.scorer = pool, run, scorer
-        self.futures: list[Any] = []
-
-    def submit(self, job: dict[str, Any]) -> None:
-        self.futures.append(self.pool.submit(self._one, job))
-
-    def _one(self, job: dict[str, Any]) -> Any:
-        self.scorer, out = self.run(job, self.scorer)
-        return out
 
 
 def _job(block: FeatureBlock, rows: np.ndarray, X: np.ndarray, fit: list[tuple[int, np.ndarray]] | None,
