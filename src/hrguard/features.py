@@ -431,7 +431,7 @@ class FeatureBuilder:
             j = np.concatenate([s[0] for s in sums])
             self._extras.append(key=keys[j], col=np.concatenate([np.full(s[0].size, s[1]) for s in sums]),
                                 val=np.concatenate([s[2] for s in sums]))
-        self._open.update(starts.tolist())
+        self._open.update(starts[np.r_[True, starts[1:] != starts[:-1]]].tolist())  # in time order: runs
 
     def _add_claims(self, chunk: Chunk, rows: np.ndarray, has: np.ndarray, j: np.ndarray, emp: np.ndarray,
                     mask: np.ndarray, sums: list[tuple[np.ndarray, int, np.ndarray]]) -> None:
@@ -515,20 +515,19 @@ class FeatureBuilder:
         latest = self._latest_plans(self._items.take(by_day))
         punches = self._punches.take(by_day)
         ikeys = pack2(latest["emp"], period_starts(latest["day"], period)) if latest else np.zeros(0, np.int64)
-        vkeys = np.union1d(events["key"], ikeys) if events is not None else np.unique(ikeys)
+        ekeys = events["key"] if events is not None else np.zeros(0, np.int64)
+        # the vectors: every (employee, period) with an event or a plan item, sorted; each one's row
+        vkeys, v_row = np.unique(np.concatenate([ekeys, ikeys]), return_inverse=True)
         if vkeys.size == 0:
             return []
         nv = vkeys.size
+        e_row, i_row = v_row[:ekeys.size], v_row[ekeys.size:]
 
         # counts: one bincount per feature over the closing events' rows
         X = np.zeros((nv, _N))
-        if events is not None:
-            e_row = np.searchsorted(vkeys, events["key"])
-            e_mask = events["mask"]
-            for col in _COUNTED:
-                X[:, col] = np.bincount(e_row[(e_mask & (1 << col)) != 0], minlength=nv)
-        else:
-            e_row, e_mask = np.zeros(0, np.int64), np.zeros(0, np.int64)
+        e_mask = events["mask"] if events is not None else np.zeros(0, np.int64)
+        for col in _COUNTED if events is not None else ():
+            X[:, col] = np.bincount(e_row[(e_mask & (1 << col)) != 0], minlength=nv)
         if extras is not None:
             x_row = np.searchsorted(vkeys, extras["key"])
             for col in _SUMMED:
@@ -537,7 +536,7 @@ class FeatureBuilder:
                     X[:, col] = np.bincount(x_row[sel], weights=extras["val"][sel], minlength=nv)
         X[:, AMOUNT] /= 100.0
         X[:, PLAN_SHARE] = 1.0  # nothing planned: nothing missed
-        plan_refs = self._plan_features(X, vkeys, latest, punches) if latest else None
+        plan_refs = self._plan_features(X, i_row, latest, punches) if latest else None
 
         # distinct customers, and those owned by someone else
         if cust is not None:
@@ -574,11 +573,17 @@ class FeatureBuilder:
         newpos = np.empty(nv, dtype=np.int64)
         block_of[order] = np.repeat(np.arange(bounds.size - 1), np.diff(bounds))
         newpos[order] = np.arange(nv) - np.repeat(bounds[:-1], np.diff(bounds))
-        r_block, rr = block_of[r_row], newpos[r_row]
-        # by block, row, then place in the order of events, i.e. (ts, id): stable, so a plan counted
-        # both as an event and as the plan behind the plan features keeps its two entries in that order
-        o = np.lexsort((r_pos, rr, r_block))
-        r_block, rr, r_mask, r_ts, r_id = r_block[o], rr[o], r_mask[o], r_ts[o], r_id[o]
+        # the refs by vector (block, then row), then place in the order of events, i.e. (ts, id); a plan
+        # counted both as an event and as the plan behind the plan features: the event's entry first.
+        # One key, unique, so one unstable sort: vector rank, then position rank, then plan-or-not
+        v_rank = np.empty(nv, dtype=np.int64)
+        v_rank[order] = np.arange(nv)
+        p_seq, p_rank = np.unique(r_pos, return_inverse=True)
+        plan = np.zeros(r_row.size, dtype=np.int64)
+        plan[e_row.size:] = 1
+        o = np.argsort((v_rank[r_row] * p_seq.size + p_rank) * 2 + plan)
+        r_block, rr = block_of[r_row[o]], newpos[r_row[o]]
+        r_mask, r_ts, r_id = r_mask[o], r_ts[o], r_id[o]
         r_bounds = np.searchsorted(r_block, np.arange(bounds.size))
         blocks = []
         for b, (lo, hi) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
@@ -604,12 +609,12 @@ class FeatureBuilder:
         keep = items["plan_pos"] == latest_pos
         return {k: v[keep] for k, v in items.items()}
 
-    def _plan_features(self, X: np.ndarray, vkeys: np.ndarray, items: dict[str, np.ndarray],
+    def _plan_features(self, X: np.ndarray, i_row: np.ndarray, items: dict[str, np.ndarray],
                        punches: dict[str, np.ndarray] | None) -> tuple[np.ndarray, ...]:
-        """Fill the plan columns of ``X``; return the plans used as evidence: (vector row, ts, id, position)."""
-        period = self.config.period
+        """Fill the plan columns of ``X`` (``i_row``: each item's vector); return the plans used as
+        evidence: (vector row, ts, id, position)."""
+        nv = X.shape[0]
         i_ed = pack2(items["emp"], items["day"])
-        i_row = np.searchsorted(vkeys, pack2(items["emp"], period_starts(items["day"], period)))
         located = ~np.isnan(items["lat"])
         n_items = i_ed.size
         matched = np.zeros(n_items, dtype=bool)
@@ -625,29 +630,28 @@ class FeatureBuilder:
                 pi = np.repeat(np.arange(n_items), cnt)  # pair -> item (items sorted by (E, D, k))
                 pp = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(total)  # pair -> punch
                 wall = punches["wall"][pp]
-                inside = (wall >= items["lo"][pi]) & (wall <= items["hi"][pi])
-                dist = haversine_m(punches["lat"][pp], punches["lon"][pp], items["lat"][pi], items["lon"][pi])
-                near = inside & (dist <= self.config.radius_m)
-                matched[np.unique(pi[near])] = True
-                # each punch's planned place: the first item (plan order) whose window holds it
-                w = np.flatnonzero(inside)
+                w = np.flatnonzero((wall >= items["lo"][pi]) & (wall <= items["hi"][pi]))  # inside the window
                 if w.size:
-                    o = w[np.lexsort((pi[w], pp[w]))]
+                    pi, pp = pi[w], pp[w]  # from here on, only the pairs inside the window
+                    dist = haversine_m(punches["lat"][pp], punches["lon"][pp], items["lat"][pi], items["lon"][pi])
+                    matched[pi[dist <= self.config.radius_m]] = True
+                    # each punch's planned place: the first item (plan order) whose window holds it
+                    o = np.lexsort((pi, pp))
                     first = o[np.r_[True, pp[o][1:] != pp[o][:-1]]]
                     first = first[located[pi[first]]]
                     first = first[np.argsort(pp[first], kind="stable")]  # event order within a vector
                     row = i_row[pi[first]]
                     d = dist[first]
-                    count = np.bincount(row, minlength=vkeys.size)
-                    total_d = np.bincount(row, weights=d, minlength=vkeys.size)
+                    count = np.bincount(row, minlength=nv)
+                    total_d = np.bincount(row, weights=d, minlength=nv)
                     has = count > 0
                     X[has, PLAN_MEAN] = total_d[has] / count[has]
-                    mx = np.zeros(vkeys.size)
+                    mx = np.zeros(nv)
                     np.maximum.at(mx, row, d)
                     X[:, PLAN_MAX] = mx
-        X[:, PLAN_ITEMS] = np.bincount(i_row, minlength=vkeys.size)
-        n_located = np.bincount(i_row[located], minlength=vkeys.size)
-        n_matched = np.bincount(i_row[matched & located], minlength=vkeys.size)
+        X[:, PLAN_ITEMS] = np.bincount(i_row, minlength=nv)
+        n_located = np.bincount(i_row[located], minlength=nv)
+        n_matched = np.bincount(i_row[matched & located], minlength=nv)
         X[:, PLAN_SHARE] = np.where(n_located > 0, n_matched / np.maximum(n_located, 1), 1.0)
         # one evidence entry per plan per vector
         key = np.lexsort((items["plan_pos"], i_row))
