@@ -5,12 +5,13 @@
 
 ``throughput.py``'s ``stream`` part times a window of pushes after a warm-up; this pushes *every*
 event of a generated log (``gen_events.py``, cached in ``benchmarks/data/``), so it sees every
-period close of the ``outlier.isolation_forest`` rule (a day's vectors judged, the forest refitted),
-which is where the longest pushes are. It reports p50/p90/p99/p99.9/max of the wall-clock and the
-thread's CPU time per push, how many pushes took over ``--limit-ms`` (20 ms), and the slowest
-pushes with each rule's share of them (and the cyclic garbage collector's, which a push that only
-allocates may trigger). ``--check`` also scans the file in one batch and compares the
-findings (ids and content) with the stream's. Writes the numbers as JSON to ``--out`` (optional).
+period end of the ``outlier.isolation_forest`` rule (where its refits and scoring used to run).
+It reports p50/p90/p99/p99.9/max of the wall-clock and the thread's CPU time per push, how many
+pushes took over ``--limit-ms`` (20 ms), each rule's mean wall time per push and the longest time
+(wall and CPU) one push spent in it (a push's ``process`` call), the slowest pushes with
+each rule's share of them (and the cyclic garbage collector's, which any allocating push may
+trigger), and how long the final ``advance_to`` took. ``--check`` also scans the file in one batch
+and compares the findings (ids and content) with the stream's. ``--out`` writes the JSON to a file.
 """
 
 from __future__ import annotations
@@ -43,17 +44,23 @@ def run(path: str, ruleset: str, lateness: str, sort: bool, top: int, limit_ms: 
     engine = hrguard.default_engine()
     stream = engine.stream(ruleset, allowed_lateness=lateness)
     pc, tc = time.perf_counter_ns, time.thread_time_ns
-    per_rule: dict[str, int] = {}
+    per_rule: dict[str, int] = {}  # this push's time in each rule
+    rule_total: dict[str, int] = {}  # the whole run's
+    rule_max: dict[str, tuple[int, int]] = {}  # the longest one push spent in each rule: (wall, CPU)
 
     def timed(det: Any, name: str) -> None:
         orig = det.process
 
         def process(chunk: Any) -> None:
-            t = pc()
+            t, c = pc(), tc()
             try:
                 orig(chunk)
             finally:
-                per_rule[name] = per_rule.get(name, 0) + pc() - t
+                dt, dc = pc() - t, tc() - c
+                per_rule[name] = per_rule.get(name, 0) + dt
+                rule_total[name] = rule_total.get(name, 0) + dt
+                w, u = rule_max.get(name, (0, 0))
+                rule_max[name] = (max(w, dt), max(u, dc))
 
         det.process = process
 
@@ -86,7 +93,8 @@ def run(path: str, ruleset: str, lateness: str, sort: bool, top: int, limit_ms: 
                     timed(det, rule.name)
             wrapped = True
         if len(slow) < top or dt > slow[-1][0]:
-            slow.append((dt, i, str(e.get("ts")), {**per_rule, "(garbage collector)": gc_ns[0]} if gc_ns[0] else dict(per_rule)))
+            rules = {**per_rule, "(garbage collector)": gc_ns[0]} if gc_ns[0] else dict(per_rule)
+            slow.append((dt, i, str(e.get("ts")), rules))
             slow.sort(key=lambda s: -s[0])
             del slow[top:]
     total_wall, total_cpu = pc() - t0, tc() - c0
@@ -107,6 +115,10 @@ def run(path: str, ruleset: str, lateness: str, sort: bool, top: int, limit_ms: 
         out[f"{name}_max_ms"] = round(vals[-1] / 1e6, 3)
         out[f"{name}_over_limit"] = sum(v > limit_ms * 1e6 for v in vals)
     out["limit_ms"] = limit_ms
+    out["rule_mean_us"] = {k: round(v / len(events) / 1e3, 1)
+                           for k, v in sorted(rule_total.items(), key=lambda kv: -kv[1])}
+    out["rule_max_ms"] = {k: {"wall": round(w / 1e6, 2), "cpu": round(u / 1e6, 2)}
+                          for k, (w, u) in sorted(rule_max.items(), key=lambda kv: -kv[1][1])}
     out["slowest"] = [{"ms": round(dt / 1e6, 2), "push": i, "ts": ts,
                        "rules_ms": {k: round(v / 1e6, 2) for k, v in sorted(rules.items(), key=lambda kv: -kv[1])[:3]}}
                       for dt, i, ts, rules in slow]

@@ -558,7 +558,8 @@ class FeatureBuilder:
             p_row, p_ts, p_id, p_pos = plan_refs
             r_row = np.concatenate([r_row, p_row])
             r_mask = np.concatenate([r_mask, np.full(p_row.size, _PLAN_BITS, dtype=np.int64)])
-            r_ts, r_id, r_pos = np.concatenate([r_ts, p_ts]), np.concatenate([r_id, p_id]), np.concatenate([r_pos, p_pos])
+            r_ts, r_id = np.concatenate([r_ts, p_ts]), np.concatenate([r_id, p_id])
+            r_pos = np.concatenate([r_pos, p_pos])
 
         # one block per period, rows by employee id: one sort of the vectors and one of the refs for
         # every closing period at once (a batch scan closes hundreds of periods in one call)

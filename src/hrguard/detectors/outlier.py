@@ -24,14 +24,20 @@ see the same closed periods in the same order):
   model is fitted once, at the end of the first period that ends after ``end``, and judges that
   period and every later one. Periods that end before then are not judged.
 - ``fit_on: {model: path}``: a model saved by :func:`fit_model` judges every period.
+
+At a period's end the detector only decides (in event order) what to fit and judge, and queues it
+as a job of plain data; the jobs run in :meth:`IsolationForestOutlier.settle`: at once in a batch
+scan, at the next ``advance_to`` (or ``result``) in a stream, so that a push never fits or scores.
+The queue, the training vectors, the feature builder's stores and the model (as the arrays of its
+model file) are the detector's saved state.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from datetime import date
 from collections.abc import Mapping
+from datetime import date
 from typing import Annotated, Any, Literal
 
 import numpy as np
