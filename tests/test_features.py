@@ -253,6 +253,28 @@ def test_the_chunking_never_changes_a_vector(seed, period, engine):
     assert standalone.index == want.index and np.array_equal(standalone.X, want.X)
 
 
+@pytest.mark.parametrize("period", ["day", "week"])
+def test_each_vectors_evidence_is_in_the_order_of_events(period, engine):
+    """A vector's refs follow the one order (ts, id); a plan counted both as an event of the vector
+    and as the plan behind its plan features (a plan for a date of the period it was sent in) has
+    two entries, the event's first."""
+    _, blocks = incremental(random_events(5, n=400), 7, engine, period, "Asia/Shanghai")
+    plan_only = sum(1 << FEATURE_NAMES.index(f) for f in
+                    ("plan_items", "plan_matched_share", "plan_distance_mean_m", "plan_distance_max_m"))
+    twice = 0
+    for b in blocks:
+        assert (np.diff(b.ref_row) >= 0).all()
+        for row in range(len(b.employees)):
+            sel = b.ref_row == row
+            refs = list(zip(b.ref_ts[sel].tolist(), b.ref_id[sel].tolist(), b.ref_mask[sel].tolist()))
+            assert [r[:2] for r in refs] == sorted(r[:2] for r in refs)
+            for (t1, i1, m1), (t2, i2, m2) in zip(refs, refs[1:]):
+                if (t1, i1) == (t2, i2):  # the same plan twice: as an event, then as the plan
+                    twice += 1
+                    assert m1 & (1 << FEATURE_NAMES.index("events")) and m2 == plan_only
+    assert twice  # the events do have such plans
+
+
 def test_a_period_is_final_only_once_it_has_ended(engine):
     events = day_events()
     intake, strings = Intake(engine.kinds), Interner()

@@ -8,6 +8,11 @@ are chunked; ``hrguard.testing`` checks that.
 The contract of :meth:`Detector.process`: judge every event of the chunk using only events before
 it in the one order ``(ts, id)``, then fire every timer due at or before ``chunk.upto`` (every event
 with ``ts <= upto`` has been seen by then). Report findings with :meth:`Detector.emit`.
+
+In a stream (``ctx.streaming``), a detector may leave heavy work a chunk made due — the forest's
+refit and scoring at a period's end — to :meth:`Detector.settle`, which the stream calls at
+``advance_to`` and ``result``, and report those findings from there: a push never does such work.
+The findings must be the same either way.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ class RuleContext:
     clock: LocalClock
     strings: Interner
     tenant: str | None = None
+    #: the rule runs in a :class:`~hrguard.Stream`: work it defers is reported by :meth:`Detector.settle`
+    streaming: bool = False
 
 
 class Detector(Stateful):
@@ -83,6 +90,14 @@ class Detector(Stateful):
     def process(self, chunk: Chunk) -> None:
         """Judge the chunk's events and fire timers due at or before ``chunk.upto``."""
         raise NotImplementedError  # abstract: every concrete detector overrides it
+
+    def settle(self) -> None:
+        """Do the work this detector deferred and :meth:`emit` its findings.
+
+        Only in a stream (``ctx.streaming``), which calls ``settle`` at ``advance_to`` and ``result``, so
+        that a push never does heavy work such as a model's refit; a batch scan's detector does its
+        work in :meth:`process`. The default: nothing is ever deferred.
+        """
 
     def next_due(self) -> int | None:
         """The earliest instant (µs since the epoch) at which this detector may fire with no new event.

@@ -267,9 +267,10 @@ def _due(det: Detector) -> int:
 class Runner:
     """Feeds chunks to every rule instance (one set per tenant), then applies scope and exceptions."""
 
-    def __init__(self, ruleset: Ruleset, strings: Interner):
+    def __init__(self, ruleset: Ruleset, strings: Interner, streaming: bool = False):
         self.ruleset = ruleset
         self.strings = strings
+        self.streaming = streaming  # detectors may defer work until settle() (RuleContext.streaming)
         self.clock = LocalClock(ruleset.timezone)
         self.instances: dict[int, list[tuple[Rule, Detector]]] = {}
         self._rules: dict[int, _Rules] = {}
@@ -288,7 +289,8 @@ class Runner:
             tname = self.strings.text(tenant)
             inst = []
             for rule in self.ruleset.rules:
-                ctx = RuleContext(rule.name, rule.severity, self.ruleset.language, self.clock, self.strings, tname)
+                ctx = RuleContext(rule.name, rule.severity, self.ruleset.language, self.clock, self.strings, tname,
+                                  self.streaming)
                 inst.append((rule, rule.detector(rule.params, ctx)))
             self.instances[tenant] = inst
             rules = self._rules[tenant] = _Rules(inst)
@@ -348,6 +350,29 @@ class Runner:
         if new:
             new.sort(key=Finding.sort_key)
             self.findings.extend(new)
+        return new
+
+    def settle(self) -> list[Finding]:
+        """Let every rule report the work it deferred (:meth:`Detector.settle`); the new findings, in (ts, id) order."""
+        new: list[Finding] = []
+        for tenant, rules in self._rules.items():
+            for i, (rule, det) in enumerate(rules.entries):
+                if not rules.live[i]:
+                    continue
+                try:
+                    det.settle()
+                    out = det.drain()
+                except Exception as exc:  # as in feed: the rule is disabled, the run goes on
+                    err = DetectorError(rule.name, rule.use, exc)
+                    self.errors.append(err)
+                    log.error("%s; the rule is disabled for the rest of this run", err)
+                    rules.disable(i)
+                    det.drain()
+                    continue
+                for finding in out:
+                    self._place(rule, tenant, finding, new)
+        new.sort(key=Finding.sort_key)
+        self.findings.extend(new)
         return new
 
     def _place(self, rule: Rule, tenant: int, finding: Finding, new: list[Finding]) -> None:
@@ -415,7 +440,7 @@ class Stream:
         self.ruleset = ruleset if isinstance(ruleset, Ruleset) else self.engine.load_ruleset(ruleset)
         self.intake = Intake(self.engine.kinds, strict=strict)
         self.strings = Interner()
-        self.runner = Runner(self.ruleset, self.strings)
+        self.runner = Runner(self.ruleset, self.strings, streaming=True)
         self._clock: int | None = None
         self._watermark: int | None = None
         self._pending: list[tuple[int, str, int, Event]] = []  # a heap of (ts, id, arrival, event)
@@ -487,14 +512,16 @@ class Stream:
         return out
 
     def advance_to(self, ts: Any) -> list[Finding]:
-        """Time has reached ``ts``: everything due at or before ``ts - allowed_lateness`` fires.
+        """Time has reached ``ts``: everything due at or before ``ts - allowed_lateness`` fires, including
+        the work rules left out of pushes (the forest's fits and period scoring), done now.
 
         ``ts`` is an aware datetime, RFC 3339 with an offset, or seconds since the Unix epoch (see
         :mod:`hrguard.timeutil`); anything else is an :class:`~hrguard.errors.InvalidArgumentError`.
         """
         t = to_instant_us(ts, what="advance_to(ts)")
         self._clock = t if self._clock is None else max(self._clock, t)
-        return self._release(t - self.lateness)
+        out = self._release(t - self.lateness)
+        return sorted(out + self.runner.settle(), key=Finding.sort_key)
 
     def _release(self, upto: int) -> list[Finding]:
         if self._watermark is not None and upto <= self._watermark:
@@ -517,7 +544,8 @@ class Stream:
         return self.runner.feed(chunk)
 
     def result(self) -> ScanResult:
-        """Everything so far as a :class:`ScanResult` (``as_of`` is the watermark)."""
+        """Everything so far as a :class:`ScanResult` (``as_of`` is the watermark; deferred work is settled)."""
+        self.runner.settle()
         return self.runner.result(self.intake, self._watermark)
 
 

@@ -20,14 +20,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 
 from .columns import Chunk, ColumnBuilder, Interner
 from .engine import default_engine
 from .errors import InvalidArgumentError, MissingExtraError, UnknownNameError
-from .kit import Latest, Rows, haversine_m, pack2, rows_pos
+from .kit import haversine_m, pack2, rows_pos
+from .state import Column, Latest, Rows
 from .timeutil import (DAY_US, US, LocalClock, format_duration, format_time_of_day, parse_time_of_day, to_duration_us,
                        to_instant_us)
 
@@ -219,36 +220,51 @@ class FeatureMatrix:
         return cls(X, FEATURE_NAMES, employees, periods, period)
 
 
-def _event_order(block: np.ndarray, row: np.ndarray, ts: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """The order of refs by (block, row, ts, id), stable: a plan counted twice keeps its two places.
-
-    Ids (Python strings) are compared only within runs of equal (block, row, ts), the few events of
-    one vector at one instant, and a plan listed both as an event and as the plan behind the plan
-    features: turning every id into a NumPy string costs more than the rest of the sort.
-    """
-    o = np.lexsort((ts, row, block))
-    b, r, t = block[o], row[o], ts[o]
-    tie = np.r_[False, (b[1:] == b[:-1]) & (r[1:] == r[:-1]) & (t[1:] == t[:-1])]
-    member = np.flatnonzero(tie | np.r_[tie[1:], False])
-    if member.size:
-        run = np.cumsum(~tie)[member]
-        o[member] = o[member][np.lexsort((np.asarray(ids[o[member]], dtype=str), run))]
-    return o
-
-
 # -- the incremental builder -----------------------------------------------------------------------
-def _cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
-    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
+#: the features that count the events whose ``mask`` bit is set (one each)
+_COUNTED = (EVENTS, PUNCHES, VISITS, VISITS_PHOTO, FOLLOWUPS, APPROVALS, ORDERS, OFF_HOURS)
+#: the features summed from the ``extras`` log (claims per summary, order amounts in cents)
+_SUMMED = (CLAIMS, UNSUPPORTED, AMOUNT)
 
 
-def _group_sum(keys: np.ndarray, M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of ``M`` summed per distinct key (keys sorted); exact, as every column holds integers."""
-    if keys.size <= 1:  # a stream's one-event chunk: nothing to sum
-        return keys, M
-    order = np.argsort(keys, kind="stable")
-    sk = keys[order]
-    starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
-    return sk[starts], np.add.reduceat(M[order], starts, axis=0)
+class _Log:
+    """Rows appended chunk by chunk into typed columns (:class:`~hrguard.state.Column`), taken out
+    (removed and returned) once the period they belong to has ended.
+
+    Appending costs the same few NumPy calls for one row as for a chunk's thousands, and a saved
+    log is one array per column, however it was chunked.
+    """
+
+    def __init__(self, **dtypes: Any):
+        self.cols: dict[str, Column] = {name: _column(t) for name, t in dtypes.items()}
+
+    def __len__(self) -> int:
+        return len(next(iter(self.cols.values())))
+
+    def append(self, **values: np.ndarray) -> None:
+        for name, col in self.cols.items():
+            col.extend(values[name])
+
+    def take(self, closing: Callable[[dict[str, np.ndarray]], np.ndarray]) -> dict[str, np.ndarray] | None:
+        """Remove the rows ``closing(columns)`` selects and return them (``None``: there are none)."""
+        if not len(self):
+            return None
+        whole = {name: col.values for name, col in self.cols.items()}
+        sel = closing(whole)
+        if not sel.any():
+            return None
+        out = {name: v[sel] for name, v in whole.items()}
+        keep = ~sel
+        for name, col in self.cols.items():
+            rest = whole[name][keep]
+            self.cols[name] = fresh = _column(col.values.dtype)
+            fresh.extend(rest)
+        return out
+
+
+def _column(dtype: Any) -> Column:
+    dtype = np.dtype(dtype)
+    return Column(dtype, None if dtype == object else 0)
 
 
 class FeatureBuilder:
@@ -257,27 +273,34 @@ class FeatureBuilder:
     Call :meth:`add` with each chunk, then :meth:`close` with the chunk's ``upto``: it returns the
     blocks of every period that has ended by then (its end is the next period's first instant), in
     period order, and forgets them. :meth:`flush` hands out the periods still open (for notebooks).
+
+    What is carried between chunks is kept per *event*, not per vector: each event the employee
+    acted in is one row of a log (its vector's key, a bit per feature it counts towards, its place
+    in the order of events), plus rows for the few features that are sums (claims, order amounts),
+    the customers named, plan items and clock-ins with a location. A chunk appends its rows with a
+    few NumPy operations over its columns, whatever its size (a stream's one event or a batch's
+    thousands); closing periods counts each feature per vector with one ``bincount`` over those
+    rows. The carried state is :mod:`hrguard.state` stores and plain values, so it can be saved.
     """
 
     def __init__(self, clock: LocalClock, strings: Interner, config: FeatureConfig | None = None):
-        # imported here: these helpers live with the detectors, which import this module
-        from .detectors.visit import CustomerPlaces
-
         self.clock = clock
         self.strings = strings
         self.config = config or FeatureConfig()
         self.days = PERIOD_DAYS[self.config.period]
-        self.owners = Latest(owner=-1)
-        self.places = CustomerPlaces()
-        self.sites = Latest(lat=np.nan, lon=np.nan)
+        self.owners = Latest(owner=-1)  # customer -> owning employee
+        self.places = Latest(lat=np.nan, lon=np.nan)  # customer -> registered location (nan: none)
+        self.sites = Latest(lat=np.nan, lon=np.nan)  # site -> location
         self.followups = Rows(cust=np.int64, pos=np.int64)  # by (employee, local date)
-        self._open: set[int] = set()
-        self._ends: dict[int, int] = {}
-        self._sums: list[tuple[np.ndarray, np.ndarray]] = []
-        self._cust: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self._refs: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        self._items: list[dict[str, np.ndarray]] = []
-        self._punches: list[dict[str, np.ndarray]] = []
+        self._open: set[int] = set()  # period starts with something in them
+        self._ends: dict[int, int] = {}  # period start -> its end (a cache)
+        # one row per event an employee acted in: vector key, feature bits, ts, id, position
+        self._events = _Log(key=np.int64, mask=np.int64, ts=np.int64, id=object, pos=np.int64)
+        self._extras = _Log(key=np.int64, col=np.int64, val=np.float64)  # summed features
+        self._cust = _Log(key=np.int64, cust=np.int64, other=bool)  # customers named
+        self._items = _Log(emp=np.int64, day=np.int64, plan_pos=np.int64, k=np.int64, lo=np.int64, hi=np.int64,
+                           lat=np.float64, lon=np.float64, plan_ts=np.int64, plan_id=object)
+        self._punches = _Log(emp=np.int64, day=np.int64, wall=np.int64, lat=np.float64, lon=np.float64, pos=np.int64)
 
     # -- period bookkeeping ----------------------------------------------------------------------
     def period_end(self, start: int) -> int:
@@ -290,44 +313,47 @@ class FeatureBuilder:
     def open_periods(self) -> list[int]:
         return sorted(self._open)
 
-    def _hr_codes(self, chunk: Chunk) -> bool:
-        """Codes of the HR record kinds seen so far (``self._hr``); whether there is any."""
-        codes = [c for c in (self.strings.find(k) for k in sorted(HR_RECORDS)) if c >= 0]
-        self._hr = np.asarray(codes, dtype=np.int32)
-        return bool(codes)
-
     # -- adding a chunk --------------------------------------------------------------------------
     def add(self, chunk: Chunk) -> None:
         """Fold the chunk's events into the open periods' vectors."""
+        if len(chunk) == 0:
+            return
         f = chunk.frame
-        self.places.stage(chunk)
-        own_u = self._owner_updates(chunk)
-        site_rows = chunk.rows(SITE)
-        site_u = (chunk.col(SITE, "site_id").astype(np.int64) if site_rows.size else np.zeros(0, np.int64),
-                  rows_pos(chunk, site_rows),
-                  {"lat": chunk.col(SITE, "lat") if site_rows.size else np.zeros(0),
-                   "lon": chunk.col(SITE, "lon") if site_rows.size else np.zeros(0)})
+        self._stage(chunk)
         acting = chunk.idx[f.employee[chunk.idx] >= 0]
-        if acting.size and self._hr_codes(chunk):
-            acting = acting[~np.isin(f.kind[acting], self._hr)]
         if acting.size:
-            self._add_acting(chunk, acting, own_u)
+            kind = f.kind[acting]
+            hr = None
+            for code in (self.strings.find(k) for k in sorted(HR_RECORDS)):
+                if code >= 0:
+                    hr = kind == code if hr is None else hr | (kind == code)
+            if hr is not None and hr.any():
+                acting = acting[~hr]
+        if acting.size:
+            self._add_acting(chunk, acting)
         if chunk.has(PLAN):
-            self._add_plans(chunk, site_u)
+            self._add_plans(chunk)
         self.places.commit()
-        self.sites.commit(site_u[0], site_u[2])
-        self.owners.commit(own_u[0], own_u[2])
+        self.sites.commit()
+        self.owners.commit()
 
-    def _owner_updates(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        rows = np.concatenate([chunk.rows(REGISTERED), chunk.rows(ASSIGNED)])
-        if rows.size == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), {"owner": np.zeros(0, np.int64)}
-        cust = np.concatenate([chunk.col(REGISTERED, "customer_id"), chunk.col(ASSIGNED, "customer_id")])
-        owner = np.concatenate([chunk.col(REGISTERED, "owner_id"), chunk.col(ASSIGNED, "owner_id")])
-        order = np.argsort(rows, kind="stable")
-        return cust.astype(np.int64)[order], rows_pos(chunk, rows[order]), {"owner": owner.astype(np.int64)[order]}
+    def _stage(self, chunk: Chunk) -> None:
+        """Stage the chunk's updates of customers' places and owners and of sites' places."""
+        reg, asg, site = chunk.rows(REGISTERED), chunk.rows(ASSIGNED), chunk.rows(SITE)
+        if reg.size:
+            self.places.stage(chunk.col(REGISTERED, "customer_id"), rows_pos(chunk, reg),
+                              {"lat": chunk.col(REGISTERED, "lat"), "lon": chunk.col(REGISTERED, "lon")})
+        if reg.size or asg.size:
+            rows = np.concatenate([reg, asg])
+            cust = np.concatenate([chunk.col(REGISTERED, "customer_id"), chunk.col(ASSIGNED, "customer_id")])
+            owner = np.concatenate([chunk.col(REGISTERED, "owner_id"), chunk.col(ASSIGNED, "owner_id")])
+            order = np.argsort(rows, kind="stable")
+            self.owners.stage(cust[order], rows_pos(chunk, rows[order]), {"owner": owner.astype(np.int64)[order]})
+        if site.size:
+            self.sites.stage(chunk.col(SITE, "site_id"), rows_pos(chunk, site),
+                             {"lat": chunk.col(SITE, "lat"), "lon": chunk.col(SITE, "lon")})
 
-    def _add_acting(self, chunk: Chunk, acting: np.ndarray, own_u: tuple) -> None:
+    def _add_acting(self, chunk: Chunk, acting: np.ndarray) -> None:
         f, cfg, strings = chunk.frame, self.config, self.strings
         n = acting.size
         ts = f.ts[acting]
@@ -335,13 +361,11 @@ class FeatureBuilder:
         local = self.clock.local_us(ts)
         day = np.floor_divide(local, DAY_US)
         tod = local - day * DAY_US
-        keys = pack2(emp, period_starts(day, cfg.period))
-        C = np.zeros((n, _N))
+        starts = period_starts(day, cfg.period)
+        keys = pack2(emp, starts)
         mask = np.full(n, 1 << EVENTS, dtype=np.int64)
-        C[:, EVENTS] = 1
-        off = (tod < cfg.work_start_s * US) | (tod > cfg.work_end_s * US)
-        C[off, OFF_HOURS] = 1
-        mask[off] |= 1 << OFF_HOURS
+        mask[(tod < cfg.work_start_s * US) | (tod > cfg.work_end_s * US)] |= 1 << OFF_HOURS
+        sums: list[tuple[np.ndarray, int, np.ndarray]] = []  # (index in acting, feature, value)
 
         def mine(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             """This kind's rows by an employee: (which of the kind's rows, frame rows, index in ``acting``)."""
@@ -353,25 +377,22 @@ class FeatureBuilder:
 
         has, rows, j = mine(PUNCH)
         if rows.size:
-            C[j, PUNCHES] += 1
             mask[j] |= (1 << PUNCHES) | _PLAN_BITS
             lat, lon = chunk.col(PUNCH, "lat")[has], chunk.col(PUNCH, "lon")[has]
             fix = ~np.isnan(lat)
             if fix.any():
-                self._punches.append({"emp": emp[j[fix]], "day": day[j[fix]], "wall": local[j[fix]],
-                                      "lat": lat[fix], "lon": lon[fix], "pos": rows_pos(chunk, rows[fix])})
+                jf = j[fix]
+                self._punches.append(emp=emp[jf], day=day[jf], wall=local[jf], lat=lat[fix], lon=lon[fix],
+                                     pos=rows_pos(chunk, rows[fix]))
 
         cust_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (index in acting, customer, pos)
         has, rows, j = mine(FOLLOWUP)
         if rows.size:
-            C[j, FOLLOWUPS] += 1
             mask[j] |= 1 << FOLLOWUPS
             visit = strings.find("visit")
             is_visit = chunk.col(FOLLOWUP, "channel")[has] == visit if visit >= 0 else np.zeros(rows.size, bool)
             photos = chunk.col(FOLLOWUP, "photos")[has]
             with_photo = is_visit & np.fromiter((bool(p) for p in photos), dtype=bool, count=rows.size)
-            C[j[is_visit], VISITS] += 1
-            C[j[with_photo], VISITS_PHOTO] += 1
             mask[j[is_visit]] |= 1 << VISITS
             mask[j[with_photo]] |= 1 << VISITS_PHOTO
             cust = chunk.col(FOLLOWUP, "customer_id")[has].astype(np.int64)
@@ -381,37 +402,37 @@ class FeatureBuilder:
         for kind, col in ((REQUEST, APPROVALS), (ORDER, ORDERS)):
             has, rows, j = mine(kind)
             if rows.size:
-                C[j, col] += 1
                 mask[j] |= 1 << col
                 cust = chunk.col(kind, "customer_id")[has].astype(np.int64)
                 cust_parts.append((j, cust, rows_pos(chunk, rows)))
                 if kind == ORDER:  # in cents, so that sums are exact integers whatever the chunking
-                    C[j, AMOUNT] += np.rint(np.nan_to_num(chunk.col(ORDER, "amount")[has]) * 100)
+                    sums.append((j, AMOUNT, np.rint(np.nan_to_num(chunk.col(ORDER, "amount")[has]) * 100)))
                     mask[j] |= 1 << AMOUNT
         if cust_parts:
-            j = np.concatenate([p[0] for p in cust_parts])
-            cust = np.concatenate([p[1] for p in cust_parts])
-            pos = np.concatenate([p[2] for p in cust_parts])
+            j, cust, pos = (np.concatenate(p) for p in zip(*cust_parts)) if len(cust_parts) > 1 else cust_parts[0]
             named = cust >= 0
-            j, cust, pos = j[named], cust[named], pos[named]
-            _, vals = self.owners.lookup(cust, pos, *own_u)
+            if not named.all():
+                j, cust, pos = j[named], cust[named], pos[named]
+            _, vals = self.owners.lookup(cust, pos)
             owner = vals["owner"].astype(np.int64)
             other = (owner >= 0) & (owner != emp[j])
             mask[j] |= 1 << CUSTOMERS
             mask[j[other]] |= 1 << CUSTOMERS_OTHERS
-            self._cust.append((keys[j], cust, other))
+            self._cust.append(key=keys[j], cust=cust, other=other)
 
         has, rows, j = mine(SUMMARY)
         if rows.size:
-            self._add_claims(chunk, rows, has, j, emp, C, mask)
+            self._add_claims(chunk, rows, has, j, emp, mask, sums)
 
-        ukeys, sums = _group_sum(keys, C)
-        self._sums.append((ukeys, sums))
-        self._refs.append((keys, mask, ts, f.ids[acting]))
-        self._open.update(np.unique(_key_day(ukeys)).tolist())
+        self._events.append(key=keys, mask=mask, ts=ts, id=f.ids[acting], pos=rows_pos(chunk, acting))
+        if sums:
+            j = np.concatenate([s[0] for s in sums])
+            self._extras.append(key=keys[j], col=np.concatenate([np.full(s[0].size, s[1]) for s in sums]),
+                                val=np.concatenate([s[2] for s in sums]))
+        self._open.update(starts[np.r_[True, starts[1:] != starts[:-1]]].tolist())  # in time order: runs
 
     def _add_claims(self, chunk: Chunk, rows: np.ndarray, has: np.ndarray, j: np.ndarray, emp: np.ndarray,
-                    C: np.ndarray, mask: np.ndarray) -> None:
+                    mask: np.ndarray, sums: list[tuple[np.ndarray, int, np.ndarray]]) -> None:
         code = self.strings.code
         dates = chunk.col(SUMMARY, "date")[has]
         q = [(k, c.customer_id) for k, claims in enumerate(chunk.col(SUMMARY, "claims")[has]) for c in claims
@@ -426,12 +447,12 @@ class FeatureBuilder:
         qi, found = self.followups.find(pack2(emp[j[qs]], dates[qs].astype(np.int64)))
         ok = (found["cust"] == qc[qi]) & (found["pos"] < qpos[qi])
         supported = np.bincount(qi[ok], minlength=qs.size) > 0
-        np.add.at(C[:, CLAIMS], j[qs], 1)
-        np.add.at(C[:, UNSUPPORTED], j[qs[~supported]], 1)
+        sums.append((j[qs], CLAIMS, np.ones(qs.size)))
+        sums.append((j[qs[~supported]], UNSUPPORTED, np.ones(int((~supported).sum()))))
         mask[j[qs]] |= 1 << CLAIMS
         mask[j[qs[~supported]]] |= 1 << UNSUPPORTED
 
-    def _add_plans(self, chunk: Chunk, site_u: tuple) -> None:
+    def _add_plans(self, chunk: Chunk) -> None:
         f, strings, cfg = chunk.frame, self.strings, self.config
         rows = chunk.rows(PLAN)
         has = f.employee[rows] >= 0
@@ -455,23 +476,17 @@ class FeatureBuilder:
         lo = base + np.asarray([t.hour * 3600 + t.minute * 60 + t.second for t in t0], dtype=np.int64) * US
         hi = base + np.asarray([t.hour * 3600 + t.minute * 60 + t.second for t in t1], dtype=np.int64) * US
         pos = rows_pos(chunk, rows)[ri]
-        cust_a, site_a = np.where(by_site, -1, place), np.where(by_site, place, -1)
         lat, lon = np.full(ri.size, np.nan), np.full(ri.size, np.nan)
-        c = np.flatnonzero(cust_a >= 0)
-        if c.size:
-            place = self.places.lookup(cust_a[c], pos[c])
-            lat[c], lon[c] = place["lat"], place["lon"]
-        s = np.flatnonzero(site_a >= 0)
-        if s.size:
-            found, vals = self.sites.lookup(site_a[s], pos[s], *site_u)
-            lat[s] = np.where(found, vals["lat"].astype(float), np.nan)
-            lon[s] = np.where(found, vals["lon"].astype(float), np.nan)
+        for store, which in ((self.places, ~by_site), (self.sites, by_site)):
+            s = np.flatnonzero(which)
+            if s.size:
+                _, vals = store.lookup(place[s], pos[s])
+                lat[s], lon[s] = vals["lat"], vals["lon"]
         slack = cfg.window_slack_us
-        emp = f.employee[rows][ri].astype(np.int64)
-        self._items.append({"emp": emp, "day": dates[ri], "plan_pos": pos, "k": np.asarray(k_i, dtype=np.int64),
-                            "lo": lo - slack, "hi": hi + slack,
-                            "lat": lat, "lon": lon, "plan_ts": f.ts[rows][ri], "plan_id": f.ids[rows][ri]})
-        self._open.update(np.unique(period_starts(dates[ri], cfg.period)).tolist())
+        self._items.append(emp=f.employee[rows][ri].astype(np.int64), day=dates[ri], plan_pos=pos,
+                           k=np.asarray(k_i, dtype=np.int64), lo=lo - slack, hi=hi + slack, lat=lat, lon=lon,
+                           plan_ts=f.ts[rows][ri], plan_id=f.ids[rows][ri])
+        self._open.update(period_starts(dates[ri], cfg.period).tolist())
 
     # -- closing periods -------------------------------------------------------------------------
     def close(self, upto: int) -> list[FeatureBlock]:
@@ -488,54 +503,64 @@ class FeatureBuilder:
         self._open.difference_update(starts)
         period = self.config.period
 
-        # sums: split into closing and still open (kept as one piece)
-        keys = _cat([p[0] for p in self._sums], np.int64)
-        M = np.vstack([p[1] for p in self._sums]) if self._sums else np.zeros((0, _N))
-        sel = np.isin(_key_day(keys), want)
-        self._sums = [_group_sum(keys[~sel], M[~sel])] if (~sel).any() else []
-        ck, CM = _group_sum(keys[sel], M[sel])
+        def by_key(c: dict[str, np.ndarray]) -> np.ndarray:
+            return np.isin(_key_day(c["key"]), want)
 
-        # plan items and punches of the closing periods
-        items = self._take(self._items, lambda p: np.isin(period_starts(p["day"], period), want))
-        punches = self._take(self._punches, lambda p: np.isin(period_starts(p["day"], period), want))
-        latest = self._latest_plans(items)
+        def by_day(c: dict[str, np.ndarray]) -> np.ndarray:
+            return np.isin(period_starts(c["day"], period), want)
+
+        events, extras, cust = self._events.take(by_key), self._extras.take(by_key), self._cust.take(by_key)
+        latest = self._latest_plans(self._items.take(by_day))
+        punches = self._punches.take(by_day)
         ikeys = pack2(latest["emp"], period_starts(latest["day"], period)) if latest else np.zeros(0, np.int64)
+        ekeys = events["key"] if events is not None else np.zeros(0, np.int64)
+        # the vectors: every (employee, period) with an event or a plan item, sorted; each one's row
+        vkeys, v_row = np.unique(np.concatenate([ekeys, ikeys]), return_inverse=True)
+        if vkeys.size == 0:
+            return []
+        nv = vkeys.size
+        e_row, i_row = v_row[:ekeys.size], v_row[ekeys.size:]
 
-        vkeys = np.union1d(ck, ikeys)
-        X = np.zeros((vkeys.size, _N))
-        X[np.searchsorted(vkeys, ck)] = CM
+        # counts: one bincount per feature over the closing events' rows
+        X = np.zeros((nv, _N))
+        e_mask = events["mask"] if events is not None else np.zeros(0, np.int64)
+        for col in _COUNTED if events is not None else ():
+            X[:, col] = np.bincount(e_row[(e_mask & (1 << col)) != 0], minlength=nv)
+        if extras is not None:
+            x_row = np.searchsorted(vkeys, extras["key"])
+            for col in _SUMMED:
+                sel = extras["col"] == col
+                if sel.any():  # exact: every value is an integer (cents for amounts)
+                    X[:, col] = np.bincount(x_row[sel], weights=extras["val"][sel], minlength=nv)
         X[:, AMOUNT] /= 100.0
         X[:, PLAN_SHARE] = 1.0  # nothing planned: nothing missed
-        plan_refs = self._plan_features(X, vkeys, latest, punches) if latest else None
+        plan_refs = self._plan_features(X, i_row, latest, punches) if latest else None
 
         # distinct customers, and those owned by someone else
-        cparts = self._take_tuples(self._cust, lambda p: np.isin(_key_day(p[0]), want))
-        if cparts is not None:
-            k, c, other = cparts
-            for col, m in ((CUSTOMERS, np.ones(k.size, bool)), (CUSTOMERS_OTHERS, other)):
-                kk, cc = k[m], c[m]
+        if cust is not None:
+            k, c, other = cust["key"], cust["cust"], cust["other"]
+            for col, m in ((CUSTOMERS, None), (CUSTOMERS_OTHERS, other)):
+                kk, cc = (k, c) if m is None else (k[m], c[m])
                 if kk.size:
                     o = np.lexsort((cc, kk))
                     kk, cc = kk[o], cc[o]
                     first = np.r_[True, (kk[1:] != kk[:-1]) | (cc[1:] != cc[:-1])]
-                    X[:, col] = np.bincount(np.searchsorted(vkeys, kk[first]), minlength=vkeys.size)
+                    X[:, col] = np.bincount(np.searchsorted(vkeys, kk[first]), minlength=nv)
 
-        # the events behind each vector
-        rparts = self._take_tuples(self._refs, lambda p: np.isin(_key_day(p[0]), want))
-        r_row = np.searchsorted(vkeys, rparts[0]) if rparts is not None else np.zeros(0, np.int64)
-        r_mask = rparts[1] if rparts is not None else np.zeros(0, np.int64)
-        r_ts = rparts[2] if rparts is not None else np.zeros(0, np.int64)
-        r_id = rparts[3] if rparts is not None else np.zeros(0, dtype=object)
+        # the events behind each vector (the plans behind the plan features after the events)
+        r_row, r_mask = e_row, e_mask
+        r_ts = events["ts"] if events is not None else np.zeros(0, np.int64)
+        r_id = events["id"] if events is not None else np.zeros(0, dtype=object)
+        r_pos = events["pos"] if events is not None else np.zeros(0, np.int64)
         if plan_refs is not None:
-            r_row = np.concatenate([r_row, plan_refs[0]])
-            r_mask = np.concatenate([r_mask, np.full(plan_refs[0].size, _PLAN_BITS, dtype=np.int64)])
-            r_ts = np.concatenate([r_ts, plan_refs[1]])
-            r_id = np.concatenate([r_id, plan_refs[2]])
+            p_row, p_ts, p_id, p_pos = plan_refs
+            r_row = np.concatenate([r_row, p_row])
+            r_mask = np.concatenate([r_mask, np.full(p_row.size, _PLAN_BITS, dtype=np.int64)])
+            r_ts, r_id = np.concatenate([r_ts, p_ts]), np.concatenate([r_id, p_id])
+            r_pos = np.concatenate([r_pos, p_pos])
 
         # one block per period, rows by employee id: one sort of the vectors and one of the refs for
         # every closing period at once (a batch scan closes hundreds of periods in one call)
-        if vkeys.size == 0:
-            return []
         vday = _key_day(vkeys)
         codes, inv = np.unique(_key_emp(vkeys), return_inverse=True)
         names = self.strings.texts(codes.astype(np.int32))
@@ -543,44 +568,31 @@ class FeatureBuilder:
         rank[sorted(range(codes.size), key=names.__getitem__)] = np.arange(codes.size)
         order = np.lexsort((rank[inv], vday))  # by period, then employee id
         bounds = np.flatnonzero(np.r_[True, vday[order][1:] != vday[order][:-1], True])
-        block_of = np.empty(vkeys.size, dtype=np.int64)
-        newpos = np.empty(vkeys.size, dtype=np.int64)
+        block_of = np.empty(nv, dtype=np.int64)
+        newpos = np.empty(nv, dtype=np.int64)
         block_of[order] = np.repeat(np.arange(bounds.size - 1), np.diff(bounds))
-        newpos[order] = np.arange(vkeys.size) - np.repeat(bounds[:-1], np.diff(bounds))
-        r_block, rr = block_of[r_row], newpos[r_row]
-        r_id = np.asarray(r_id, dtype=object)
-        o = _event_order(r_block, rr, r_ts, r_id)
-        r_block, rr, r_mask, r_ts, r_id = r_block[o], rr[o], r_mask[o], r_ts[o], r_id[o]
+        newpos[order] = np.arange(nv) - np.repeat(bounds[:-1], np.diff(bounds))
+        # the refs by vector (block, then row), then place in the order of events, i.e. (ts, id); a plan
+        # counted both as an event and as the plan behind the plan features: the event's entry first.
+        # One key, unique, so one unstable sort: vector rank, then position rank, then plan-or-not
+        v_rank = np.empty(nv, dtype=np.int64)
+        v_rank[order] = np.arange(nv)
+        p_seq, p_rank = np.unique(r_pos, return_inverse=True)
+        plan = np.zeros(r_row.size, dtype=np.int64)
+        plan[e_row.size:] = 1
+        o = np.argsort((v_rank[r_row] * p_seq.size + p_rank) * 2 + plan)
+        r_block, rr = block_of[r_row[o]], newpos[r_row[o]]
+        r_mask, r_ts, r_id = r_mask[o], r_ts[o], r_id[o]
         r_bounds = np.searchsorted(r_block, np.arange(bounds.size))
         blocks = []
-        for k, (lo, hi) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
+        for b, (lo, hi) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
             rows = order[lo:hi]
             s = int(vday[rows[0]])
-            a, b = r_bounds[k], r_bounds[k + 1]
+            a, z = r_bounds[b], r_bounds[b + 1]
             blocks.append(FeatureBlock(
                 period_start=s, end_us=self.period_end(s), employees=[names[i] for i in inv[rows].tolist()],
-                X=X[rows], ref_row=rr[a:b], ref_mask=r_mask[a:b], ref_ts=r_ts[a:b], ref_id=r_id[a:b]))
+                X=X[rows], ref_row=rr[a:z], ref_mask=r_mask[a:z], ref_ts=r_ts[a:z], ref_id=r_id[a:z]))
         return blocks
-
-    @staticmethod
-    def _take(pieces: list[dict[str, np.ndarray]], closing: Any) -> dict[str, np.ndarray] | None:
-        """Remove and return (concatenated) the rows of dict pieces that ``closing`` selects."""
-        if not pieces:
-            return None
-        whole = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
-        sel = closing(whole)
-        rest = {k: v[~sel] for k, v in whole.items()}
-        pieces[:] = [rest] if (~sel).any() else []
-        return {k: v[sel] for k, v in whole.items()} if sel.any() else None
-
-    @staticmethod
-    def _take_tuples(pieces: list[tuple], closing: Any) -> tuple | None:
-        if not pieces:
-            return None
-        whole = tuple(np.concatenate([p[i] for p in pieces]) for i in range(len(pieces[0])))
-        sel = closing(whole)
-        pieces[:] = [tuple(v[~sel] for v in whole)] if (~sel).any() else []
-        return tuple(v[sel] for v in whole) if sel.any() else None
 
     @staticmethod
     def _latest_plans(items: dict[str, np.ndarray] | None) -> dict[str, np.ndarray] | None:
@@ -596,12 +608,12 @@ class FeatureBuilder:
         keep = items["plan_pos"] == latest_pos
         return {k: v[keep] for k, v in items.items()}
 
-    def _plan_features(self, X: np.ndarray, vkeys: np.ndarray, items: dict[str, np.ndarray],
-                       punches: dict[str, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Fill the plan columns of ``X``; return the plans used as evidence: (vector row, ts, id)."""
-        period = self.config.period
+    def _plan_features(self, X: np.ndarray, i_row: np.ndarray, items: dict[str, np.ndarray],
+                       punches: dict[str, np.ndarray] | None) -> tuple[np.ndarray, ...]:
+        """Fill the plan columns of ``X`` (``i_row``: each item's vector); return the plans used as
+        evidence: (vector row, ts, id, position)."""
+        nv = X.shape[0]
         i_ed = pack2(items["emp"], items["day"])
-        i_row = np.searchsorted(vkeys, pack2(items["emp"], period_starts(items["day"], period)))
         located = ~np.isnan(items["lat"])
         n_items = i_ed.size
         matched = np.zeros(n_items, dtype=bool)
@@ -617,35 +629,34 @@ class FeatureBuilder:
                 pi = np.repeat(np.arange(n_items), cnt)  # pair -> item (items sorted by (E, D, k))
                 pp = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(total)  # pair -> punch
                 wall = punches["wall"][pp]
-                inside = (wall >= items["lo"][pi]) & (wall <= items["hi"][pi])
-                dist = haversine_m(punches["lat"][pp], punches["lon"][pp], items["lat"][pi], items["lon"][pi])
-                near = inside & (dist <= self.config.radius_m)
-                matched[np.unique(pi[near])] = True
-                # each punch's planned place: the first item (plan order) whose window holds it
-                w = np.flatnonzero(inside)
+                w = np.flatnonzero((wall >= items["lo"][pi]) & (wall <= items["hi"][pi]))  # inside the window
                 if w.size:
-                    o = w[np.lexsort((pi[w], pp[w]))]
+                    pi, pp = pi[w], pp[w]  # from here on, only the pairs inside the window
+                    dist = haversine_m(punches["lat"][pp], punches["lon"][pp], items["lat"][pi], items["lon"][pi])
+                    matched[pi[dist <= self.config.radius_m]] = True
+                    # each punch's planned place: the first item (plan order) whose window holds it
+                    o = np.lexsort((pi, pp))
                     first = o[np.r_[True, pp[o][1:] != pp[o][:-1]]]
                     first = first[located[pi[first]]]
                     first = first[np.argsort(pp[first], kind="stable")]  # event order within a vector
                     row = i_row[pi[first]]
                     d = dist[first]
-                    count = np.bincount(row, minlength=vkeys.size)
-                    total_d = np.bincount(row, weights=d, minlength=vkeys.size)
+                    count = np.bincount(row, minlength=nv)
+                    total_d = np.bincount(row, weights=d, minlength=nv)
                     has = count > 0
                     X[has, PLAN_MEAN] = total_d[has] / count[has]
-                    mx = np.zeros(vkeys.size)
+                    mx = np.zeros(nv)
                     np.maximum.at(mx, row, d)
                     X[:, PLAN_MAX] = mx
-        X[:, PLAN_ITEMS] = np.bincount(i_row, minlength=vkeys.size)
-        n_located = np.bincount(i_row[located], minlength=vkeys.size)
-        n_matched = np.bincount(i_row[matched & located], minlength=vkeys.size)
+        X[:, PLAN_ITEMS] = np.bincount(i_row, minlength=nv)
+        n_located = np.bincount(i_row[located], minlength=nv)
+        n_matched = np.bincount(i_row[matched & located], minlength=nv)
         X[:, PLAN_SHARE] = np.where(n_located > 0, n_matched / np.maximum(n_located, 1), 1.0)
         # one evidence entry per plan per vector
         key = np.lexsort((items["plan_pos"], i_row))
         r, p = i_row[key], items["plan_pos"][key]
         first = np.r_[True, (r[1:] != r[:-1]) | (p[1:] != p[:-1])]
-        return r[first], items["plan_ts"][key][first], items["plan_id"][key][first]
+        return r[first], items["plan_ts"][key][first], items["plan_id"][key][first], p[first]
 
 
 # -- standalone ------------------------------------------------------------------------------------

@@ -24,11 +24,19 @@ see the same closed periods in the same order):
   model is fitted once, at the end of the first period that ends after ``end``, and judges that
   period and every later one. Periods that end before then are not judged.
 - ``fit_on: {model: path}``: a model saved by :func:`fit_model` judges every period.
+
+At a period's end the detector only decides (in event order) what to fit and judge, and queues it
+as a job of plain data; the jobs run in :meth:`IsolationForestOutlier.settle`: at once in a batch
+scan, at the next ``advance_to`` (or ``result``) in a stream, so that a push never fits or scores.
+The queue, the training vectors, the feature builder's stores and the model (as the arrays of its
+model file) are the detector's saved state.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -266,6 +274,9 @@ class IsolationForestOutlier(Detector):
                 return [(("fit_on", "model"), str(exc))]
         return []
 
+    #: not walked by Stateful: the scorer is saved as its arrays (state_dict below)
+    not_state = frozenset({"scorer", "_saved_scorer"})
+
     def __init__(self, params: OutlierParams, ctx: RuleContext):
         super().__init__(params, ctx)
         self.ml = _ml()
@@ -275,15 +286,20 @@ class IsolationForestOutlier(Detector):
         self.roles = Latest(role=-1) if params.roles is not None else None
         self.role_codes = np.asarray(sorted(ctx.strings.code(r) for r in params.roles or ()), dtype=np.int64)
         self.train: list[tuple[int, np.ndarray]] = []  # (period start, its vectors), in period order
-        self.scorer: Any = None
+        self.scorer: Any = None  # the model after the last job settled
+        self.modelled = False  # a model exists or is being fitted (as of the last period closed)
         self._trained_on = 0
         self.source = "scanned"
         self._warnings: list[str] = []
         self._reference_fitted = False
         self._added = 0  # training vectors added since the last fit
+        # the ended periods not judged yet, in order: plain data (see _job), so a saved state holds them
+        self.jobs: list[dict[str, Any]] = []
+        self._saved_scorer: tuple[Any, dict[str, np.ndarray]] | None = None  # (scorer, its arrays)
         fit_on = params.fit_on
         if isinstance(fit_on, SavedModel):
             self.scorer = load_model(params)
+            self.modelled = True
             self.source = "saved"
         elif isinstance(fit_on, ReferenceRange):
             self.source = "reference"
@@ -300,6 +316,8 @@ class IsolationForestOutlier(Detector):
             self._period_ended(block, self._population(block, chunk, role_u))
         if self.roles is not None and role_u is not None:
             self.roles.commit(role_u[0], role_u[2])
+        if not self.ctx.streaming:  # a stream's push only queues the jobs: its advance_to settles them
+            self.settle()
 
     def _role_updates(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         rows = chunk.rows(HIRED)
@@ -318,20 +336,21 @@ class IsolationForestOutlier(Detector):
         _, vals = self.roles.lookup(codes, pos, *role_u)
         return np.flatnonzero(np.isin(vals["role"].astype(np.int64), self.role_codes))
 
-    # -- fitting and judging -----------------------------------------------------------------------
-    def _fit(self) -> Any:
-        X = np.vstack([x for _, x in self.train])
-        p = self.params
-        return self.ml.IsolationForestScorer(n_estimators=p.n_estimators, max_samples=p.max_samples,
-                                             contamination=p.contamination, random_state=p.random_state).fit(X)
-
+    # -- deciding, at each period's end, what to fit and what to judge -----------------------------
     def _n_train(self) -> int:
         return sum(x.shape[0] for _, x in self.train)
 
     def _period_ended(self, block: FeatureBlock, rows: np.ndarray) -> None:
+        """Decide what the period's end brings (a fit, a judgement) and queue it as a job.
+
+        Only bookkeeping happens here, in event order: which vectors train, whether to refit. The
+        fitting and scoring are the job's (:meth:`_run`), run by :meth:`settle`: right away in a batch
+        scan, at the next ``advance_to`` in a stream; either way in this order on these inputs.
+        """
         p = self.params
         X = block.X[rows][:, self.cols]
         last_day = block.period_start + PERIOD_DAYS[p.period] - 1
+        fit = None
         if self.source == "scanned":
             if rows.size:
                 self.train.append((block.period_start, X))
@@ -341,10 +360,11 @@ class IsolationForestOutlier(Detector):
                 self.train = [(s, x) for s, x in self.train if s >= oldest]
             n = self._n_train()
             if n < p.min_periods:
-                self.scorer = None
+                self.modelled = False
                 return
-            if self.scorer is None or self._added >= p.refit_growth * n:
-                self.scorer = self._fit()
+            if not self.modelled or self._added >= p.refit_growth * n:
+                fit = list(self.train)
+                self.modelled = True
                 self._trained_on = n
                 self._added = 0
         elif self.source == "reference":
@@ -363,28 +383,75 @@ class IsolationForestOutlier(Detector):
                         f"{self.ctx.name}: the reference range {days_to_date(start)}..{days_to_date(end)} has {n} "
                         f"vector(s), fewer than min_periods {p.min_periods}: no model, nothing judged")
                 else:
-                    self.scorer = self._fit()
+                    fit = list(self.train)
+                    self.modelled = True
                     self._trained_on = n
-        if self.scorer is None or rows.size == 0:
-            return
-        self._judge(block, rows, X)
+        judge = self.modelled and rows.size > 0
+        if fit is not None or judge:
+            self.jobs.append(_job(block, rows if judge else rows[:0], X, fit, self._trained_on))
 
-    def _judge(self, block: FeatureBlock, rows: np.ndarray, X: np.ndarray) -> None:
-        scorer = self.scorer
+    # -- running the jobs --------------------------------------------------------------------------
+    def _fit(self, X: np.ndarray) -> Any:
+        p = self.params
+        return self.ml.IsolationForestScorer(n_estimators=p.n_estimators, max_samples=p.max_samples,
+                                             contamination=p.contamination, random_state=p.random_state).fit(X)
+
+    def _run(self, job: dict[str, Any], scorer: Any) -> tuple[Any, Any]:
+        """A job's work, given the model before it: ``(model after it, (raw scores, rows that fire,
+        explanations, offset) or None)``."""
+        if job["fit"] is not None:
+            scorer = self._fit(np.vstack([x for _, x in job["fit"]]))
+        if job["rows"].size == 0:
+            return scorer, None
+        X = job["X"]
         raw = scorer.score_samples(X)
         fire = np.flatnonzero(raw < scorer.offset_)  # decision_function < 0: scikit-learn's outliers
+        explained = scorer.explain(X[fire], top=self.params.top_features, names=self.names) if fire.size else []
+        return scorer, (raw, fire, explained, scorer.offset_)
+
+    def settle(self) -> None:
+        """Run every queued job, in order, and emit the findings of the periods judged. A batch scan
+        calls it after each chunk; a stream at ``advance_to`` and ``result``, never in a push."""
+        if not self.jobs:
+            return
+        jobs, self.jobs = self.jobs, []
+        for job in jobs:
+            self.scorer, judged = self._run(job, self.scorer)
+            if judged is not None:
+                self._judge(job, *judged)
+
+    # -- saving ------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """The walked state (builder, training vectors, queued jobs...) plus the model as its arrays."""
+        out = super().state_dict()
+        if self.scorer is not None:
+            if self._saved_scorer is None or self._saved_scorer[0] is not self.scorer:
+                self._saved_scorer = (self.scorer, _scorer_arrays(self.scorer))
+            out.update({f"scorer.{k}": v for k, v in self._saved_scorer[1].items()})
+        return out
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        rest = dict(state)
+        arrays = {k[len("scorer."):]: rest.pop(k) for k in [k for k in rest if k.startswith("scorer.")]}
+        super().load_state_dict(rest)
+        self.scorer = _scorer_from_arrays(self.ml, arrays) if arrays else None
+        self._saved_scorer = (self.scorer, arrays) if arrays else None
+
+    def _judge(self, job: dict[str, Any], raw: np.ndarray, fire: np.ndarray,
+               explained: list[list[dict[str, Any]]], offset: float) -> None:
+        """Emit the findings of one judged period (its job, the model that judged it, what the job computed)."""
         if fire.size == 0:
             return
+        block, rows = _block(job), job["rows"]
         anomaly = -raw  # higher is worse: the paper's score in (0, 1], see IsolationForestScorer.anomaly_score
-        threshold = -scorer.offset_
-        explained = scorer.explain(X[fire], top=self.params.top_features, names=self.names)
+        threshold = -offset
         period = self.params.period
         start = days_to_date(block.period_start)
         last = days_to_date(block.period_start + PERIOD_DAYS[period] - 1)
         when = f"on {start}" if period == "day" else f"in the week of {start}"
         when_zh = f"在 {start} " if period == "day" else f"在 {start} 开始的一周"
         labels = {f.name: f for f in FEATURES}
-        trained_on = self._trained_on if self.source != "saved" else None
+        trained_on = job["trained_on"] if self.source != "saved" else None
         for k, j in enumerate(fire.tolist()):
             row = int(rows[j])
             emp = block.employees[row]
@@ -417,6 +484,42 @@ class IsolationForestOutlier(Detector):
                 message=self.render("default", details, employee_id=emp, when=when, when_zh=when_zh,
                                     top=top or "no single feature stands out", top_zh=top_zh or "没有单个特征特别突出"),
             )
+
+
+def _job(block: FeatureBlock, rows: np.ndarray, X: np.ndarray, fit: list[tuple[int, np.ndarray]] | None,
+         trained_on: int) -> dict[str, Any]:
+    """A period to judge (``rows`` of its block, their vectors ``X``), after fitting on ``fit`` (the
+    training vectors at the period's end) if given: plain data, as a saved state holds it."""
+    return {"period_start": block.period_start, "end_us": block.end_us, "employees": block.employees,
+            "block_X": block.X, "ref_row": block.ref_row, "ref_mask": block.ref_mask, "ref_ts": block.ref_ts,
+            "ref_id": block.ref_id, "rows": rows, "X": X, "fit": fit, "trained_on": trained_on}
+
+
+def _block(job: dict[str, Any]) -> FeatureBlock:
+    return FeatureBlock(job["period_start"], job["end_us"], job["employees"], job["block_X"], job["ref_row"],
+                        job["ref_mask"], job["ref_ts"], job["ref_id"])
+
+
+def _scorer_arrays(scorer: Any) -> dict[str, np.ndarray]:
+    """A fitted scorer as the arrays of its own file format (``IsolationForestScorer.save``): plain
+    numeric arrays and one JSON text, never a pickle."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "scorer.npz")
+        scorer.save(path)
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+
+
+def _scorer_from_arrays(ml: Any, arrays: Mapping[str, Any]) -> Any:
+    """The scorer :func:`_scorer_arrays` saved, loaded (and checked, digest included) as a model file is."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "scorer.npz")
+        np.savez(path, **{k: np.asarray(v) for k, v in arrays.items()})
+        return ml.IsolationForestScorer.load(path)
 
 
 DETECTORS = (IsolationForestOutlier,)
