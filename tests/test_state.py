@@ -164,6 +164,46 @@ def test_rows_find_every_row_of_each_key_in_insertion_order_and_survive_saving()
         assert store.find_one(0)["v"].tolist() == list(range(0, 100, 5))
 
 
+# adds of rows (key, value), each followed by look-ups of some keys
+_adds = st.lists(st.tuples(st.lists(st.tuples(st.integers(0, 9), st.integers(-50, 50)), max_size=40),
+                           st.lists(st.integers(0, 10), max_size=20)), min_size=1, max_size=12)
+
+
+@settings(max_examples=120, deadline=None)
+@given(_adds, st.integers(1, 8), st.integers(1, 12), st.booleans())
+def test_rows_few_and_many_adds_and_lookups_agree_with_a_dict_of_lists(adds, small, fold_min, save_between):
+    """Every path: adds below SMALL into the recent dict, its fold at FOLD_MIN, runs merged, finds of
+    few keys reading the dict, finds of many folding it, saving in between."""
+    def fresh() -> Rows:
+        r = Rows(v=np.int64, tag=object)
+        r.SMALL, r.FOLD_MIN = small, fold_min
+        return r
+
+    store, truth = fresh(), {}
+    seq = 0
+    for rows, queries in adds:
+        keys = np.array([k for k, _ in rows], dtype=np.int64)
+        tags = np.empty(len(rows), dtype=object)
+        tags[:] = [f"t{seq + i}" for i in range(len(rows))]
+        store.add(keys, {"v": np.array([v for _, v in rows], dtype=np.int64), "tag": tags})
+        for i, (k, v) in enumerate(rows):
+            truth.setdefault(k, []).append((v, f"t{seq + i}"))
+        seq += len(rows)
+        qi, cols = store.find(np.array(queries, dtype=np.int64))
+        assert cols["v"].dtype == np.int64 and cols["tag"].dtype == object
+        for j, key in enumerate(queries):
+            got = list(zip(cols["v"][qi == j].tolist(), cols["tag"][qi == j].tolist()))
+            assert got == truth.get(key, [])  # a key's rows in the order they were added
+        for key in set(queries):
+            one = store.find_one(key)
+            assert list(zip(one["v"].tolist(), one["tag"].tolist())) == truth.get(key, [])
+        assert len(store) == seq
+        if save_between:
+            restored = fresh()
+            restored.load_state_dict(loads_state(dumps_state(store.state_dict())))
+            store = restored
+
+
 def test_column_appends_and_saves():
     c = Column(np.int32, -1)
     c.extend(range(40))

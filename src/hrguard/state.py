@@ -664,27 +664,49 @@ class Rows(Store):
     size (a binary counter), so there are O(log n) runs, appending n rows costs O(n log n) in all
     and a query is two binary searches per run, however the rows were chunked. Within a key, rows
     keep the order they were added in.
+
+    Adds of fewer than :attr:`SMALL` rows (a stream's events) go to a dict of recent rows in plain
+    Python, made into one run once it holds :attr:`FOLD_MIN` rows (or before a look-up of many
+    keys); look-ups of a few keys read the dict directly. So a one-event chunk costs no numpy merge,
+    in the same code path as a batch chunk.
     """
+
+    #: adds of fewer rows than this, and look-ups of fewer keys, take the Python path (dict of recent rows)
+    SMALL = 16
+    #: the recent rows become a run once there are this many
+    FOLD_MIN = 256
 
     def __init__(self, **dtypes: Any) -> None:
         self.dtypes = {name: np.dtype(t) for name, t in dtypes.items()}
         self.runs: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
+        self._recent: dict[int, list[tuple[Any, ...]]] = {}  # key -> rows (one value a column) in add order
+        self._n_recent = 0
 
     def __len__(self) -> int:
-        return sum(k.size for k, _ in self.runs)
+        return sum(k.size for k, _ in self.runs) + self._n_recent
 
     def add(self, keys: Any, cols: Mapping[str, Any]) -> None:
+        """Append rows (``cols``: one array per column, aligned with ``keys``), in the order given."""
         keys = _as_i64(keys)
-        if keys.size == 0:
+        n = keys.size
+        if n == 0:
             return
-        o = np.argsort(keys, kind="stable") if keys.size > 1 else np.zeros(1, dtype=np.int64)
-        self.runs.append((keys[o], {n: np.asarray(cols[n], dtype=t).reshape(-1)[o] for n, t in self.dtypes.items()}))
-        while len(self.runs) > 1 and self.runs[-2][0].size <= 2 * self.runs[-1][0].size:
-            (k2, c2), (k1, c1) = self.runs.pop(), self.runs.pop()
-            at = np.searchsorted(k1, k2, side="right") + np.arange(k2.size)
-            old = np.ones(k1.size + k2.size, dtype=bool)
-            old[at] = False
-            self.runs.append((_merged(k1, k2, at, old), {n: _merged(c1[n], c2[n], at, old) for n in self.dtypes}))
+        if n < self.SMALL:
+            values = [np.asarray(cols[name], dtype=t).reshape(-1).tolist() for name, t in self.dtypes.items()]
+            recent = self._recent
+            for i, key in enumerate(keys.tolist()):
+                row = tuple(v[i] for v in values)
+                held = recent.get(key)
+                if held is None:
+                    recent[key] = [row]
+                else:
+                    held.append(row)
+            self._n_recent += n
+            if self._n_recent >= self.FOLD_MIN:
+                self._fold()
+            return
+        self._fold()  # the recent rows were added first: they go into a run before these
+        self._add_run(keys, {name: np.asarray(cols[name], dtype=t).reshape(-1) for name, t in self.dtypes.items()})
 
     def find_one(self, key: int) -> dict[str, np.ndarray]:
         """The rows of one key (two binary searches per run, no other numpy call)."""
@@ -693,14 +715,21 @@ class Rows(Store):
             lo, hi = keys.searchsorted(key, side="left"), keys.searchsorted(key, side="right")
             if hi > lo:
                 parts.append(cols if hi - lo == keys.size else {n: c[lo:hi] for n, c in cols.items()})
+        held = self._recent.get(int(key))
+        if held:
+            parts.append(self._columns(held))
         if not parts:
             return {n: np.zeros(0, t) for n, t in self.dtypes.items()}
         return parts[0] if len(parts) == 1 else {n: np.concatenate([q[n] for q in parts]) for n in self.dtypes}
 
     def find(self, q_keys: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Every row whose key equals a query key: ``(query index, columns)`` of the matches."""
+        """Every row whose key equals a query key: ``(query index, columns)`` of the matches.
+
+        A key's rows come in the order they were added; the rows of different keys in no given order."""
         q_keys = _as_i64(q_keys)
         nq = q_keys.size
+        if self._recent and nq >= self.SMALL:
+            self._fold()
         qs: list[np.ndarray] = []
         parts: dict[str, list[np.ndarray]] = {n: [] for n in self.dtypes}
         for keys, cols in self.runs:
@@ -714,11 +743,22 @@ class Rows(Store):
             qs.append(qi)
             for n in self.dtypes:
                 parts[n].append(cols[n][idx])
+        if self._recent:  # only a few queries get here
+            get = self._recent.get
+            for qi, key in enumerate(q_keys.tolist()):
+                held = get(key)
+                if held:
+                    qs.append(np.full(len(held), qi, dtype=np.int64))
+                    for n, col in self._columns(held).items():
+                        parts[n].append(col)
         if not qs:
             return np.zeros(0, np.int64), {n: np.zeros(0, t) for n, t in self.dtypes.items()}
+        if len(qs) == 1:
+            return qs[0], {n: v[0] for n, v in parts.items()}
         return np.concatenate(qs), {n: np.concatenate(v) for n, v in parts.items()}
 
     def state_dict(self) -> dict[str, Any]:
+        self._fold()
         out: dict[str, Any] = {"runs": [int(k.size) for k, _ in self.runs]}
         out["keys"] = np.concatenate([k for k, _ in self.runs]) if self.runs else _EMPTY.copy()
         for n, t in self.dtypes.items():
@@ -752,7 +792,41 @@ class Rows(Store):
                 raise StateError("Rows: a run's keys are not sorted")
             runs.append((k, {n: c[start:start + s] for n, c in cols.items()}))
             start += s
-        self.runs = runs
+        self.runs, self._recent, self._n_recent = runs, {}, 0
+
+    # -- internals -------------------------------------------------------------------------------
+    def _columns(self, rows: list[tuple[Any, ...]]) -> dict[str, np.ndarray]:
+        """Rows of Python values as one array per column."""
+        out = {}
+        for i, (name, t) in enumerate(self.dtypes.items()):
+            col = np.empty(len(rows), dtype=t)
+            if t == object:
+                for j, r in enumerate(rows):
+                    col[j] = r[i]
+            else:
+                col[:] = [r[i] for r in rows]
+            out[name] = col
+        return out
+
+    def _fold(self) -> None:
+        """Make the recent rows one run (grouped by key, each key's rows in add order)."""
+        recent = self._recent
+        if not recent:
+            return
+        self._recent, self._n_recent = {}, 0
+        keys = np.fromiter(recent.keys(), dtype=np.int64, count=len(recent))
+        counts = np.fromiter(map(len, recent.values()), dtype=np.int64, count=len(recent))
+        self._add_run(np.repeat(keys, counts), self._columns([r for held in recent.values() for r in held]))
+
+    def _add_run(self, keys: np.ndarray, cols: dict[str, np.ndarray]) -> None:
+        o = np.argsort(keys, kind="stable") if keys.size > 1 else np.zeros(1, dtype=np.int64)
+        self.runs.append((keys[o], {n: cols[n][o] for n in self.dtypes}))
+        while len(self.runs) > 1 and self.runs[-2][0].size <= 2 * self.runs[-1][0].size:
+            (k2, c2), (k1, c1) = self.runs.pop(), self.runs.pop()
+            at = np.searchsorted(k1, k2, side="right") + np.arange(k2.size)
+            old = np.ones(k1.size + k2.size, dtype=bool)
+            old[at] = False
+            self.runs.append((_merged(k1, k2, at, old), {n: _merged(c1[n], c2[n], at, old) for n in self.dtypes}))
 
 
 def _merged(older: np.ndarray, newer: np.ndarray, at: np.ndarray, old: np.ndarray) -> np.ndarray:
