@@ -204,6 +204,15 @@ def test_rows_few_and_many_adds_and_lookups_agree_with_a_dict_of_lists(adds, sma
             store = restored
 
 
+def test_rows_take_one_value_for_every_row_of_an_add():
+    r = Rows(kind=np.int8, v=np.float64)
+    r.add(np.array([1, 2]), {"kind": 3, "v": np.array([0.5, 1.5])})  # few rows: the recent dict
+    r.add(np.arange(40) % 2 + 1, {"kind": 4, "v": np.nan})  # many: a run
+    one = r.find_one(1)
+    assert one["kind"].dtype == np.int8 and one["kind"].tolist() == [3] + [4] * 20
+    assert one["v"][0] == 0.5 and np.isnan(one["v"][1:]).all()
+
+
 def test_column_appends_and_saves():
     c = Column(np.int32, -1)
     c.extend(range(40))

@@ -686,16 +686,19 @@ class Rows(Store):
         return sum(k.size for k, _ in self.runs) + self._n_recent
 
     def add(self, keys: Any, cols: Mapping[str, Any]) -> None:
-        """Append rows (``cols``: one array per column, aligned with ``keys``), in the order given."""
+        """Append rows in the order given: ``cols`` has one array per column, aligned with ``keys``, or
+        one value (a scalar) that every row gets."""
         keys = _as_i64(keys)
         n = keys.size
         if n == 0:
             return
         if n < self.SMALL:
-            values = [np.asarray(cols[name], dtype=t).reshape(-1).tolist() for name, t in self.dtypes.items()]
+            values = []
+            for name, t in self.dtypes.items():
+                v = np.asarray(cols[name], dtype=t)
+                values.append([v.item()] * n if v.ndim == 0 else v.tolist())
             recent = self._recent
-            for i, key in enumerate(keys.tolist()):
-                row = tuple(v[i] for v in values)
+            for key, row in zip(keys.tolist(), zip(*values)):
                 held = recent.get(key)
                 if held is None:
                     recent[key] = [row]
@@ -706,18 +709,15 @@ class Rows(Store):
                 self._fold()
             return
         self._fold()  # the recent rows were added first: they go into a run before these
-        self._add_run(keys, {name: np.asarray(cols[name], dtype=t).reshape(-1) for name, t in self.dtypes.items()})
+        arrays = {}
+        for name, t in self.dtypes.items():
+            v = np.asarray(cols[name], dtype=t)
+            arrays[name] = np.full(n, v, dtype=t) if v.ndim == 0 else v.reshape(-1)
+        self._add_run(keys, arrays)
 
     def find_one(self, key: int) -> dict[str, np.ndarray]:
-        """The rows of one key (two binary searches per run, no other numpy call)."""
-        parts = []
-        for keys, cols in self.runs:
-            lo, hi = keys.searchsorted(key, side="left"), keys.searchsorted(key, side="right")
-            if hi > lo:
-                parts.append(cols if hi - lo == keys.size else {n: c[lo:hi] for n, c in cols.items()})
-        held = self._recent.get(int(key))
-        if held:
-            parts.append(self._columns(held))
+        """The rows of one key (two binary searches per run, no other numpy call; read-only, as :meth:`find`'s)."""
+        parts = [cols for _, cols in self._parts(int(key))]
         if not parts:
             return {n: np.zeros(0, t) for n, t in self.dtypes.items()}
         return parts[0] if len(parts) == 1 else {n: np.concatenate([q[n] for q in parts]) for n in self.dtypes}
@@ -725,32 +725,33 @@ class Rows(Store):
     def find(self, q_keys: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Every row whose key equals a query key: ``(query index, columns)`` of the matches.
 
-        A key's rows come in the order they were added; the rows of different keys in no given order."""
+        A key's rows come in the order they were added; the rows of different keys in no given order.
+        Fewer than :attr:`SMALL` keys are found one by one (:meth:`find_one`'s binary searches);
+        more in one vectorised pass per run. The columns may share memory with the store: read them,
+        do not write to them."""
         q_keys = _as_i64(q_keys)
         nq = q_keys.size
-        if self._recent and nq >= self.SMALL:
-            self._fold()
         qs: list[np.ndarray] = []
         parts: dict[str, list[np.ndarray]] = {n: [] for n in self.dtypes}
-        for keys, cols in self.runs:
-            lo = np.searchsorted(keys, q_keys, side="left")
-            cnt = np.searchsorted(keys, q_keys, side="right") - lo
-            total = int(cnt.sum())
-            if total == 0:
-                continue
-            qi = np.repeat(np.arange(nq), cnt)
-            idx = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(total)
-            qs.append(qi)
-            for n in self.dtypes:
-                parts[n].append(cols[n][idx])
-        if self._recent:  # only a few queries get here
-            get = self._recent.get
+        if nq < self.SMALL:
             for qi, key in enumerate(q_keys.tolist()):
-                held = get(key)
-                if held:
-                    qs.append(np.full(len(held), qi, dtype=np.int64))
-                    for n, col in self._columns(held).items():
-                        parts[n].append(col)
+                for size, cols in self._parts(key):
+                    qs.append(np.full(size, qi, dtype=np.int64))
+                    for n in self.dtypes:
+                        parts[n].append(cols[n])
+        else:
+            self._fold()
+            for keys, cols in self.runs:
+                lo = np.searchsorted(keys, q_keys, side="left")
+                cnt = np.searchsorted(keys, q_keys, side="right") - lo
+                total = int(cnt.sum())
+                if total == 0:
+                    continue
+                qi = np.repeat(np.arange(nq), cnt)
+                idx = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(total)
+                qs.append(qi)
+                for n in self.dtypes:
+                    parts[n].append(cols[n][idx])
         if not qs:
             return np.zeros(0, np.int64), {n: np.zeros(0, t) for n, t in self.dtypes.items()}
         if len(qs) == 1:
@@ -795,6 +796,19 @@ class Rows(Store):
         self.runs, self._recent, self._n_recent = runs, {}, 0
 
     # -- internals -------------------------------------------------------------------------------
+    def _parts(self, key: int) -> list[tuple[int, dict[str, np.ndarray]]]:
+        """The rows of one key: ``(how many, columns)`` per run holding any, then the recent ones."""
+        parts = []
+        for keys, cols in self.runs:
+            lo = int(keys.searchsorted(key, side="left"))
+            if lo < keys.size and keys.item(lo) == key:
+                hi = int(keys.searchsorted(key, side="right"))
+                parts.append((hi - lo, cols if hi - lo == keys.size else {n: c[lo:hi] for n, c in cols.items()}))
+        held = self._recent.get(key)
+        if held:
+            parts.append((len(held), self._columns(held)))
+        return parts
+
     def _columns(self, rows: list[tuple[Any, ...]]) -> dict[str, np.ndarray]:
         """Rows of Python values as one array per column."""
         out = {}
