@@ -5,12 +5,13 @@ date D before the summary in the one order of events: a ``visit`` claim for cust
 follow-up by E for C and a clock-in by E within ``radius_m`` of C's location (as of the summary); a
 ``call`` claim needs a phone, WeChat or email follow-up by E for C.
 
-Every punch with coordinates and every visit/call-channel follow-up is appended to a trace log and
-found by (employee, local date) through a :class:`hrguard.state.Rows`: appends and the look-ups of a chunk's
-summaries are numpy (sorted runs and binary searches), so neither hot kind is touched by a Python loop
-and nothing is quadratic. Claims are flattened once per chunk and joined with their summary's traces
-in numpy; the only Python loop is over findings. A stream's events take Python paths instead (traces
-wait in a list, a summary's claims are judged one by one): numpy calls cost more than their work.
+Every punch with coordinates and every visit/call-channel follow-up is a *trace*, kept in a
+:class:`hrguard.state.Rows` keyed by (employee, local date): appends and the look-ups of a chunk's
+summaries are sorted runs and binary searches, so nothing is quadratic, and a stream's one-event
+chunks take the store's own few-row path. Claims are flattened once per chunk and joined with their
+summary's traces in numpy; the only Python loop is over findings. One code path serves a batch chunk
+and a stream's one event; the customer locations (:class:`~.visit.CustomerPlaces`) and the traces
+are saved with the detector.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pydantic import Field, field_validator
 from ..columns import Chunk
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
-from ..kit import GrowBuf, haversine_m, pack2, rows_pos
+from ..kit import haversine_m, pack2, rows_pos
 from ..state import Rows
 from ..timeutil import days_to_date
 from ._objects import flatten, lookup_each
@@ -85,97 +86,47 @@ class SummaryUnsupportedClaim(Detector):
     def __init__(self, params: SummaryParams, ctx: RuleContext):
         super().__init__(params, ctx)
         self.places = CustomerPlaces()
-        # every trace that can support a claim, in arrival order; ``runs`` finds them by (employee, local date)
-        self.log = {name: GrowBuf(dtype, fill) for name, (dtype, fill) in _TRACE_FIELDS.items()}
-        self.runs = Rows(ref=np.int64)
-        self._pending: list[tuple] = []  # traces of small chunks not yet in the log (see SMALL)
+        # every trace that can support a claim, found by (employee, local date)
+        self.traces = Rows(**_TRACE_FIELDS)
 
     def next_due(self) -> int | None:
         return None  # reacts to events only
 
     def process(self, chunk: Chunk) -> None:
         self.places.stage(chunk)
-        # before judging: a trace counts only when its position is before the summary's
-        if len(chunk) < self.SMALL:
-            self._record_small(chunk)
-        else:
-            self._flush()
-            self._record(chunk)
+        self._record(chunk)  # before judging: a trace counts only when its position is before the summary's
         if chunk.has(SUMMARY):
-            self._flush()
-            (self._judge_few if len(chunk) < self.SMALL else self._judge)(chunk)
+            self._judge(chunk)
         self.places.commit()
 
     # -- traces ------------------------------------------------------------------------------------
-    #: chunks of fewer events (a stream's) keep their traces in a Python list, moved into the numpy log in
-    #: one go before a summary is judged or once it holds ``FLUSH_AT`` traces: numpy calls cost more than
-    #: a few events' Python work
-    SMALL = 8
-    FLUSH_AT = 256
-
     def _record(self, chunk: Chunk) -> None:
         f, strings = chunk.frame, self.ctx.strings
         prow = chunk.rows(PUNCH)
         if prow.size:
             lat, lon = chunk.col(PUNCH, "lat"), chunk.col(PUNCH, "lon")
             keep = ~np.isnan(lat) & (f.employee[prow] >= 0)  # a punch without coordinates is near nothing
-            self._add(chunk, prow[keep], np.full(int(keep.sum()), _PUNCH), np.full(int(keep.sum()), -1),
-                      lat[keep], lon[keep])
+            self._add(chunk, prow[keep], _PUNCH, -1, lat[keep], lon[keep])
         frow = chunk.rows(FOLLOWUP)
         if frow.size:
             ch = chunk.col(FOLLOWUP, "channel")
             kind = np.full(frow.size, -1, dtype=np.int8)
-            visit = strings.find("visit")
-            if visit >= 0:
-                kind[ch == visit] = _VISIT
-            calls = [c for c in (strings.find(x) for x in _CALL_CHANNELS) if c >= 0]
-            if calls:
-                kind[np.isin(ch, calls)] = _CALL
+            for channel in ("visit", *_CALL_CHANNELS):
+                code = strings.find(channel)
+                if code >= 0:
+                    kind[ch == code] = _VISIT if channel == "visit" else _CALL
             keep = (kind >= 0) & (f.employee[frow] >= 0)
-            nan = np.full(int(keep.sum()), np.nan)
-            self._add(chunk, frow[keep], kind[keep], chunk.col(FOLLOWUP, "customer_id")[keep], nan, nan)
+            self._add(chunk, frow[keep], kind[keep], chunk.col(FOLLOWUP, "customer_id")[keep], np.nan, np.nan)
 
-    def _add(self, chunk: Chunk, rows: np.ndarray, kind: np.ndarray, cust: np.ndarray, lat: np.ndarray,
-             lon: np.ndarray) -> None:
+    def _add(self, chunk: Chunk, rows: np.ndarray, kind: Any, cust: Any, lat: Any, lon: Any) -> None:
+        """Add traces, findable by (employee, local date) (``kind``...``lon``: arrays aligned with ``rows``, or
+        one value for all)."""
         if rows.size:
             f = chunk.frame
-            self._append(f.employee[rows], f.ts[rows], kind, cust, lat, lon, rows_pos(chunk, rows), f.ids[rows])
-
-    def _record_small(self, chunk: Chunk) -> None:
-        """:meth:`_record` for a few events, in Python: the same traces, appended to ``_pending``."""
-        f, strings, pending = chunk.frame, self.ctx.strings, self._pending
-        prow = chunk.rows(PUNCH)
-        if prow.size:
-            for row, lat, lon in zip(prow.tolist(), chunk.col(PUNCH, "lat").tolist(), chunk.col(PUNCH, "lon").tolist()):
-                emp = int(f.employee[row])
-                if lat == lat and emp >= 0:  # not nan: a punch without coordinates is near nothing
-                    pending.append((emp, int(f.ts[row]), _PUNCH, -1, lat, lon, f.base + row, f.ids[row]))
-        frow = chunk.rows(FOLLOWUP)
-        if frow.size:
-            channels = strings.texts(chunk.col(FOLLOWUP, "channel"))
-            for row, ch, cust in zip(frow.tolist(), channels, chunk.col(FOLLOWUP, "customer_id").tolist()):
-                kind = _VISIT if ch == "visit" else _CALL if ch in _CALL_CHANNELS else -1
-                emp = int(f.employee[row])
-                if kind >= 0 and emp >= 0:
-                    pending.append((emp, int(f.ts[row]), kind, cust, np.nan, np.nan, f.base + row, f.ids[row]))
-        if len(pending) >= self.FLUSH_AT:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._pending:
-            emp, ts, kind, cust, lat, lon, pos, ids = zip(*self._pending)
-            self._pending = []
-            self._append(np.array(emp), np.array(ts, dtype=np.int64), np.array(kind), np.array(cust), np.array(lat),
-                         np.array(lon), np.array(pos, dtype=np.int64), np.array(ids, dtype=object))
-
-    def _append(self, emp: np.ndarray, ts: np.ndarray, kind: np.ndarray, cust: np.ndarray, lat: np.ndarray,
-                lon: np.ndarray, pos: np.ndarray, ids: np.ndarray) -> None:
-        """Add traces (in event order) to the log, findable by (employee, local date)."""
-        start = self.log["ts"].n
-        for name, values in (("kind", kind), ("cust", cust), ("lat", lat), ("lon", lon), ("pos", pos), ("ts", ts),
-                             ("id", ids)):
-            self.log[name].extend(values)
-        self.runs.add(pack2(emp, self.ctx.clock.local_days(ts)), {"ref": np.arange(start, start + ts.size)})
+            ts = f.ts[rows]
+            self.traces.add(pack2(f.employee[rows], self.ctx.clock.local_days(ts)), {
+                "kind": kind, "cust": cust, "lat": lat, "lon": lon, "pos": rows_pos(chunk, rows), "ts": ts,
+                "id": f.ids[rows]})
 
     # -- judging -----------------------------------------------------------------------------------
     def _judge(self, chunk: Chunk) -> None:
@@ -197,26 +148,26 @@ class SummaryUnsupportedClaim(Detector):
         located = ~np.isnan(place["lat"])
 
         # the traces of each judged summary's (employee, date) before it in the one order of events
-        summ, claim_summ = np.unique(qs, return_inverse=True)
+        starts = np.ones(qs.size, dtype=bool)  # qs ascends: np.unique(qs, return_inverse=True) without its sort
+        starts[1:] = qs[1:] != qs[:-1]
+        summ, claim_summ = qs[starts], np.cumsum(starts) - 1
         s_row = srows[summ]
         s_pos = rows_pos(chunk, s_row)
-        ts_of, tr = self.runs.find(pack2(f.employee[s_row], chunk.col(SUMMARY, "date")[summ]))
-        tr = tr["ref"]
-        before = self.log["pos"].values[tr] < s_pos[ts_of]
-        ts_of, tr = ts_of[before], tr[before]
-        kind = self.log["kind"].values[tr].astype(np.int64)
+        ts_of, tr = self.traces.find(pack2(f.employee[s_row], chunk.col(SUMMARY, "date")[summ]))
+        keep = np.flatnonzero(tr["pos"] < s_pos[ts_of])  # indices into ``tr``
+        ts_of = ts_of[keep]
+        kind = tr["kind"][keep].astype(np.int64)
 
         # follow-up: one of the claimed kind, for the claimed customer, in the claim's summary's traces
         fu = kind != _PUNCH
-        has_fu = np.isin(_claim_key(claim_summ, cust, act),
-                         _claim_key(ts_of[fu], self.log["cust"].values[tr[fu]], kind[fu]))
+        has_fu = _member(_claim_key(claim_summ, cust, act), _claim_key(ts_of[fu], tr["cust"][keep[fu]], kind[fu]))
         # punch: the nearest one (earliest on a tie) to the customer's location as of the summary
         near_d = np.full(nq, np.nan)
-        near_ref = np.full(nq, -1, dtype=np.int64)
+        near_ref = np.full(nq, -1, dtype=np.int64)  # the nearest punch, an index into ``tr``
         want = np.flatnonzero((act == _VISIT) & located)
         punches = ~fu
         if want.size and punches.any():
-            p_of, p_ref = ts_of[punches], tr[punches]
+            p_of, p_ref = ts_of[punches], keep[punches]
             o = np.argsort(p_of, kind="stable")
             p_of, p_ref = p_of[o], p_ref[o]
             first = np.searchsorted(p_of, claim_summ[want], side="left")
@@ -225,9 +176,8 @@ class SummaryUnsupportedClaim(Detector):
             if total:
                 pq = np.repeat(want, cnt)
                 ref = p_ref[np.repeat(first - (np.cumsum(cnt) - cnt), cnt) + np.arange(total)]
-                d = haversine_m(self.log["lat"].values[ref], self.log["lon"].values[ref],
-                                place["lat"][pq], place["lon"][pq])
-                best = _nearest_earliest(cnt[cnt > 0], d, self.log["pos"].values[ref])
+                d = haversine_m(tr["lat"][ref], tr["lon"][ref], place["lat"][pq], place["lon"][pq])
+                best = _nearest_earliest(cnt[cnt > 0], d, tr["pos"][ref])
                 near_d[pq[best]] = d[best]
                 near_ref[pq[best]] = ref[best]
         has_punch = near_d <= p.radius_m  # nan (no punch with coordinates) is False
@@ -241,59 +191,20 @@ class SummaryUnsupportedClaim(Detector):
             return
         all_missing = (miss_fu.astype(int) + miss_punch) == (need_fu.astype(int) + need_punch)
 
-        self._emit_all(f, zip(
+        self._emit_all(f, tr, zip(
             row[fire].tolist(), miss_fu[fire].tolist(), miss_punch[fire].tolist(), act[fire].tolist(),
             near_d[fire].tolist(), near_ref[fire].tolist(), claim_index[fire].tolist(), day[fire].tolist(),
             strings.texts(cust[fire]), strings.texts(emp[fire]), all_missing[fire].tolist(),
             place["src_ts"][fire].tolist(), place["src"][fire].tolist(), place["name"][fire].tolist(),
         ))
 
-    def _judge_few(self, chunk: Chunk) -> None:
-        """:meth:`_judge` for a few summaries (a stream's), in Python with the same arithmetic."""
-        f, strings, p, latest = chunk.frame, self.ctx.strings, self.params, self.places.latest
-        log_kind, log_cust, log_pos = self.log["kind"].values, self.log["cust"].values, self.log["pos"].values
-        log_lat, log_lon = self.log["lat"].values, self.log["lon"].values
-        srows = chunk.rows(SUMMARY)
-        fired = []
-        for row, claims, day in zip(srows.tolist(), chunk.col(SUMMARY, "claims").tolist(),
-                                    chunk.col(SUMMARY, "date").tolist()):
-            judged = [(i, c) for i, c in enumerate(claims) if c.activity != "other"]
-            if not judged:
-                continue
-            pos, emp = f.base + row, int(f.employee[row])
-            # the traces of (employee, date) before the summary: follow-ups as (customer, kind), punches
-            refs = [r for r in self.runs.find_one((emp << 32) + day + (1 << 31))["ref"].tolist() if log_pos[r] < pos]
-            followups = {(int(log_cust[r]), int(log_kind[r])) for r in refs if log_kind[r] != _PUNCH}
-            punches = np.array([r for r in refs if log_kind[r] == _PUNCH], dtype=np.int64)
-            for i, c in judged:
-                act = _VISIT if c.activity == "visit" else _CALL
-                cust = self.ctx.strings.code(c.customer_id)
-                r = latest.lookup_one(cust, pos)
-                place_lat = latest.value("lat", r) if r >= 0 else np.nan
-                located = place_lat == place_lat
-                near_d, near_ref = np.nan, -1
-                if act == _VISIT and located and punches.size:
-                    d = haversine_m(log_lat[punches], log_lon[punches], place_lat, latest.value("lon", r)).tolist()
-                    j = min(range(len(d)), key=lambda k: (d[k], log_pos[punches[k]]))  # nearest, earliest on a tie
-                    near_d, near_ref = d[j], int(punches[j])
-                need_fu = "followup" in p.require
-                need_punch = "punch" in p.require and act == _VISIT and located
-                miss_fu = need_fu and (cust, act) not in followups
-                miss_punch = need_punch and not near_d <= p.radius_m  # nan: no punch with coordinates
-                if miss_fu or miss_punch:
-                    fired.append((row, miss_fu, miss_punch, act, near_d, near_ref, i, day, strings.text(cust),
-                                  strings.text(emp), miss_fu + miss_punch == need_fu + need_punch,
-                                  latest.value("src_ts", r) if r >= 0 else 0, latest.value("src", r) if r >= 0 else None,
-                                  latest.value("name", r) if r >= 0 else -1))
-        self._emit_all(f, fired)
-
-    def _emit_all(self, f: Any, fired: Iterable[tuple]) -> None:
+    def _emit_all(self, f: Any, tr: dict[str, np.ndarray], fired: Iterable[tuple]) -> None:
         """One finding per unsupported claim: ``(summary row, follow-up missing, punch missing, activity,
-        nearest punch distance (nan: none), its log row (-1), claim index, date, customer, employee,
-        nothing met, customer location's src_ts, src, name code)``."""
+        nearest punch distance (nan: none), its index in the traces ``tr`` (-1), claim index, date, customer,
+        employee, nothing met, customer location's src_ts, src, name code)``."""
         p, strings = self.params, self.ctx.strings
         zh = self.ctx.language == "zh"
-        log_ts, log_id = self.log["ts"].values, self.log["id"].values
+        log_ts, log_id = tr["ts"], tr["id"]
         for r, fu_missing, punch_missing, a, d, k, i, dy, c, e, raise_it, src_ts, src, name_code in fired:
             missing = [what for what, m in (("followup", fu_missing), ("punch", punch_missing)) if m]
             activity = "visit" if a == _VISIT else "call"
@@ -341,15 +252,24 @@ def _nearest_earliest(sizes: np.ndarray, d: np.ndarray, pos: np.ndarray) -> np.n
     return np.flatnonzero(tie & (cand_pos == np.minimum.reduceat(cand_pos, starts)[group]))
 
 
+def _member(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.isin(a, b)`` for ``int64`` arrays by one sort and a binary search (a few numpy calls, not dozens)."""
+    if b.size == 0:
+        return np.zeros(a.size, dtype=bool)
+    b = np.sort(b)
+    i = np.minimum(np.searchsorted(b, a), b.size - 1)
+    return b[i] == a
+
+
 def _claim_key(summary: np.ndarray, customer: np.ndarray, kind: np.ndarray) -> np.ndarray:
     """One ``int64`` per (summary of the chunk, customer code, kind of trace): fits while summaries < 2**29."""
     return (np.asarray(summary, dtype=np.int64) << 34) | (np.asarray(customer, dtype=np.int64) << 2) | kind
 
 
 _ACTIVITY = {"visit": _VISIT, "call": _CALL, "other": -1}
-_TRACE_FIELDS = {  # the columns of the trace log: (dtype, fill)
-    "kind": (np.int8, -1), "cust": (np.int64, -1), "lat": (np.float64, np.nan), "lon": (np.float64, np.nan),
-    "pos": (np.int64, 0), "ts": (np.int64, 0), "id": (object, None),
+_TRACE_FIELDS = {  # the columns of a trace (``cust``: -1 for a punch; ``lat``/``lon``: nan for a follow-up)
+    "kind": np.int8, "cust": np.int64, "lat": np.float64, "lon": np.float64, "pos": np.int64, "ts": np.int64,
+    "id": object,
 }
 
 

@@ -5,10 +5,11 @@ The article's control "visits need a photo taken at the customer": a ``followup.
 with coordinates is farther than ``radius_m`` from the customer's location) or ``photo_stale`` (every
 photo with ``taken_at`` is more than ``max_photo_age`` away from the follow-up, before or after).
 
-Photos are Python objects, so they are flattened once per chunk (one comprehension per attribute);
-distances, ages and the per-visit minima are numpy over the flattened photos. The customer's location
-is the latest ``customer.registered`` before the follow-up (an :class:`~._asof.AsOfLatest` carried
-across chunks). A stream's few visits take a Python path with the same arithmetic.
+Photos are flattened once per chunk (:func:`_flatten_photos`); distances, ages and the per-visit
+minima are numpy over the flattened photos, one code path for a batch chunk and a stream's one event.
+The customer's location is the latest ``customer.registered`` before the follow-up
+(:class:`CustomerPlaces`, a :class:`hrguard.state.Latest` carried across chunks and saved with the
+detector).
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
 from ..kit import haversine_m, rows_pos
 from ..params import Duration
-from ..timeutil import US, to_us
-from ._asof import AsOfLatest
+from ..state import Latest
+from ..timeutil import US
 
 FOLLOWUP, CUSTOMER = "followup.logged", "customer.registered"
 _NO_TS = np.iinfo(np.int64).max
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_NONE = np.zeros(0, dtype=np.int64)
 
 
 class CustomerPlaces:
@@ -37,16 +39,17 @@ class CustomerPlaces:
 
     Call :meth:`stage` with a chunk first, :meth:`lookup` any number of times, then :meth:`commit`.
     A registration with a null location clears it (``lat`` is ``nan`` when the location is unknown).
+    The state is one :class:`hrguard.state.Latest` keyed by customer code, so it saves with its owner.
     """
 
     def __init__(self) -> None:
-        self.latest = AsOfLatest(lat=(np.float64, np.nan), lon=(np.float64, np.nan), name=(np.int64, -1),
-                                 src=(object, None), src_ts=(np.int64, 0))
+        self.latest = Latest(lat=(np.float64, np.nan), lon=(np.float64, np.nan), name=(np.int64, -1),
+                             src=(object, None), src_ts=(np.int64, 0))
 
     def stage(self, chunk: Chunk) -> None:
         rows = chunk.rows(CUSTOMER)
         if rows.size == 0:
-            self.latest.stage(rows, rows, {})
+            self.latest.stage(_NONE, _NONE)
             return
         f = chunk.frame
         self.latest.stage(chunk.col(CUSTOMER, "customer_id"), rows_pos(chunk, rows), {
@@ -59,7 +62,7 @@ class CustomerPlaces:
 
     def lookup(self, cust: np.ndarray, pos: np.ndarray) -> dict[str, np.ndarray]:
         """``lat``/``lon`` (``nan`` unknown), ``name`` (code, ``-1``), ``src``/``src_ts`` (the event that set them)."""
-        return self.latest.values(self.latest.lookup_rows(cust, pos))
+        return self.latest.lookup(cust, pos)[1]
 
     def commit(self) -> None:
         self.latest.commit()
@@ -118,42 +121,8 @@ class VisitEvidenceMissing(Detector):
         if rows.size and visit >= 0:
             sel = np.flatnonzero(chunk.col(FOLLOWUP, "channel") == visit)
             if sel.size:
-                (self._judge_few if sel.size < self.SMALL else self._judge)(chunk, rows[sel], sel)
+                self._judge(chunk, rows[sel], sel)
         self.places.commit()
-
-    #: fewer visits than this (a stream's) are judged in Python: numpy calls cost more than their work
-    SMALL = 8
-
-    def _judge_few(self, chunk: Chunk, rows: np.ndarray, sel: np.ndarray) -> None:
-        """:meth:`_judge` for a few visits, in Python with the same arithmetic (distances by ``haversine_m``)."""
-        p, f, latest = self.params, chunk.frame, self.places.latest
-        fired = []
-        for row, photos, cust in zip(rows.tolist(), chunk.col(FOLLOWUP, "photos")[sel].tolist(),
-                                     chunk.col(FOLLOWUP, "customer_id")[sel].tolist()):
-            t = int(f.ts[row])
-            r = latest.lookup_one(cust, f.base + row)
-            place_lat = latest.value("lat", r) if r >= 0 else np.nan
-            xy = [(ph.lat, ph.lon) for ph in photos if ph.lat is not None and ph.lon is not None]
-            nearest = np.inf
-            if xy and place_lat == place_lat:
-                nearest = float(np.min(haversine_m([a for a, _ in xy], [b for _, b in xy], place_lat,
-                                                   latest.value("lon", r))))
-            ages = [abs(to_us(ph.taken_at) - t) for ph in photos if ph.taken_at is not None]
-            min_age = min(ages) if ages else -1
-            if not photos:
-                why = 0
-            elif place_lat == place_lat and xy and nearest > p.radius_m:
-                why = 1
-            elif ages and min_age > p.max_photo_age:
-                why = 2
-            else:
-                continue
-            fired.append((row, t, cust, why, nearest, min_age, len(photos),
-                          latest.value("name", r) if r >= 0 else -1, latest.value("src", r) if r >= 0 else None,
-                          latest.value("src_ts", r) if r >= 0 else 0))
-        if fired:
-            row, t, cust, why, nearest, min_age, counts, name, src, src_ts = (np.array(c) for c in zip(*fired))
-            self._emit_all(f, row, t, cust, {"name": name, "src": src, "src_ts": src_ts}, why, nearest, min_age, counts)
 
     def _judge(self, chunk: Chunk, rows: np.ndarray, sel: np.ndarray) -> None:
         p = self.params
