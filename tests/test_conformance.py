@@ -209,18 +209,9 @@ if "outlier.isolation_forest" in DET and importlib.util.find_spec("sklearn") is 
                               params={"min_periods": 10, "n_estimators": 10, "refit_growth": 1.0}))
 
 
-#: detectors still keeping state outside hrguard.state's stores (issue 10, in progress): their
-#: checkpoint check must fail until they move; strict, so a fixed one must leave this set
-NOT_YET_CHECKPOINTABLE = {"geofence.mismatch"}
-
-
 @parametrize_with_checks(CASES)
 def test_builtin_detector_conforms(case: DetectorCase, check) -> None:
-    if check.__name__ == "check_checkpoint" and case.detector.id in NOT_YET_CHECKPOINTABLE:
-        with pytest.raises(AssertionError, match="the state saved and restored"):
-            check(case)
-        return
-    check(case)
+    check(case)  # every built-in detector keeps its state in hrguard.state's stores: check_checkpoint too
 
 
 def test_every_builtin_detector_has_a_case(engine: Engine) -> None:

@@ -1,8 +1,16 @@
-"""``geofence.mismatch``: a punch away from the place its own customer/site or the day's plan expects."""
+"""``geofence.mismatch``: a punch away from the place its own customer/site or the day's plan expects.
+
+Per chunk, in one code path for a batch chunk and a stream's one event: the chunk's plans and its
+customer and site registrations are staged in two :class:`hrguard.state.Latest` stores (the latest
+plan per (employee, local date); the latest location of each customer and site, one key space, see
+:func:`_place_key`). Each punch without a place of its own looks up its plan as of its position and
+searches the plan's items (flat :class:`hrguard.state.Column`\\ s of window instants and place keys,
+which a plan points into with ``first``/``count``); then every punch with an expected place looks
+up its location; distances are numpy. Every store is saved with the detector.
+"""
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Iterable
 
 import numpy as np
@@ -11,13 +19,15 @@ from pydantic import Field
 from ..columns import NULL_CODE, Chunk, Interner
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
-from ..kit import GrowBuf, haversine_m, pack2, rows_pos
+from ..kit import haversine_m, pack2, rows_pos
 from ..params import Duration
+from ..state import Column, Latest
 from ..timeutil import LocalClock
-from ._asof import AsOfLatest
 from ._objects import flatten, lookup_each
 
 PUNCH, PLAN, CUSTOMER, SITE = "attendance.punched", "plan.submitted", "customer.registered", "site.registered"
+_NONE = np.zeros(0, dtype=np.int64)
+_FMAX = np.finfo(np.float64).max
 
 
 class GeofenceParams(DetectorParams):
@@ -46,63 +56,58 @@ class GeofenceMismatch(Detector):
         },
     }
 
-    #: fewer plans or punches than this (a stream's) are handled in Python: numpy calls cost more than their work
-    SMALL = 8
-
     def __init__(self, params: GeofenceParams, ctx: RuleContext):
         super().__init__(params, ctx)
-        place = {"lat": (np.float64, np.nan), "lon": (np.float64, np.nan), "src": (object, None), "src_ts": (np.int64, 0)}
-        self.customers = AsOfLatest(**place)
-        self.sites = AsOfLatest(**place, radius=(np.float64, np.nan))
+        # the latest location of each customer and site, keyed by _place_key, as of any position, and the radius
+        # it allows (a site's own; this rule's radius_m for a customer)
+        self.places = Latest(lat=(np.float64, np.nan), lon=(np.float64, np.nan), radius=(np.float64, np.nan),
+                             src=(object, None), src_ts=(np.int64, 0))
         # the latest plan per (employee, local date): its id/ts and where its items start in the item columns
-        self.plans = AsOfLatest(first=(np.int64, 0), count=(np.int64, 0), src=(object, None), src_ts=(np.int64, 0))
-        # every plan item naming a place, of every plan ever seen, as instants
-        self._item_start = GrowBuf(np.int64)
-        self._item_end = GrowBuf(np.int64)
-        self._item_cust = GrowBuf(np.int32, NULL_CODE)
-        self._item_site = GrowBuf(np.int32, NULL_CODE)
+        self.plans = Latest(first=(np.int64, 0), count=(np.int64, 0), src=(object, None), src_ts=(np.int64, 0))
+        # every plan item naming a place, of every plan ever seen: its window as instants, its place key
+        self._item_start = Column(np.int64)
+        self._item_end = Column(np.int64)
+        self._item_place = Column(np.int64, -1)
 
     # -- chunk updates -------------------------------------------------------------------------------
     def _stage_plans(self, chunk: Chunk) -> None:
         rows = chunk.rows(PLAN)
         if rows.size == 0:
-            self.plans.stage(rows, rows, {})
+            self.plans.stage(_NONE, _NONE)
             return
         f = chunk.frame
         days = chunk.col(PLAN, "date")
-        if rows.size < self.SMALL:
-            start, end, cust, site, counts = _items_few(chunk.col(PLAN, "items"), days, self.ctx.strings, self.ctx.clock)
-        else:
-            start, end, cust, site, owner = _flatten_items(chunk.col(PLAN, "items"), self.ctx.strings)
-            start = _instants(self.ctx.clock, days[owner], start)
-            end = _instants(self.ctx.clock, days[owner], end)
-            counts = np.bincount(owner, minlength=rows.size)
+        start, end, cust, site, owner = _flatten_items(chunk.col(PLAN, "items"), self.ctx.strings)
+        counts = np.bincount(owner, minlength=rows.size)
         self.plans.stage(pack2(f.employee[rows], days), rows_pos(chunk, rows), {
             "first": self._item_start.n + np.cumsum(counts) - counts,
             "count": counts,
             "src": f.ids[rows],
             "src_ts": f.ts[rows],
         })
-        self._item_start.extend(start)
-        self._item_end.extend(end)
-        self._item_cust.extend(cust)
-        self._item_site.extend(site)
+        self._item_start.extend(_instants(self.ctx.clock, days[owner], start))
+        self._item_end.extend(_instants(self.ctx.clock, days[owner], end))
+        self._item_place.extend(_place_key(cust, site))
 
-    @staticmethod
-    def _stage_places(table: AsOfLatest, chunk: Chunk, kind: str, key: str, with_radius: bool) -> None:
-        rows = chunk.rows(kind)
-        if rows.size == 0:
-            table.stage(rows, rows, {})
+    def _stage_places(self, chunk: Chunk) -> None:
+        """The chunk's customer and site registrations, in event order, as updates of :attr:`places`."""
+        parts = []
+        for kind, is_site in ((CUSTOMER, False), (SITE, True)):
+            rows = chunk.rows(kind)
+            if rows.size:
+                code = chunk.col(kind, "site_id" if is_site else "customer_id").astype(np.int64)
+                parts.append((rows, (code << 1) | is_site, chunk.col(kind, "lat"), chunk.col(kind, "lon"),
+                              chunk.col(kind, "radius_m") if is_site else np.full(rows.size, float(self.params.radius_m))))
+        if not parts:
+            self.places.stage(_NONE, _NONE)
             return
-        vals = {
-            "lat": chunk.col(kind, "lat"),
-            "lon": chunk.col(kind, "lon"),
-            "src": chunk.frame.ids[rows],
-            "src_ts": chunk.frame.ts[rows],
-        }
-        if with_radius:
-            vals["radius"] = chunk.col(kind, "radius_m")
-        table.stage(chunk.col(kind, key), rows_pos(chunk, rows), vals)
+        rows, key, lat, lon, radius = parts[0] if len(parts) == 1 else (np.concatenate(c) for c in zip(*parts))
+        if len(parts) > 1:
+            o = np.argsort(rows, kind="stable")
+            rows, key, lat, lon, radius = rows[o], key[o], lat[o], lon[o], radius[o]
+        f = chunk.frame
+        self.places.stage(key, rows_pos(chunk, rows),
+                          {"lat": lat, "lon": lon, "radius": radius, "src": f.ids[rows], "src_ts": f.ts[rows]})
 
     # -- judging -------------------------------------------------------------------------------------
     def next_due(self) -> int | None:
@@ -110,147 +115,88 @@ class GeofenceMismatch(Detector):
 
     def process(self, chunk: Chunk) -> None:
         self._stage_plans(chunk)
-        self._stage_places(self.customers, chunk, CUSTOMER, "customer_id", False)
-        self._stage_places(self.sites, chunk, SITE, "site_id", True)
+        self._stage_places(chunk)
         rows = chunk.rows(PUNCH)
         if rows.size:
-            (self._judge_few if rows.size < self.SMALL else self._judge)(chunk, rows)
+            self._judge(chunk, rows)
         self.plans.commit()
-        self.customers.commit()
-        self.sites.commit()
+        self.places.commit()
 
     def _judge(self, chunk: Chunk, rows: np.ndarray) -> None:
         p = self.params
         f = chunk.frame
-        n = rows.size
         ts = f.ts[rows]
         pos = rows_pos(chunk, rows)
-        exp_c = chunk.col(PUNCH, "customer_id").astype(np.int64)
-        exp_s = np.where(exp_c >= 0, NULL_CODE, chunk.col(PUNCH, "site_id")).astype(np.int64)
-        plan_row = np.full(n, -1, dtype=np.int64)  # the plan that named the place (a row of self.plans)
-
-        need = np.flatnonzero((exp_c < 0) & (exp_s < 0))
+        # the expected place: the punch's own customer, else its own site ...
+        place = _place_key(chunk.col(PUNCH, "customer_id"), chunk.col(PUNCH, "site_id"))
+        # ... else the first item of its day's plan whose widened window holds the punch
+        plan = np.full(rows.size, -1, dtype=np.int64)  # the plan that named the place: a row of ``plans``
+        plans: dict[str, np.ndarray] = {}
+        need = (place < 0).nonzero()[0]
         if need.size:
             days = self.ctx.clock.local_days(ts[need])
-            prow = self.plans.lookup_rows(pack2(f.employee[rows[need]], days), pos[need])
-            found = prow >= 0
-            q, prow = need[found], prow[found]
-            if q.size:
-                plan = self.plans.values(prow)
-                counts, firsts = plan["count"], plan["first"]
-                total = int(counts.sum())
-                if total:
-                    rep = np.repeat(np.arange(q.size), counts)
-                    item = np.repeat(firsts - (np.cumsum(counts) - counts), counts) + np.arange(total)
-                    t = ts[q][rep]
-                    inside = (self._item_start.values[item] - p.window_slack <= t) & (t <= self._item_end.values[item] + p.window_slack)
-                    hits = np.flatnonzero(inside)
-                    if hits.size:
-                        first_hit = hits[np.r_[True, rep[hits][1:] != rep[hits][:-1]]]  # rep ascends
-                        who = q[rep[first_hit]]
-                        it = item[first_hit]
-                        exp_c[who] = self._item_cust.values[it]
-                        exp_s[who] = self._item_site.values[it]
-                        plan_row[who] = prow[rep[first_hit]]
+            _, plans = self.plans.lookup(pack2(f.employee[rows[need]], days), pos[need])
+            counts = plans["count"]  # 0 where there is no plan
+            total = int(counts.sum())
+            if total:
+                rep = np.repeat(np.arange(need.size), counts)  # the look-up of each item, ascending
+                item = np.repeat(plans["first"] - (np.cumsum(counts) - counts), counts) + np.arange(total)
+                t = ts[need[rep]]
+                slack = p.window_slack
+                hits = ((self._item_start.values[item] - slack <= t) & (t <= self._item_end.values[item] + slack)).nonzero()[0]
+                if hits.size:
+                    g = rep[hits]
+                    first = np.ones(g.size, dtype=bool)  # each punch's first hit
+                    first[1:] = g[1:] != g[:-1]
+                    which = g[first]
+                    place[need[which]] = self._item_place.values[item[hits[first]]]
+                    plan[need[which]] = which
 
-        place_lat = np.full(n, np.nan)
-        place_lon = np.full(n, np.nan)
-        radius = np.full(n, float(p.radius_m))
-        src = np.full(n, None, dtype=object)
-        src_ts = np.zeros(n, dtype=np.int64)
-        for sel, table, is_site in (
-            (np.flatnonzero(exp_c >= 0), self.customers, False),
-            (np.flatnonzero((exp_c < 0) & (exp_s >= 0)), self.sites, True),
-        ):
-            if sel.size == 0:
-                continue
-            vals = table.values(table.lookup_rows((exp_s if is_site else exp_c)[sel], pos[sel]))
-            place_lat[sel] = vals["lat"]
-            place_lon[sel] = vals["lon"]
-            src[sel] = vals["src"]
-            src_ts[sel] = vals["src_ts"]
-            if is_site:
-                radius[sel] = vals["radius"]
-
-        known = ~np.isnan(place_lat)  # no expectation, or a place with no known location: not judged
-        if not known.any():
+        sel = (place >= 0).nonzero()[0]  # no expectation: not judged
+        if sel.size == 0:
             return
-        lat = chunk.col(PUNCH, "lat")
-        lon = chunk.col(PUNCH, "lon")
-        acc_raw = chunk.col(PUNCH, "accuracy_m")
-        acc = np.nan_to_num(acc_raw, nan=0.0)
-        threshold = radius + np.minimum(acc, p.max_accuracy_credit_m)
+        _, at = self.places.lookup(place[sel], pos[sel])
+        place_lat = at["lat"]
+        known = ~np.isnan(place_lat)  # a place with no known location: not judged
+        lat = chunk.col(PUNCH, "lat")[sel]
+        lon = chunk.col(PUNCH, "lon")[sel]
+        acc_raw = chunk.col(PUNCH, "accuracy_m")[sel]
+        acc = np.minimum(np.where(np.isnan(acc_raw), 0.0, acc_raw), _FMAX)  # np.nan_to_num of a validated accuracy (>= 0)
+        threshold = at["radius"] + np.minimum(acc, p.max_accuracy_credit_m)
         has_fix = ~np.isnan(lat)
-        dist = np.full(n, np.nan)
         m = known & has_fix
-        dist[m] = haversine_m(lat[m], lon[m], place_lat[m], place_lon[m])
+        dist = np.full(sel.size, np.nan)
+        dist[m] = haversine_m(lat[m], lon[m], place_lat[m], at["lon"][m])
         too_far = m & (dist > threshold)
-        no_loc = known & ~has_fix if p.flag_missing_location else np.zeros(n, dtype=bool)
-        fire = np.flatnonzero(too_far | no_loc)
+        no_loc = known & ~has_fix if p.flag_missing_location else False
+        fire = (too_far | no_loc).nonzero()[0]
         if fire.size == 0:
             return
+        r = sel[fire]
+        key = place[r]
+        is_site = (key & 1) == 1
         strings = self.ctx.strings
+        plan_src = plans.get("src")
+        plan_ts = plans.get("src_ts")
         self._emit_all(f, zip(
-            rows[fire].tolist(), ts[fire].tolist(), strings.texts(chunk.col(PUNCH, "direction")[fire]),
-            strings.texts(exp_c[fire]), strings.texts(exp_s[fire]), plan_row[fire].tolist(), dist[fire].tolist(),
-            threshold[fire].tolist(), np.where(np.isnan(acc_raw[fire]), np.nan, acc[fire]).tolist(),
-            too_far[fire].tolist(), src_ts[fire].tolist(), src[fire].tolist(),
+            rows[r].tolist(), ts[r].tolist(), strings.texts(chunk.col(PUNCH, "direction")[r]),
+            strings.texts(np.where(is_site, NULL_CODE, key >> 1)), strings.texts(np.where(is_site, key >> 1, NULL_CODE)),
+            [None if k < 0 else plan_src[k] for k in plan[r].tolist()],
+            [0 if k < 0 else int(plan_ts[k]) for k in plan[r].tolist()],
+            dist[fire].tolist(), threshold[fire].tolist(), np.where(np.isnan(acc_raw[fire]), np.nan, acc[fire]).tolist(),
+            too_far[fire].tolist(), at["src_ts"][fire].tolist(), at["src"][fire].tolist(),
         ))
 
-    def _judge_few(self, chunk: Chunk, rows: np.ndarray) -> None:
-        """:meth:`_judge` for a few punches (a stream's), in Python with the same arithmetic."""
-        p, f, strings = self.params, chunk.frame, self.ctx.strings
-        cols = _LazyColumns(chunk, PUNCH)
-        fired = []
-        for k, row in enumerate(rows.tolist()):
-            t, pos = int(f.ts[row]), f.base + row
-            c = cols["customer_id"][k]
-            site = NULL_CODE if c >= 0 else cols["site_id"][k]
-            plan_row = -1
-            if c < 0 and site < 0:
-                key = (int(f.employee[row]) << 32) + self.ctx.clock.local_day(t) + (1 << 31)  # kit.pack2
-                prow = self.plans.lookup_one(key, pos)
-                if prow >= 0:
-                    first = self.plans.value("first", prow)
-                    for it in range(first, first + self.plans.value("count", prow)):
-                        if self._item_start.values[it] - p.window_slack <= t <= self._item_end.values[it] + p.window_slack:
-                            c, site = int(self._item_cust.values[it]), int(self._item_site.values[it])
-                            plan_row = prow
-                            break
-            table = self.customers if c >= 0 else self.sites if site >= 0 else None
-            r = table.lookup_one(c if c >= 0 else site, pos) if table is not None else -1
-            place_lat = table.value("lat", r) if r >= 0 else np.nan
-            if place_lat != place_lat:
-                continue  # no expectation, or a place with no known location: not judged
-            radius = table.value("radius", r) if table is self.sites else float(p.radius_m)
-            acc_raw = cols["accuracy_m"][k]
-            acc = _nan_to_num(acc_raw)
-            threshold = radius + min(acc, p.max_accuracy_credit_m)
-            lat = cols["lat"][k]
-            if lat == lat:  # a fix
-                dist = float(haversine_m(lat, cols["lon"][k], place_lat, table.value("lon", r)))
-                if not dist > threshold:
-                    continue
-            elif p.flag_missing_location:
-                dist = np.nan
-            else:
-                continue
-            fired.append((row, t, strings.text(cols["direction"][k]), strings.text(c), strings.text(site), plan_row,
-                          dist, threshold, np.nan if acc_raw != acc_raw else acc, lat == lat,
-                          table.value("src_ts", r), table.value("src", r)))
-        self._emit_all(f, fired)
-
     def _emit_all(self, f: Any, fired: Iterable[tuple]) -> None:
-        """One finding per fired punch: ``(row, ts, direction, customer, site, plan row, distance, threshold,
-        accuracy, too far, place src_ts, place src)``, the texts decoded, ``nan`` for a missing number."""
+        """One finding per fired punch: ``(row, ts, direction, customer, site, plan id (None: no plan), plan ts,
+        distance, threshold, accuracy, too far, place src_ts, place src)``, the texts decoded, ``nan`` for a
+        missing number."""
         strings = self.ctx.strings
-        for row, t, d, c, st, plan_row, d_m, thr, acc_k, far, src_ts, src in fired:
+        for row, t, d, c, st, plan_id, plan_ts, d_m, thr, acc_k, far, src_ts, src in fired:
             reason = "too_far" if far else "no_location"
             evidence = [(t, f.ids[row]), (src_ts, src)]
-            plan_id = None
-            if plan_row >= 0:
-                plan_id = self.plans.value("src", plan_row)
-                evidence.append((self.plans.value("src_ts", plan_row), plan_id))
+            if plan_id is not None:
+                evidence.append((plan_ts, plan_id))
             details = {
                 "reason": reason,
                 "distance_m": None if d_m != d_m else round(d_m, 1),  # nan: no fix
@@ -279,23 +225,11 @@ class GeofenceMismatch(Detector):
             )
 
 
-class _LazyColumns(dict):
-    """A chunk's columns of one kind as Python lists, each read on first use (most punches need few)."""
-
-    def __init__(self, chunk: Chunk, kind: str) -> None:
-        super().__init__()
-        self.chunk, self.kind = chunk, kind
-
-    def __missing__(self, name: str) -> list[Any]:
-        col = self[name] = self.chunk.col(self.kind, name).tolist()
-        return col
-
-
-def _nan_to_num(x: float) -> float:
-    """``np.nan_to_num`` of one float: ``nan`` is 0, infinities the largest finite floats."""
-    if x != x:
-        return 0.0
-    return max(min(x, sys.float_info.max), -sys.float_info.max)
+def _place_key(cust: np.ndarray, site: np.ndarray) -> np.ndarray:
+    """One ``int64`` key per expected place: ``2 * code`` for a customer (it wins over a site), ``2 * code + 1``
+    for a site, ``-1`` for neither."""
+    cust = cust.astype(np.int64)
+    return np.where(cust >= 0, cust << 1, (site.astype(np.int64) << 1) | 1)  # no site (NULL_CODE, -1): -1
 
 
 def _flatten_items(items: np.ndarray, strings: Interner) -> tuple[np.ndarray, ...]:
@@ -314,26 +248,6 @@ def _flatten_items(items: np.ndarray, strings: Interner) -> tuple[np.ndarray, ..
     cust = np.where(is_cust, place, NULL_CODE)[keep]
     site = np.where(is_cust, NULL_CODE, place)[keep]
     return start[keep], end[keep], cust, site, owner[keep]
-
-
-def _items_few(items: np.ndarray, days: np.ndarray, strings: Interner, clock: LocalClock) -> tuple[list[int], ...]:
-    """:func:`_flatten_items` and :func:`_instants` for a few plans, in Python: ``(start, end, customer, site,
-    items per plan)`` with ``start``/``end`` as instants."""
-    start, end, cust, site, counts = [], [], [], [], []
-    for its, day in zip(items.tolist(), days.tolist()):
-        n = 0
-        for it in its:
-            is_cust = it.customer_id is not None
-            place = strings.code(it.customer_id if is_cust else it.site_id)
-            if not is_cust and place < 0:
-                continue  # items naming neither are skipped
-            start.append(clock.instant(day, _SECONDS[it.start]))
-            end.append(clock.instant(day, _SECONDS[it.end]))
-            cust.append(place if is_cust else NULL_CODE)
-            site.append(NULL_CODE if is_cust else place)
-            n += 1
-        counts.append(n)
-    return start, end, cust, site, counts
 
 
 class _Seconds(dict):
