@@ -8,14 +8,13 @@ from typing import Any, Iterable
 import numpy as np
 from pydantic import Field
 
-from ..columns import NULL_CODE, Chunk, Interner
+from ..columns import NULL_CODE, Chunk, Entries
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
 from ..kit import GrowBuf, haversine_m, pack2, rows_pos
 from ..params import Duration
 from ..timeutil import LocalClock
 from ._asof import AsOfLatest
-from ._objects import flatten, lookup_each
 
 PUNCH, PLAN, CUSTOMER, SITE = "attendance.punched", "plan.submitted", "customer.registered", "site.registered"
 
@@ -71,9 +70,9 @@ class GeofenceMismatch(Detector):
         f = chunk.frame
         days = chunk.col(PLAN, "date")
         if rows.size < self.SMALL:
-            start, end, cust, site, counts = _items_few(chunk.col(PLAN, "items"), days, self.ctx.strings, self.ctx.clock)
+            start, end, cust, site, counts = _items_few(chunk.nested(PLAN, "items"), days, self.ctx.clock)
         else:
-            start, end, cust, site, owner = _flatten_items(chunk.col(PLAN, "items"), self.ctx.strings)
+            start, end, cust, site, owner = _flatten_items(chunk.nested(PLAN, "items"))
             start = _instants(self.ctx.clock, days[owner], start)
             end = _instants(self.ctx.clock, days[owner], end)
             counts = np.bincount(owner, minlength=rows.size)
@@ -298,58 +297,28 @@ def _nan_to_num(x: float) -> float:
     return max(min(x, sys.float_info.max), -sys.float_info.max)
 
 
-def _flatten_items(items: np.ndarray, strings: Interner) -> tuple[np.ndarray, ...]:
-    """The plans' items that name a place, as flat columns: ``(start, end, customer, site, owner)``.
+def _flatten_items(items: Entries) -> tuple[np.ndarray, ...]:
+    """The plans' items that name a place: ``(start, end, customer, site, owner)``.
 
     ``start``/``end`` are seconds of the day, ``customer``/``site`` codes (an item naming a customer
-    has no site), ``owner`` the item's plan (ascending). Strings are interned in item order, as
-    reading the items one by one would. One Python pass per attribute, then numpy.
+    has no site), ``owner`` the item's plan (ascending). Items naming neither are skipped.
     """
-    flat, owner, _ = flatten(items)
-    is_cust = np.fromiter((it.customer_id is not None for it in flat), dtype=bool, count=len(flat))
-    place = strings.codes([it.customer_id if it.customer_id is not None else it.site_id for it in flat]).astype(np.int64)
-    start = lookup_each([it.start for it in flat], _SECONDS)
-    end = lookup_each([it.end for it in flat], _SECONDS)
-    keep = is_cust | (place >= 0)  # items naming neither are skipped
-    cust = np.where(is_cust, place, NULL_CODE)[keep]
-    site = np.where(is_cust, NULL_CODE, place)[keep]
-    return start[keep], end[keep], cust, site, owner[keep]
+    cust = items.col("customer_id").astype(np.int64)
+    site = items.col("site_id").astype(np.int64)
+    is_cust = cust >= 0
+    keep = is_cust | (site >= 0)
+    return (items.col("start")[keep], items.col("end")[keep], np.where(is_cust, cust, NULL_CODE)[keep],
+            np.where(is_cust, NULL_CODE, site)[keep], items.owner[keep])
 
 
-def _items_few(items: np.ndarray, days: np.ndarray, strings: Interner, clock: LocalClock) -> tuple[list[int], ...]:
+def _items_few(items: Entries, days: np.ndarray, clock: LocalClock) -> tuple[list[int], ...]:
     """:func:`_flatten_items` and :func:`_instants` for a few plans, in Python: ``(start, end, customer, site,
     items per plan)`` with ``start``/``end`` as instants."""
-    start, end, cust, site, counts = [], [], [], [], []
-    for its, day in zip(items.tolist(), days.tolist()):
-        n = 0
-        for it in its:
-            is_cust = it.customer_id is not None
-            place = strings.code(it.customer_id if is_cust else it.site_id)
-            if not is_cust and place < 0:
-                continue  # items naming neither are skipped
-            start.append(clock.instant(day, _SECONDS[it.start]))
-            end.append(clock.instant(day, _SECONDS[it.end]))
-            cust.append(place if is_cust else NULL_CODE)
-            site.append(NULL_CODE if is_cust else place)
-            n += 1
-        counts.append(n)
-    return start, end, cust, site, counts
-
-
-class _Seconds(dict):
-    """Seconds of the day of a ``time`` (its offset ignored), memoised: plans repeat a few times of day.
-
-    Only naive times are kept: aware times with different offsets can compare equal.
-    """
-
-    def __missing__(self, t: Any) -> int:
-        s = t.hour * 3600 + t.minute * 60 + t.second
-        if t.tzinfo is None:
-            self[t] = s
-        return s
-
-
-_SECONDS = _Seconds()
+    start, end, cust, site, owner = _flatten_items(items)
+    day = days[owner].tolist()
+    return ([clock.instant(d, s) for d, s in zip(day, start.tolist())],
+            [clock.instant(d, s) for d, s in zip(day, end.tolist())],
+            cust.tolist(), site.tolist(), np.bincount(owner, minlength=items.counts.size).tolist())
 
 
 def _instants(clock: LocalClock, days: np.ndarray, seconds: np.ndarray) -> np.ndarray:

@@ -8,14 +8,13 @@ follow-up by E for C and a clock-in by E within ``radius_m`` of C's location (as
 Every punch with coordinates and every visit/call-channel follow-up is appended to a trace log and
 found by (employee, local date) through a :class:`KeyedRuns`: appends and the look-ups of a chunk's
 summaries are numpy (sorted runs and binary searches), so neither hot kind is touched by a Python loop
-and nothing is quadratic. Claims are flattened once per chunk and joined with their summary's traces
+and nothing is quadratic. Claims are read as flat columns and joined with their summary's traces
 in numpy; the only Python loop is over findings. A stream's events take Python paths instead (traces
 wait in a list, a summary's claims are judged one by one): numpy calls cost more than their work.
 """
 
 from __future__ import annotations
 
-from itertools import compress
 from typing import Any, Iterable, Literal
 
 import numpy as np
@@ -26,7 +25,6 @@ from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
 from ..kit import GrowBuf, haversine_m, pack2, rows_pos
 from ..timeutil import days_to_date
-from ._objects import flatten, lookup_each
 from .visit import CUSTOMER, FOLLOWUP, CustomerPlaces, customer_label
 
 SUMMARY, PUNCH = "summary.submitted", "attendance.punched"
@@ -250,13 +248,13 @@ class SummaryUnsupportedClaim(Detector):
     # -- judging -----------------------------------------------------------------------------------
     def _judge(self, chunk: Chunk) -> None:
         f, strings, p = chunk.frame, self.ctx.strings, self.params
-        flat, owner, index = flatten(chunk.col(SUMMARY, "claims"))
-        act = lookup_each([c.activity for c in flat], _ACTIVITY)
+        claims = chunk.nested(SUMMARY, "claims")
+        act = _activities(claims.col("activity"), strings)
         judged = np.flatnonzero(act >= 0)  # "other" claims are not judged
         if judged.size == 0:
             return
-        cust = self.ctx.strings.codes([c.customer_id for c in compress(flat, (act >= 0).tolist())]).astype(np.int64)
-        act, claim_index, qs = act[judged], index[judged], owner[judged]
+        cust = claims.col("customer_id")[judged].astype(np.int64)
+        act, claim_index, qs = act[judged], claims.index[judged], claims.owner[judged]
         srows = chunk.rows(SUMMARY)
         row = srows[qs]
         emp = f.employee[row].astype(np.int64)
@@ -324,10 +322,13 @@ class SummaryUnsupportedClaim(Detector):
         log_kind, log_cust, log_pos = self.log["kind"].values, self.log["cust"].values, self.log["pos"].values
         log_lat, log_lon = self.log["lat"].values, self.log["lon"].values
         srows = chunk.rows(SUMMARY)
+        claims = chunk.nested(SUMMARY, "claims")
+        c_act, c_cust = _activities(claims.col("activity"), strings).tolist(), claims.col("customer_id").tolist()
+        c_end = np.cumsum(claims.counts).tolist()
         fired = []
-        for row, claims, day in zip(srows.tolist(), chunk.col(SUMMARY, "claims").tolist(),
-                                    chunk.col(SUMMARY, "date").tolist()):
-            judged = [(i, c) for i, c in enumerate(claims) if c.activity != "other"]
+        for s_i, (row, day) in enumerate(zip(srows.tolist(), chunk.col(SUMMARY, "date").tolist())):
+            first = c_end[s_i] - int(claims.counts[s_i])
+            judged = [(k - first, c_act[k], c_cust[k]) for k in range(first, c_end[s_i]) if c_act[k] >= 0]
             if not judged:
                 continue
             pos, emp = f.base + row, int(f.employee[row])
@@ -335,9 +336,7 @@ class SummaryUnsupportedClaim(Detector):
             refs = [r for r in self.runs.find_one((emp << 32) + day + (1 << 31))["ref"].tolist() if log_pos[r] < pos]
             followups = {(int(log_cust[r]), int(log_kind[r])) for r in refs if log_kind[r] != _PUNCH}
             punches = np.array([r for r in refs if log_kind[r] == _PUNCH], dtype=np.int64)
-            for i, c in judged:
-                act = _VISIT if c.activity == "visit" else _CALL
-                cust = self.ctx.strings.code(c.customer_id)
+            for i, act, cust in judged:
                 r = latest.lookup_one(cust, pos)
                 place_lat = latest.value("lat", r) if r >= 0 else np.nan
                 located = place_lat == place_lat
@@ -416,7 +415,14 @@ def _claim_key(summary: np.ndarray, customer: np.ndarray, kind: np.ndarray) -> n
     return (np.asarray(summary, dtype=np.int64) << 34) | (np.asarray(customer, dtype=np.int64) << 2) | kind
 
 
-_ACTIVITY = {"visit": _VISIT, "call": _CALL, "other": -1}
+def _activities(codes: np.ndarray, strings: Any) -> np.ndarray:
+    """``_VISIT``/``_CALL`` per claim activity (codes), ``-1`` for ``other`` (not judged)."""
+    out = np.full(codes.size, -1, dtype=np.int64)
+    for name, act in (("visit", _VISIT), ("call", _CALL)):
+        code = strings.find(name)
+        if code >= 0:
+            out[codes == code] = act
+    return out
 _TRACE_FIELDS = {  # the columns of the trace log: (dtype, fill)
     "kind": (np.int8, -1), "cust": (np.int64, -1), "lat": (np.float64, np.nan), "lon": (np.float64, np.nan),
     "pos": (np.int64, 0), "ts": (np.int64, 0), "id": (object, None),

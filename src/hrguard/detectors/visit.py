@@ -5,31 +5,29 @@ The article's control "visits need a photo taken at the customer": a ``followup.
 with coordinates is farther than ``radius_m`` from the customer's location) or ``photo_stale`` (every
 photo with ``taken_at`` is more than ``max_photo_age`` away from the follow-up, before or after).
 
-Photos are Python objects, so they are flattened once per chunk (one comprehension per attribute);
-distances, ages and the per-visit minima are numpy over the flattened photos. The customer's location
+Photos are read as flat columns (:meth:`~hrguard.Chunk.nested`); distances, ages and the per-visit
+minima are numpy over them. The customer's location
 is the latest ``customer.registered`` before the follow-up (an :class:`~._asof.AsOfLatest` carried
 across chunks). A stream's few visits take a Python path with the same arithmetic.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 from pydantic import Field
 
-from ..columns import NULL_INT, Chunk
+from ..columns import NULL_INT, Chunk, Entries
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
 from ..kit import haversine_m, rows_pos
 from ..params import Duration
-from ..timeutil import US, to_us
+from ..timeutil import US
 from ._asof import AsOfLatest
 
 FOLLOWUP, CUSTOMER = "followup.logged", "customer.registered"
 _NO_TS = np.iinfo(np.int64).max
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class CustomerPlaces:
@@ -127,19 +125,23 @@ class VisitEvidenceMissing(Detector):
     def _judge_few(self, chunk: Chunk, rows: np.ndarray, sel: np.ndarray) -> None:
         """:meth:`_judge` for a few visits, in Python with the same arithmetic (distances by ``haversine_m``)."""
         p, f, latest = self.params, chunk.frame, self.places.latest
+        counts, owner, plat, plon, taken = _flatten_photos(chunk.nested(FOLLOWUP, "photos"), sel)
+        ends = np.cumsum(counts).tolist()
+        plat_l, plon_l, taken_l = plat.tolist(), plon.tolist(), taken.tolist()
         fired = []
-        for row, photos, cust in zip(rows.tolist(), chunk.col(FOLLOWUP, "photos")[sel].tolist(),
-                                     chunk.col(FOLLOWUP, "customer_id")[sel].tolist()):
+        for i, (row, cust) in enumerate(zip(rows.tolist(), chunk.col(FOLLOWUP, "customer_id")[sel].tolist())):
             t = int(f.ts[row])
             r = latest.lookup_one(cust, f.base + row)
             place_lat = latest.value("lat", r) if r >= 0 else np.nan
-            xy = [(ph.lat, ph.lon) for ph in photos if ph.lat is not None and ph.lon is not None]
+            mine = range(ends[i] - int(counts[i]), ends[i])
+            xy = [(plat_l[k], plon_l[k]) for k in mine if plat_l[k] == plat_l[k]]
             nearest = np.inf
             if xy and place_lat == place_lat:
                 nearest = float(np.min(haversine_m([a for a, _ in xy], [b for _, b in xy], place_lat,
                                                    latest.value("lon", r))))
-            ages = [abs(to_us(ph.taken_at) - t) for ph in photos if ph.taken_at is not None]
+            ages = [abs(taken_l[k] - t) for k in mine if taken_l[k] != NULL_INT]
             min_age = min(ages) if ages else -1
+            photos = counts[i]
             if not photos:
                 why = 0
             elif place_lat == place_lat and xy and nearest > p.radius_m:
@@ -148,7 +150,7 @@ class VisitEvidenceMissing(Detector):
                 why = 2
             else:
                 continue
-            fired.append((row, t, cust, why, nearest, min_age, len(photos),
+            fired.append((row, t, cust, why, nearest, min_age, int(photos),
                           latest.value("name", r) if r >= 0 else -1, latest.value("src", r) if r >= 0 else None,
                           latest.value("src_ts", r) if r >= 0 else 0))
         if fired:
@@ -160,7 +162,7 @@ class VisitEvidenceMissing(Detector):
         f = chunk.frame
         n = rows.size
         ts = f.ts[rows]
-        counts, owner, plat, plon, taken = _flatten_photos(chunk.col(FOLLOWUP, "photos")[sel])
+        counts, owner, plat, plon, taken = _flatten_photos(chunk.nested(FOLLOWUP, "photos"), sel)
 
         cust = chunk.col(FOLLOWUP, "customer_id")[sel]
         place = self.places.lookup(cust, rows_pos(chunk, rows))
@@ -228,27 +230,22 @@ class VisitEvidenceMissing(Detector):
 _REASONS = ("no_photo", "photo_far", "photo_stale")
 
 
-def _flatten_photos(photos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The visits' photo lists as flat columns: ``(counts, owner, lat, lon, taken)``.
+def _flatten_photos(photos: Entries, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                                               np.ndarray]:
+    """The photos of the follow-ups ``sel`` (ascending positions among the chunk's follow-ups):
+    ``(counts, owner, lat, lon, taken)``.
 
-    ``owner`` is each photo's visit; ``lat``/``lon`` are ``nan`` unless the photo has both, ``taken``
-    is ``NULL_INT`` without ``taken_at``. One Python pass per attribute, then numpy.
+    ``owner`` is each photo's visit (a position in ``sel``); ``lat``/``lon`` are ``nan`` unless the
+    photo has both, ``taken`` is ``NULL_INT`` without ``taken_at``.
     """
-    counts = np.fromiter(map(len, photos), dtype=np.int64, count=photos.size)
-    owner = np.repeat(np.arange(photos.size), counts)
-    flat = [ph for ps in photos for ph in ps]
-    lat = np.array([ph.lat for ph in flat], dtype=np.float64)  # None becomes nan
-    lon = np.array([ph.lon for ph in flat], dtype=np.float64)
+    counts = photos.counts[sel]
+    pick = np.isin(photos.owner, sel)
+    owner = np.searchsorted(sel, photos.owner[pick])
+    lat, lon = photos.col("lat")[pick], photos.col("lon")[pick]
     partial = np.isnan(lat) != np.isnan(lon)
     if partial.any():
         lat[partial] = lon[partial] = np.nan
-    taken = np.full(len(flat), NULL_INT, dtype=np.int64)
-    stamps = [ph.taken_at for ph in flat]
-    has_t = np.fromiter((t is not None for t in stamps), dtype=bool, count=len(stamps))
-    # to_us inlined (aware datetimes minus the epoch): the one per-photo cost that shows
-    taken[has_t] = [(d.days * 86_400 + d.seconds) * US + d.microseconds for d in
-                    [t - _EPOCH for t in stamps if t is not None]]
-    return counts, owner, lat, lon, taken
+    return counts, owner, lat, lon, photos.col("taken_at")[pick]
 
 
 def _local_texts(local_us: np.ndarray) -> list[str]:
