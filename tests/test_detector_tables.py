@@ -1,8 +1,6 @@
-"""The private numpy tables the built-in detectors share: ``AsOfLatest`` and the object-column helpers."""
+"""The private numpy tables the built-in detectors share: ``AsOfLatest``; string codes."""
 
 from __future__ import annotations
-
-from datetime import time
 
 import numpy as np
 from hypothesis import given, settings
@@ -10,7 +8,6 @@ from hypothesis import strategies as st
 
 from hrguard.columns import Interner
 from hrguard.detectors._asof import AsOfLatest
-from hrguard.detectors._objects import flatten, lookup_each
 
 # one chunk: updates (key, value) and queries (key), each at a position; positions are distinct
 chunks = st.lists(st.lists(st.tuples(st.booleans(), st.integers(0, 5), st.integers(0, 99)), max_size=40), max_size=12)
@@ -60,27 +57,9 @@ def test_as_of_latest_folds_many_small_commits():
     assert table.values(rows)["v"].tolist() == [last[k] for k in range(300)] + [-1]
 
 
-def test_flatten_gives_owner_and_index():
-    lists = np.empty(3, dtype=object)
-    lists[:] = [["a", "b"], [], ["c"]]
-    flat, owner, index = flatten(lists)
-    assert flat == ["a", "b", "c"] and owner.tolist() == [0, 0, 2] and index.tolist() == [0, 1, 0]
-
-
 def test_codes_intern_in_order_of_first_appearance():
     one_by_one, memo = Interner(), Interner()
     values = ["x", None, "y", "x", "z", "y"]
     want = [one_by_one.code(v) for v in values]
     assert memo.codes(values).tolist() == want
     assert memo.strings == one_by_one.strings
-
-
-def test_plan_times_ignore_their_offset():
-    from datetime import timedelta, timezone
-
-    from hrguard.detectors.geofence import _SECONDS
-
-    eight, utc = timezone(timedelta(hours=8)), timezone.utc
-    assert time(9, 0, tzinfo=eight) == time(1, 0, tzinfo=utc)  # equal as times ...
-    assert lookup_each([time(9, 0, tzinfo=eight), time(1, 0, tzinfo=utc), time(9, 30)], _SECONDS).tolist() == [
-        9 * 3600, 3600, 9 * 3600 + 1800]  # ... but a plan means the wall-clock time written
