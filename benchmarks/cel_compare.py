@@ -43,26 +43,23 @@ REFERENCED = ("source", "accuracy_m")
 def build_contexts(n: int, seed: int) -> tuple[list[dict], list[dict], dict[str, np.ndarray], float, float]:
     """``n`` punch contexts (whole, referenced) via ExprRule._context; also the columns and build times."""
     import hrguard
-    from hrguard.columns import Chunk, ColumnBuilder, Interner
-    from hrguard.ingest import Intake, RawRecord
+    from hrguard.columns import Chunk
 
     import gen_events
 
     engine = hrguard.default_engine()
-    intake = Intake(engine.kinds)
-    strings = Interner()
-    builder = ColumnBuilder(engine.layouts, strings)
+    intake = engine.intake()
+    strings = intake.strings
     punches = 0
-    for pos, ev in enumerate(gen_events.generate(n * 3, seed), start=1):
+    picked = []
+    for ev in gen_events.generate(n * 3, seed):
         if ev["kind"] == KIND:
             punches += 1
         if ev["kind"] in (KIND, "customer.registered", "employee.hired"):
-            e = intake.take(RawRecord("<gen>", pos, ev))
-            if e is not None:
-                builder.add(e)
+            picked.append(ev)
         if punches >= n:
             break
-    frame = builder.freeze()
+    frame = intake.frame(picked)
     chunk = Chunk(frame, np.arange(len(frame)), int(frame.ts[-1]))
     rows = chunk.rows(KIND)[:n]
     # the detector decides its context from the condition: naming `event` as a value passes every field

@@ -288,8 +288,10 @@ def test_the_kit_catches_a_broken_detector(check, detector, kw, why, monkeypatch
         import types
 
         import hrguard.events
+        import hrguard.fastpath
 
-        monkeypatch.setattr(hrguard.events, "copy", types.SimpleNamespace(deepcopy=lambda v: v))
+        for module in (hrguard.events, hrguard.fastpath):  # the model path's copies and the fast path's
+            monkeypatch.setattr(module, "copy", types.SimpleNamespace(deepcopy=lambda v: v))
     events = orders()
     events[0]["approvers"] = ["legal", "finance"]  # kept in attrs
     failures = run(detector, events, **kw)

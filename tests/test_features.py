@@ -10,10 +10,9 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from hrguard.columns import Chunk, ColumnBuilder, Interner
+from hrguard.columns import Chunk
 from hrguard.errors import MissingExtraError
 from hrguard.features import FEATURE_NAMES, FEATURES, FeatureBuilder, FeatureConfig, FeatureMatrix, build_features
-from hrguard.ingest import Intake, iter_records
 from hrguard.kit import haversine_m
 from hrguard.timeutil import LocalClock, to_us
 
@@ -216,12 +215,10 @@ def random_events(seed: int, n: int = 200) -> list[dict]:
 
 def incremental(events: list[dict], chunk: int, engine, period: str = "day", zone: str = "UTC") -> tuple:
     """Feed a builder chunk by chunk, closing after each; also check no period is handed out early."""
-    intake, strings = Intake(engine.kinds), Interner()
-    cb = ColumnBuilder(engine.layouts, strings)
-    for ev in intake.take_all(iter_records(events)):
-        cb.add(ev)
-    as_of = int(max(cb.ts))
-    frame = cb.freeze(as_of=as_of)
+    intake = engine.intake()
+    strings = intake.strings
+    frame = intake.frame(events)
+    as_of = int(frame.ts[-1])
     fb = FeatureBuilder(LocalClock(zone), strings, FeatureConfig(period))
     blocks = []
     for ch in frame.chunks(chunk, upto_last=as_of):
@@ -277,11 +274,9 @@ def test_each_vectors_evidence_is_in_the_order_of_events(period, engine):
 
 def test_a_period_is_final_only_once_it_has_ended(engine):
     events = day_events()
-    intake, strings = Intake(engine.kinds), Interner()
-    cb = ColumnBuilder(engine.layouts, strings)
-    for ev in intake.take_all(iter_records(events)):
-        cb.add(ev)
-    frame = cb.freeze()
+    intake = engine.intake()
+    strings = intake.strings
+    frame = intake.frame(events)
     fb = FeatureBuilder(LocalClock("UTC"), strings)
     fb.add(Chunk(frame, np.arange(len(frame)), int(frame.ts[-1])))
     assert [b.period_start for b in fb.close(int(frame.ts[-1]))] == [20543]  # 31 March only

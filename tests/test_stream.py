@@ -13,7 +13,7 @@ import hrguard
 from hrguard import LateEventError, Stream
 from hrguard.columns import ColumnBuilder, Interner
 from hrguard.demo import load_events
-from hrguard.ingest import EventValidator, RawRecord
+from hrguard.ingest import validate
 from hrguard.timeutil import to_us
 
 SH = "+08:00"
@@ -194,11 +194,10 @@ _DEMO = load_events()
                       min_size=1, max_size=4))
 def test_freeze_in_order_on_a_reused_builder_is_what_freeze_gives(engine, picks):
     """A stream releases events in (ts, id) order through one reused builder; its frames must be freeze's."""
-    validate = EventValidator(engine.kinds).validate
     strings = Interner()
     reused = ColumnBuilder(engine.layouts, strings)
     for pick in picks:  # several releases through the one builder
-        evs = sorted((validate(RawRecord("<input>", 1, _DEMO[i])) for i in pick), key=lambda e: (to_us(e.ts), e.id))
+        evs = sorted((validate(_DEMO[i], engine.kinds) for i in pick), key=lambda e: (to_us(e.ts), e.id))
         fresh = ColumnBuilder(engine.layouts, strings)
         for ev in evs:
             fresh.add(ev)
@@ -218,3 +217,8 @@ def test_freeze_in_order_on_a_reused_builder_is_what_freeze_gives(engine, picks)
             for name in t.cols:
                 assert t.cols[name].dtype == u.cols[name].dtype, name
                 assert repr(t.cols[name].tolist()) == repr(u.cols[name].tolist()), name
+            assert t.nested.keys() == u.nested.keys()
+            for name, nt in t.nested.items():  # list fields: the same entries, in the same places
+                assert nt.starts.tolist() == u.nested[name].starts.tolist(), name
+                for f, col in nt.cols.items():
+                    assert repr(col.tolist()) == repr(u.nested[name].cols[f].tolist()), (name, f)

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import bisect
 import gc
-import heapq
 import logging
-from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,14 +22,15 @@ from typing import Any
 import numpy as np
 
 from . import plugins as _plugins
-from .bulk import Block, BulkIntake, iter_blocks
-from .columns import NULL_INT, Chunk, ColumnBuilder, Frame, Interner, KindLayout, positions
+from .columns import Chunk, Frame, Interner, KindLayout, positions
 from .detector import Detector, RuleContext
 from .errors import DetectorError
 from .events import Event
 from .findings import Finding, Severity
-from .ingest import IngestStats, Intake, RawRecord, Rejection, RowDeduplicator
 from .display import to_html, to_pandas
+from .fastpath import Schema
+from .ingest import IngestStats, Rejection
+from .intake import Intake
 from .ruleset import Rule, Ruleset
 from .ruleset import load_ruleset as _load_ruleset_with
 from .timeutil import LocalClock, format_duration, from_us, to_duration_us, to_instant_us, to_us
@@ -52,6 +51,18 @@ class Engine:
         self.pm, self.registry = _plugins.load(plugins, entrypoints=entrypoints)
         self.kinds: dict[str, type[Event]] = {k: r.obj for k, r in self.registry.kinds.items()}
         self.layouts = {k: KindLayout.of(m) for k, m in self.kinds.items()}
+        self._schema: Schema | None = None
+
+    @property
+    def schema(self) -> Schema:
+        """The fast path of this engine's kinds (generated from their models on first use)."""
+        if self._schema is None:
+            self._schema = Schema(self.kinds)
+        return self._schema
+
+    def intake(self, *, strict: bool = False) -> Intake:
+        """A fresh :class:`~hrguard.intake.Intake` of this engine's kinds (its own strings)."""
+        return Intake(self, strict=strict)
 
     @property
     def detectors(self) -> dict[str, type[Detector]]:
@@ -77,37 +88,33 @@ class Engine:
         given_as_of = to_instant_us(as_of, what="as_of") if as_of is not None else None  # checked before reading
         if max_disorder is not None:
             return BoundedScan(self, rs, max_disorder, strict=strict, chunk_size=chunk_size).run(events, as_of)
-        strings = Interner()
-        builder = ColumnBuilder(self.layouts, strings)
-        intake = Intake(self.kinds, strict=strict, dedupe=RowDeduplicator(builder))
-        bulk = BulkIntake(intake, builder, self.kinds)
+        intake = Intake(self, strict=strict)
         with _GcFreezer() as gcf:
-            for block in iter_blocks(events):
-                bulk.take(block)
+            for block in intake.read(events):
                 gcf.tick(len(block.values))
-            as_of_us = given_as_of if as_of is not None else (int(_np_max(builder.ts)) if len(builder) else None)
-            frame = builder.freeze(as_of=as_of_us)
-            intake.dedupe = None  # ingestion is over: let the builder's lists go
-            del builder
+            as_of_us = given_as_of
+            frame = intake.release_all(as_of_us)
+            if as_of_us is None and len(frame):
+                as_of_us = int(frame.ts[-1])
             gcf.freeze()
-            intake.stats.after_as_of = intake.stats.valid - len(frame)
-            return self._judge(rs, intake, frame, strings, as_of_us, chunk_size)
+            return self.judge(frame, rs, intake, as_of_us, chunk_size=chunk_size)
 
-    def _judge(self, rs: Ruleset, intake: Intake, frame: Frame, strings: Interner, as_of_us: int | None,
-               chunk_size: int) -> ScanResult:
-        runner = Runner(rs, strings)
-        for chunk in frame.chunks(chunk_size, upto_last=as_of_us):
+    def judge(self, frame: Frame, ruleset: Any, intake: Intake, as_of: int | None = None, *,
+              chunk_size: int = DEFAULT_CHUNK) -> ScanResult:
+        """Judge a frame of events (``intake.frame(...)``) at ``as_of`` (microseconds; default: its last
+        ``ts``); the result counts the intake's records and rejections."""
+        rs = ruleset if isinstance(ruleset, Ruleset) else self.load_ruleset(ruleset)
+        if as_of is None and len(frame):
+            as_of = int(frame.ts[-1])
+        runner = Runner(rs, intake.strings)
+        for chunk in frame.chunks(chunk_size, upto_last=as_of):
             runner.feed(chunk)
-        if len(frame) == 0 and as_of_us is not None:
-            runner.feed(Chunk.empty(frame, as_of_us))  # time still passes for an empty input
-        return runner.result(intake, as_of_us)
+        if len(frame) == 0 and as_of is not None:
+            runner.feed(Chunk.empty(frame, as_of))  # time still passes for an empty input
+        return runner.result(intake, as_of)
 
     def stream(self, ruleset: Any = "sales", allowed_lateness: Any = "0s", *, strict: bool = False) -> Stream:
         return Stream(ruleset, allowed_lateness, engine=self, strict=strict)
-
-
-def _np_max(buf: array) -> int:
-    return int(np.frombuffer(buf, dtype=np.int64).max())
 
 
 class _GcFreezer:
@@ -438,17 +445,14 @@ class Stream:
         self.lateness = to_duration_us(allowed_lateness, what="allowed_lateness")
         self.engine = engine or default_engine()
         self.ruleset = ruleset if isinstance(ruleset, Ruleset) else self.engine.load_ruleset(ruleset)
-        self.intake = Intake(self.engine.kinds, strict=strict)
-        self.strings = Interner()
+        # events wait in the intake until final, then go to the detectors in the order (ts, id)
+        self.intake = Intake(self.engine, strict=strict, lateness=self.lateness, late_message=self._late)
+        self.strings = self.intake.strings
         self.runner = Runner(self.ruleset, self.strings, streaming=True)
         self._clock: int | None = None
         self._watermark: int | None = None
-        self._pending: list[tuple[int, str, int, Event]] = []  # a heap of (ts, id, arrival, event)
-        self._builder = ColumnBuilder(self.engine.layouts, self.strings)  # reused: its kinds' plans stay
         self._no_events = _empty_frame(self.strings)
-        self._seq = 0
         self._next_pos = 0
-        self._n = 0
 
     @property
     def clock(self) -> datetime | None:
@@ -480,30 +484,26 @@ class Stream:
     def errors(self) -> list[DetectorError]:
         return self.runner.errors
 
-    def _late(self, event: Event, rec: RawRecord) -> Rejection | None:
-        if self._watermark is None or to_us(event.ts) > self._watermark:
-            return None
+    def _late(self, ts: int) -> str:
+        """Why an event at ``ts`` is late (it is at or before the watermark)."""
         zone = self.runner.clock.zone
         clock = from_us(self._clock, zone).isoformat() if self._clock is not None else "-"
-        return Rejection(rec.line, event.id, "ts",
-                         f"late event: {event.ts.astimezone(zone).isoformat()} is too far behind the stream's clock "
-                         f"{clock} (allowed_lateness {format_duration(self.lateness)}); events that old are already "
-                         f"judged. Raise allowed_lateness to accept such delays.", rec.source)
-
-    def _accept(self, event: Any) -> Event | None:
-        self._n += 1
-        return self.intake.take(RawRecord("<stream>", self._n, event), gate=self._late)
+        return (f"late event: {from_us(ts, zone).isoformat()} is too far behind the stream's clock {clock} "
+                f"(allowed_lateness {format_duration(self.lateness)}); events that old are already judged. "
+                f"Raise allowed_lateness to accept such delays.")
 
     def push(self, event: Any) -> list[Finding]:
         """Add one event (a dict or model); return the findings that became true."""
-        ev = self._accept(event)
-        if ev is None:
+        ev = self.intake.admit(event)
+        if ev is None:  # rejected (also as late) or a duplicate: counted
             return []
         ts = to_us(ev.ts)
-        self._seq += 1
-        heapq.heappush(self._pending, (ts, ev.id, self._seq, ev))
         self._clock = ts if self._clock is None else max(self._clock, ts)
-        return self._release(self._clock - self.lateness - 1)
+        # what the new clock makes final never includes the new event (it is not late, so it is later
+        # than that): release first, then hold it
+        found = self._release(self._clock - self.lateness - 1)
+        self.intake.hold(ev)
+        return found
 
     def push_many(self, events: Iterable[Any]) -> list[Finding]:
         out: list[Finding] = []
@@ -526,16 +526,8 @@ class Stream:
     def _release(self, upto: int) -> list[Finding]:
         if self._watermark is not None and upto <= self._watermark:
             return []
-        pending = self._pending
-        if pending and pending[0][0] <= upto:
-            # what is final comes off the heap's top in the order (ts, id): the frame needs no sort
-            builder = self._builder
-            try:
-                while pending and pending[0][0] <= upto:
-                    builder.add(heapq.heappop(pending)[3])
-                frame = builder.freeze_in_order(base=self._next_pos)
-            finally:
-                builder.clear()
+        frame = self.intake.release(upto, self._next_pos)
+        if frame is not None:
             self._next_pos += len(frame)
             chunk = Chunk(frame, positions(len(frame)), upto)
         else:
@@ -547,111 +539,6 @@ class Stream:
         """Everything so far as a :class:`ScanResult` (``as_of`` is the watermark; deferred work is settled)."""
         self.runner.settle()
         return self.runner.result(self.intake, self._watermark)
-
-
-class _SeenIds:
-    """The ids of events already judged by a bounded scan, as 64-bit hashes (8 bytes an id).
-
-    Held in a few sorted numpy runs (merged like a binary counter, so adding is amortised linear)
-    and queried a block of ids at a time. A judged event's ``ts`` is at or before the watermark and
-    an accepted one's after it, so an id seen here again always has different content: a repeat.
-    """
-
-    def __init__(self) -> None:
-        self.runs: list[np.ndarray] = []
-
-    def __len__(self) -> int:
-        return sum(r.size for r in self.runs)
-
-    @property
-    def nbytes(self) -> int:
-        return sum(r.nbytes for r in self.runs)
-
-    @staticmethod
-    def _hashes(ids: list[str]) -> np.ndarray:
-        return np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids))
-
-    def add(self, ids: list[str]) -> None:
-        if not ids:
-            return
-        h = self._hashes(ids)
-        h.sort()
-        runs = self.runs
-        runs.append(h)
-        while len(runs) > 1 and runs[-2].size <= 2 * runs[-1].size:
-            b, a = runs.pop(), runs.pop()
-            merged = np.concatenate([a, b])
-            merged.sort(kind="stable")  # timsort: two sorted runs merge in linear time
-            runs.append(merged)
-
-    def hits(self, ids: list[str]) -> set[str]:
-        """The ids among ``ids`` whose hash was seen (almost always none)."""
-        if not self.runs or not ids:
-            return set()
-        h = self._hashes(ids)
-        found = np.zeros(h.size, dtype=bool)
-        for run in self.runs:
-            i = np.minimum(np.searchsorted(run, h), run.size - 1)
-            found |= run[i] == h
-        return {ids[k] for k in np.flatnonzero(found).tolist()} if found.any() else set()
-
-
-class _Window(ColumnBuilder):
-    """The events a bounded scan holds until they are final, already in column form (no models kept).
-
-    :meth:`split` freezes the rows at or before an instant into a :class:`Frame` (sorted ``(ts, id)``)
-    and carries the others, in arrival order, into a fresh window. ``rows`` maps each held id to its
-    row, for the plain scan's duplicate rule (:meth:`ColumnBuilder.same_as_row`).
-    """
-
-    def __init__(self, layouts: dict[str, KindLayout], strings: Interner):
-        super().__init__(layouts, strings)
-        self.rows: dict[str, int] = {}
-
-    def ts_array(self) -> np.ndarray:
-        return np.frombuffer(self.ts, dtype=np.int64) if len(self.ts) else np.zeros(0, dtype=np.int64)
-
-    def split(self, upto: int, base: int) -> tuple[Frame, list[str], _Window]:
-        """``(frame of the rows with ts <= upto, their ids, a window of the other rows)``."""
-        ts = self.ts_array()
-        ready = ts <= upto
-        frame = self.freeze(as_of=upto, base=base)
-        keep = np.flatnonzero(~ready)
-        done_ids = [i for i, r in zip(self.ids, ready.tolist()) if r]
-        return frame, done_ids, self._carry(keep)
-
-    def _carry(self, keep: np.ndarray) -> _Window:
-        nb = _Window(self.layouts, self.strings)
-        if keep.size == 0:
-            return nb
-        kl = keep.tolist()
-        nb.ts = array("q", np.frombuffer(self.ts, dtype=np.int64)[keep].tobytes())
-        nb.ids = [self.ids[i] for i in kl]
-        nb.rows = {rid: k for k, rid in enumerate(nb.ids)}
-        kind = np.frombuffer(self.kind, dtype=np.int32)[keep]
-        nb.kind = array("i", kind.tobytes())
-        nb.employee = array("i", np.frombuffer(self.employee, dtype=np.int32)[keep].tobytes())
-        nb.tenant = array("i", np.frombuffer(self.tenant, dtype=np.int32)[keep].tobytes())
-        old_kind_row = np.frombuffer(self.kind_row, dtype=np.int64)[keep]
-        new_kind_row = np.zeros(keep.size, dtype=np.int64)
-        for kname, cols in self._cols.items():
-            where = np.flatnonzero(kind == self.strings.find(kname))
-            if where.size == 0:
-                continue
-            src = old_kind_row[where]
-            sl = src.tolist()
-            new_kind_row[where] = np.arange(where.size)
-            nb._start_kind(kname)  # the new window's buffers (and the appends its plan holds)
-            for fname, col in cols.items():
-                dst = nb._cols[kname][fname]
-                if isinstance(col, list):
-                    dst.extend([col[i] for i in sl])
-                else:
-                    dst.frombytes(np.frombuffer(col, dtype=np.dtype(col.typecode))[src].tobytes())
-            attrs = self._attrs[kname]
-            nb._attrs[kname].extend([attrs[i] for i in sl])
-        nb.kind_row = array("q", new_kind_row.tobytes())
-        return nb
 
 
 class BoundedScan:
@@ -689,146 +576,71 @@ class BoundedScan:
         self.ruleset = ruleset
         self.lateness = to_duration_us(max_disorder, what="max_disorder")
         self.chunk_size = max(1, int(chunk_size))
-        self.strings = Interner()
+        # the window of events not yet final, the lateness rule and the judged ids are the intake's
+        self.intake = Intake(engine, strict=strict, lateness=self.lateness, late_message=self._late)
+        self.strings = self.intake.strings
         self.runner = Runner(ruleset, self.strings)
-        self.intake = Intake(engine.kinds, strict=strict)
         self.as_of: int | None = None
-        self.clock: int | None = None  # latest ts of the valid events read
-        self.watermark: int | None = None  # every event at or before it has been judged
-        self.seen = _SeenIds()
-        self.window = _Window(engine.layouts, self.strings)
-        self.bulk = BulkIntake(self.intake, self.window, engine.kinds, rows=self.window.rows)
         self._next_pos = 0
         self.releases = 0
         self.peak_window = 0  # the most events held at once
-        self._repeats: set[Any] = set()  # ids of the current block already judged
+
+    @property
+    def seen(self) -> Any:
+        """The ids of the events judged so far (:class:`~hrguard.intake.JudgedIds`)."""
+        return self.intake.judged
 
     # -- the run -------------------------------------------------------------------------------------
     def run(self, events: Any, as_of: Any = None) -> ScanResult:
         self.as_of = to_instant_us(as_of, what="as_of") if as_of is not None else None
+        intake = self.intake
         # what the window holds lives for a while, then dies by reference counting (no cycles): keep
         # the cyclic GC from walking it and the detectors' state again and again (see _GcFreezer)
         with _GcFreezer(every=8192) as gcf:
-            for block in iter_blocks(events, min(self.BLOCK, self.chunk_size)):
-                self._take_block(block)
+            for block in intake.read(events, min(self.BLOCK, self.chunk_size)):
                 gcf.n += len(block.values)
-                if len(self.window) >= self.chunk_size and self._ready_count() >= self.chunk_size:
+                held = len(intake.window)
+                self.peak_window = max(self.peak_window, held)
+                if held >= self.chunk_size and self._ready_count() >= self.chunk_size:
                     self._release(self._final_bound())
                 gcf.freeze()
-            final = self.as_of if self.as_of is not None else self.clock
-            if final is not None and (self.watermark is None or final > self.watermark):
+            final = self.as_of if self.as_of is not None else intake.clock
+            if final is not None and (intake.watermark is None or final > intake.watermark):
                 self._release(final)
-            self.intake.stats.after_as_of = len(self.window)  # only events after as_of are left
-            self.window = _Window(self.engine.layouts, self.strings)
-            return self.runner.result(self.intake, final)
+            intake.stats.after_as_of = len(intake.window)  # only events after as_of are left
+            intake.window.clear()
+            intake.held.clear()
+            return self.runner.result(intake, final)
 
     def _final_bound(self) -> int:
         """The latest instant at or before which every event is final now."""
-        assert self.clock is not None
-        bound = self.clock - self.lateness - 1
+        clock = self.intake.clock
+        assert clock is not None
+        bound = clock - self.lateness - 1
         return bound if self.as_of is None else min(bound, self.as_of)
 
     def _ready_count(self) -> int:
-        return int(np.count_nonzero(self.window.ts_array() <= self._final_bound()))
+        return int(np.count_nonzero(self.intake.window.ts_array() <= self._final_bound()))
 
-    # -- intake --------------------------------------------------------------------------------------
-    def _take_block(self, block: Block) -> None:
-        """Take a block through the bulk intake (hrguard.bulk): canonical new rows in column form at
-        once, the others one by one (:meth:`_take_one`), every row's lateness decided in order."""
-        window = self.window
-        bulk = self.bulk
-        bulk.builder, bulk.rows = window, window.rows
-        self._repeats: set[Any] = set()
-        bulk.take(block, admit=self._admit, known=self._judged if self.seen.runs else None)
-        if len(self.window) > self.peak_window:
-            self.peak_window = len(self.window)
-
-    def _judged(self, ids: list[Any]) -> set[Any]:
-        """Ids of the block already judged (looked up for the whole block at once; kept for the slow rows)."""
-        self._repeats = self.seen.hits(ids)
-        return self._repeats
-
-    def _admit(self, block: Block, ts: np.ndarray) -> np.ndarray:
-        """The fast rows that are not late, deciding in order of arrival (see :data:`hrguard.bulk.Admit`).
-
-        Between two slow rows the clock is a running maximum: a late row's ``ts`` is behind the clock,
-        so counting it in the maximum changes nothing. Slow rows and late fast rows go one by one.
-        """
-        n = ts.size
-        accepted = ts != NULL_INT
-        start = 0
-        for stop in np.flatnonzero(~accepted).tolist() + [n]:
-            if stop > start:
-                self._admit_run(block, start, ts[start:stop], accepted)
-            if stop < n:
-                self._take_one(block.record(stop))
-            start = stop + 1
-        return accepted
-
-    def _admit_run(self, block: Block, start: int, ts: np.ndarray, accepted: np.ndarray) -> None:
-        first = self.clock if self.clock is not None else int(ts[0])
-        before = np.maximum(first, np.concatenate([[first], np.maximum.accumulate(ts)[:-1]]))
-        late = np.flatnonzero(ts < before - self.lateness)
-        for k in late.tolist():  # rare: rejected with the one-record path's message
-            accepted[start + k] = False
-            self.clock = int(before[k])
-            self._take_one(block.record(start + k))
-        self.clock = max(first, int(ts.max()))
-
-    def _take_one(self, rec: RawRecord) -> None:
-        intake = self.intake
-        stats = intake.stats
-        stats.received += 1
-        ev = intake.validator.validate(rec)
-        if isinstance(ev, Rejection):
-            intake.reject(ev)
-            return
-        ts = to_us(ev.ts)
-        clock = self.clock
-        if clock is not None and ts < clock - self.lateness:
-            intake.reject(self._late(ev, rec), late=True)
-            return
-        window = self.window
-        rid = ev.id
-        row = window.rows.get(rid)
-        judged = rid in self._repeats or (self.seen.runs and not isinstance(rec.value, dict) and self.seen.hits([rid]))
-        if row is not None or judged:
-            if row is not None and window.same_as_row(row, ev):
-                stats.duplicates += 1
-            else:
-                intake.reject(Rejection(
-                    rec.line, rid, "id",
-                    "repeated id with different content: ids must be unique (the first record received with this "
-                    "id is kept; this one is rejected)", rec.source, rec.item))
-            return
-        stats.valid += 1
-        window.rows[rid] = len(window)
-        window.add(ev)
-        if clock is None or ts > clock:
-            self.clock = ts
-
-    def _late(self, ev: Event, rec: RawRecord) -> Rejection:
+    def _late(self, ts: int) -> str:
         zone = self.runner.clock.zone
-        clock = from_us(self.clock, zone).isoformat() if self.clock is not None else "-"
-        return Rejection(rec.line, ev.id, "ts",
-                         f"late event: {ev.ts.astimezone(zone).isoformat()} is more than max_disorder "
-                         f"{format_duration(self.lateness)} behind the latest ts read before it ({clock}); events "
-                         f"that old are already judged. Raise max_disorder, or scan without it.", rec.source, rec.item)
+        clock = self.intake.clock
+        read = from_us(clock, zone).isoformat() if clock is not None else "-"
+        return (f"late event: {from_us(ts, zone).isoformat()} is more than max_disorder "
+                f"{format_duration(self.lateness)} behind the latest ts read before it ({read}); events that "
+                f"old are already judged. Raise max_disorder, or scan without it.")
 
     # -- release ---------------------------------------------------------------------------------------
     def _release(self, upto: int) -> None:
         """Judge every waiting event at or before ``upto`` (sorted, in chunks); time reaches ``upto``."""
-        frame, done, self.window = self.window.split(upto, self._next_pos)
-        self.seen.add(done)
-        del done
-        self._next_pos += len(frame)
+        frame = self.intake.release(upto, self._next_pos)
         runner = self.runner
-        if len(frame):
+        if frame is not None:
+            self._next_pos += len(frame)
             for chunk in frame.chunks(self.chunk_size, upto_last=upto):
                 runner.feed(chunk)
         else:
-            runner.feed(Chunk.empty(frame, upto))
-        self.watermark = upto
+            runner.feed(Chunk.empty(_empty_frame(self.strings), upto))
         self.releases += 1
 
 

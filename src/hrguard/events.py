@@ -27,15 +27,16 @@ from pydantic import (
 from .errors import FieldError  # re-exported: ingest and plugins import it from here
 
 
-def _not_a_number(what: str, example: str) -> BeforeValidator:
-    """Refuse JSON numbers and booleans where the spec wants a string form (pydantic would take epoch seconds)."""
+def _refuse_numbers(what: str, example: str) -> Any:
+    """A pre-check refusing JSON numbers and booleans where the spec wants a string form (pydantic would
+    take epoch seconds)."""
 
     def check(v: Any) -> Any:
         if isinstance(v, (bool, int, float, Decimal)):
             raise ValueError(f"expected {what} as a string, e.g. {example}, got the number {v}")
         return v
 
-    return BeforeValidator(check)
+    return check
 
 
 def _no_bool(v: Any) -> Any:
@@ -44,9 +45,20 @@ def _no_bool(v: Any) -> Any:
     return v
 
 
-Timestamp = Annotated[AwareDatetime, _not_a_number("an RFC 3339 timestamp", "'2026-03-30T09:12:00+08:00'")]
-Date = Annotated[date, _not_a_number("a date YYYY-MM-DD", "'2026-03-30'")]
-TimeOfDay = Annotated[time, _not_a_number("a local time HH:MM", "'09:30'")]
+_timestamp_text = _refuse_numbers("an RFC 3339 timestamp", "'2026-03-30T09:12:00+08:00'")
+_date_text = _refuse_numbers("a date YYYY-MM-DD", "'2026-03-30'")
+_time_text = _refuse_numbers("a local time HH:MM", "'09:30'")
+
+PRECHECKS: frozenset[Any] = frozenset({_timestamp_text, _date_text, _time_text, _no_bool})
+"""The pre-validators of the types below. Each only refuses inputs of a JSON type the field's plain form
+never has (a number for a timestamp, a boolean for money), so a checker that accepts only the plain
+form (:mod:`hrguard.fastpath`) can rely on them without running them."""
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_timestamp_text)]
+Date = Annotated[date, BeforeValidator(_date_text)]
+TimeOfDay = Annotated[time, BeforeValidator(_time_text)]
+
+
 def _canonical_money(d: Decimal) -> str:
     """One spelling per amount (600000, 600000.0 and "600000.00" are the same money)."""
     return format(d.normalize(), "f")
@@ -75,7 +87,17 @@ def _pair(lat: float | None, lon: float | None, what: str) -> None:
 
 
 class _Strict(BaseModel):
+    """A nested object of an event (plan item, claim, photo): fixed shape, unknown keys rejected."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+    #: see :attr:`Event.BOTH_OR_NEITHER`
+    BOTH_OR_NEITHER: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> _Strict:
+        for a, b, what in self.BOTH_OR_NEITHER:
+            _pair(getattr(self, a), getattr(self, b), what)
+        return self
 
 
 class Event(BaseModel):
@@ -83,6 +105,10 @@ class Event(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
     KIND: ClassVar[str] = ""
+    #: pairs of optional fields given together or not at all, with what they locate, e.g.
+    #: ``(("lat", "lon", "a punch"),)``: the model rejects a record with only one of them, naming the
+    #: missing one; being declared rather than coded, the rule is also read by the fast path
+    BOTH_OR_NEITHER: ClassVar[tuple[tuple[str, str, str], ...]] = ()
 
     id: NonEmpty = Field(description="unique event id; findings cite it as evidence")
     kind: str
@@ -114,6 +140,12 @@ class Event(BaseModel):
                 attrs[k] = copy.deepcopy(value) if isinstance(value, (dict, list)) else value
             object.__setattr__(self, "attrs", attrs)
             extra.clear()
+        return self
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> Event:
+        for a, b, what in self.BOTH_OR_NEITHER:
+            _pair(getattr(self, a), getattr(self, b), what)
         return self
 
     @classmethod
@@ -170,17 +202,13 @@ class SiteRegistered(Event):
 
 class CustomerRegistered(Event):
     kind: Literal["customer.registered"]
+    BOTH_OR_NEITHER = (("lat", "lon", "a customer's location"),)
     customer_id: NonEmpty
     name: str | None = None
     owner_id: str | None = None
     lat: Lat | None = None
     lon: Lon | None = None
     address: str | None = None
-
-    @model_validator(mode="after")
-    def _both_or_neither(self) -> CustomerRegistered:
-        _pair(self.lat, self.lon, "a customer's location")
-        return self
 
 
 class CustomerAssigned(Event):
@@ -198,15 +226,12 @@ class CustomerStageChanged(Event):
 
 
 class Photo(_Strict):
+    BOTH_OR_NEITHER = (("lat", "lon", "a photo's location"),)
+
     uri: str
     lat: Lat | None = None
     lon: Lon | None = None
     taken_at: Timestamp | None = None
-
-    @model_validator(mode="after")
-    def _both_or_neither(self) -> Photo:
-        _pair(self.lat, self.lon, "a photo's location")
-        return self
 
 
 class FollowupLogged(Event):
@@ -234,6 +259,7 @@ class PlanSubmitted(Event):
 
 class AttendancePunched(Event):
     kind: Literal["attendance.punched"]
+    BOTH_OR_NEITHER = (("lat", "lon", "a punch"),)
     direction: Literal["in", "out"]
     lat: Lat | None = None
     lon: Lon | None = None
@@ -241,11 +267,6 @@ class AttendancePunched(Event):
     source: Literal["gps", "wifi", "beacon", "manual"] | None = None
     customer_id: str | None = None
     site_id: str | None = None
-
-    @model_validator(mode="after")
-    def _both_or_neither(self) -> AttendancePunched:
-        _pair(self.lat, self.lon, "a punch")
-        return self
 
 
 class Claim(_Strict):

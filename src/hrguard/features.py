@@ -24,7 +24,7 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 
-from .columns import Chunk, ColumnBuilder, Interner
+from .columns import Chunk, Interner
 from .engine import default_engine
 from .errors import InvalidArgumentError, MissingExtraError, UnknownNameError
 from .kit import haversine_m, pack2, rows_pos
@@ -391,8 +391,7 @@ class FeatureBuilder:
             mask[j] |= 1 << FOLLOWUPS
             visit = strings.find("visit")
             is_visit = chunk.col(FOLLOWUP, "channel")[has] == visit if visit >= 0 else np.zeros(rows.size, bool)
-            photos = chunk.col(FOLLOWUP, "photos")[has]
-            with_photo = is_visit & np.fromiter((bool(p) for p in photos), dtype=bool, count=rows.size)
+            with_photo = is_visit & (chunk.col(FOLLOWUP, "photos")[has] > 0)  # the number of photos
             mask[j[is_visit]] |= 1 << VISITS
             mask[j[with_photo]] |= 1 << VISITS_PHOTO
             cust = chunk.col(FOLLOWUP, "customer_id")[has].astype(np.int64)
@@ -433,16 +432,15 @@ class FeatureBuilder:
 
     def _add_claims(self, chunk: Chunk, rows: np.ndarray, has: np.ndarray, j: np.ndarray, emp: np.ndarray,
                     mask: np.ndarray, sums: list[tuple[np.ndarray, int, np.ndarray]]) -> None:
-        code = self.strings.code
         dates = chunk.col(SUMMARY, "date")[has]
-        q = [(k, c.customer_id) for k, claims in enumerate(chunk.col(SUMMARY, "claims")[has]) for c in claims
-             if c.activity in ("visit", "call")]
-        if not q:
+        claims = chunk.nested(SUMMARY, "claims")
+        act = claims.col("activity")
+        wanted = [c for c in (self.strings.find("visit"), self.strings.find("call")) if c >= 0]
+        q = np.flatnonzero(has[claims.owner] & np.isin(act, wanted))  # the visit and call claims
+        if q.size == 0:
             return
-        q_s = [k for k, _ in q]
-        q_c = [code(c) for _, c in q]
-        qs = np.asarray(q_s, dtype=np.int64)
-        qc = np.asarray(q_c, dtype=np.int64)
+        qs = (np.cumsum(has) - 1)[claims.owner[q]]  # the claim's summary, among the employees' ones
+        qc = claims.col("customer_id")[q].astype(np.int64)
         qpos = rows_pos(chunk, rows)[qs]
         qi, found = self.followups.find(pack2(emp[j[qs]], dates[qs].astype(np.int64)))
         ok = (found["cust"] == qc[qi]) & (found["pos"] < qpos[qi])
@@ -462,19 +460,21 @@ class FeatureBuilder:
         dates = chunk.col(PLAN, "date")[has].astype(np.int64)
         received = np.floor_divide(self.clock.local_us(f.ts[rows]), DAY_US)
         ok = received <= dates  # a plan received after its date has ended is never used
-        plans = chunk.col(PLAN, "items")[has]
-        found = [(i, k, it.customer_id, it.site_id, it.start, it.end) for i in np.flatnonzero(ok).tolist()
-                 for k, it in enumerate(plans[i]) if it.customer_id is not None or it.site_id is not None]
-        if not found:
+        items = chunk.nested(PLAN, "items")
+        ok_all = np.zeros(has.size, dtype=bool)
+        ok_all[np.flatnonzero(has)] = ok
+        cust, site = items.col("customer_id").astype(np.int64), items.col("site_id").astype(np.int64)
+        by_site = cust < 0
+        q = np.flatnonzero(ok_all[items.owner] & ~(by_site & (site < 0)))  # items naming a place
+        if q.size == 0:
             return  # no item names a place
-        r_i, k_i, c_ids, s_ids, t0, t1 = zip(*found)
-        code = strings.code
-        place = np.asarray([code(c) if c is not None else code(x) for c, x in zip(c_ids, s_ids)], dtype=np.int64)
-        by_site = np.fromiter((c is None for c in c_ids), dtype=bool, count=len(found))
-        ri = np.asarray(r_i, dtype=np.int64)
+        ri = (np.cumsum(has) - 1)[items.owner[q]]  # the item's plan, among the employees' ones
+        k_i = items.index[q]
+        by_site = by_site[q]
+        place = np.where(by_site, site[q], cust[q])
         base = dates[ri] * DAY_US
-        lo = base + np.asarray([t.hour * 3600 + t.minute * 60 + t.second for t in t0], dtype=np.int64) * US
-        hi = base + np.asarray([t.hour * 3600 + t.minute * 60 + t.second for t in t1], dtype=np.int64) * US
+        lo = base + items.col("start")[q] * US
+        hi = base + items.col("end")[q] * US
         pos = rows_pos(chunk, rows)[ri]
         lat, lon = np.full(ri.size, np.nan), np.full(ri.size, np.nan)
         for store, which in ((self.places, ~by_site), (self.sites, by_site)):
@@ -671,19 +671,17 @@ def build_features(events: Any, *, timezone: str = "UTC", period: Period = "day"
     periods that ended by ``as_of``. Invalid records are skipped (as a scan rejects them). Events of
     several tenants need ``tenant=`` to pick one.
     """
-    from .ingest import Intake, iter_records
 
     engine = engine or default_engine()
     config = FeatureConfig(period, float(radius_m), to_duration_us(window_slack, what="window_slack"),
                            time_of_day_seconds(work_start),
                            time_of_day_seconds(work_end))
-    intake = Intake(engine.kinds)
-    strings = Interner()
-    builder = ColumnBuilder(engine.layouts, strings)
-    for ev in intake.take_all(iter_records(events)):
-        builder.add(ev)
-    as_of_us = to_instant_us(as_of, what="as_of") if as_of is not None else (int(max(builder.ts)) if len(builder) else None)
-    frame = builder.freeze(as_of=as_of_us)
+    intake = engine.intake()
+    strings = intake.strings
+    as_of_us = to_instant_us(as_of, what="as_of") if as_of is not None else None
+    frame = intake.frame(events, as_of_us)
+    if as_of_us is None and len(frame):
+        as_of_us = int(frame.ts[-1])
     tenants = sorted(set(strings.texts(np.unique(frame.tenant))), key=lambda t: (t is not None, t or ""))
     if tenant is None and len(tenants) > 1:
         raise InvalidArgumentError("tenant", f"the events belong to several tenants ({', '.join(map(str, tenants))}): "

@@ -1,8 +1,11 @@
-"""From raw records to valid events: readers that keep line numbers, validation, duplicate ids.
+"""From raw records to checked input: the one reader, and the model path with its located messages.
 
-Every record in becomes exactly one of: a valid :class:`~hrguard.events.Event`, a duplicate
-delivery (same id, same content: counted and ignored), or a :class:`Rejection` naming the record's
-line (or position), its id when it has one, the field and the problem.
+:func:`read_blocks` reads anything a scan accepts (JSON Lines or a JSON array, as paths, files or
+stdin; or Python records) as :class:`Block` s of records that keep their line numbers (or
+positions). :func:`validate` is the model path: one record validated by its kind's pydantic model,
+giving the event or a :class:`Rejection` naming the record's line, its id when it has one, the
+field and the problem. :class:`~hrguard.intake.Intake` takes the blocks: through the fast path
+(:mod:`hrguard.fastpath`) where it can, through :func:`validate` for everything else.
 """
 
 from __future__ import annotations
@@ -12,23 +15,22 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import IO, Any
 
+import msgspec
 from pydantic import BaseModel, ValidationError
 
-from .errors import InvalidEventError, LateEventError
 from .events import Event, FieldError
-from .timeutil import to_us
 
-try:  # orjson is optional (the 'fast' extra); json is the fallback
+try:  # the wording of a malformed line's message (orjson is optional: the 'fast' extra)
     import orjson
 
-    loads = orjson.loads
+    _message_loads = orjson.loads
     JSONError: tuple[type[Exception], ...] = (orjson.JSONDecodeError,)
 except ImportError:  # pragma: no cover - exercised when orjson is absent
-    loads = json.loads
+    _message_loads = json.loads
     JSONError = (json.JSONDecodeError,)
 
 
@@ -83,19 +85,35 @@ class IngestStats:
 
 
 @dataclass
-class RawRecord:
-    """One record as read: its source, line (or position), and the parsed object or a parse error.
+class Broken:
+    """A record that could not be read as JSON: the problem, and its id when it can be read off the text."""
 
-    For a parse error, ``value`` is the record's id when it could be read off the text.
+    message: str
+    id: str | None = None
+
+
+@dataclass
+class Block:
+    """Records in order of arrival, where each came from, in what form.
+
+    ``values[i]`` is a JSON line as ``bytes`` when ``lines_are_json`` (a blank one is no record), else
+    a Python record (a dict, a model, anything: it is checked) or a :class:`Broken` record;
+    ``lines[i]`` its line (or 1-based position among Python records), ``items[i]`` its position in a
+    JSON array. ``fresh``: the values were parsed here and are nobody else's (no copies needed).
     """
 
     source: str
-    line: int
-    value: Any = None
-    error: str | None = None
-    item: int | None = None  # 1-based position in a JSON array
+    values: list[Any]
+    lines: list[int] | range
+    items: list[int | None] | None = None
+    lines_are_json: bool = False
+    fresh: bool = False
+
+    def item(self, i: int) -> int | None:
+        return self.items[i] if self.items is not None else None
 
 
+# -- reading ----------------------------------------------------------------------------------------------
 _ID_IN_TEXT = re.compile(rb'"id"\s*:\s*"((?:[^"\\]|\\.){1,200})"')
 
 
@@ -118,41 +136,65 @@ def json_problem(exc: Exception) -> str:
     return f"{msg} at column {col}" if col else msg
 
 
-def _lines(stream: IO[bytes], source: str) -> Iterator[RawRecord]:
-    first = True
-    for lineno, raw in enumerate(stream, start=1):
-        if first:
-            if raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]  # a UTF-8 byte order mark
-            stripped = raw.lstrip()
-            if not stripped:
-                continue
-            first = False
-            if stripped.startswith(b"["):  # a JSON array: read the whole thing
-                rest = stream.read()
-                yield from _array(raw + rest, source, lineno)
-                return
-        line = raw.rstrip(b"\r\n")
-        if not line.strip():
-            continue
+_AT_BYTE = re.compile(r"^(?:JSON is malformed: )?(.*?)(?: \(byte (\d+)\))?$")
+
+
+def _msgspec_problem(exc: Exception, line: bytes) -> str:
+    """The same from msgspec's error (``... (byte 20)``: its column in characters)."""
+    m = _AT_BYTE.match(str(exc))
+    what, at = (m.group(1), m.group(2)) if m else (str(exc), None)
+    if at is None and what == "Input data was truncated":
+        what, at = "unexpected end of data", str(len(line))
+    if at is None:
+        return what
+    return f"{what} at column {len(line[:int(at)].decode('utf-8', 'replace')) + 1}"
+
+
+def parse_line(line: bytes) -> Any:
+    """One JSON Lines record: its value, or :class:`Broken` (msgspec decides what is JSON; the
+    message says where it breaks)."""
+    try:
+        return msgspec.json.decode(line)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        text = line.rstrip(b"\r\n")
         try:
-            yield RawRecord(source, lineno, loads(line))
-        except JSONError as exc:
-            yield RawRecord(source, lineno, error=f"malformed JSON: {json_problem(exc)}", value=salvage_id(line))
+            _message_loads(text)
+            problem = _msgspec_problem(exc, text)
+        except JSONError as other:
+            problem = json_problem(other)
+        except (ValueError, TypeError):
+            problem = _msgspec_problem(exc, text)
+        return Broken(f"malformed JSON: {problem}", salvage_id(text))
 
 
 _WS = re.compile(r"[ \t\r\n]*")
 
 
-def _array(data: bytes, source: str, first_line: int = 1) -> Iterator[RawRecord]:
-    """Items of a JSON array, each with the line where it starts and its position in the array.
+def _array(data: bytes, source: str, first_line: int = 1, size: int = 8192) -> Iterator[Block]:
+    """Blocks of the items of a JSON array, each with the line where it starts and its position."""
+    values: list[Any] = []
+    lines: list[int] = []
+    items: list[int | None] = []
+    for line, item, value in _array_items(data, first_line):
+        values.append(value)
+        lines.append(line)
+        items.append(item)
+        if len(values) >= size:
+            yield Block(source, values, lines, items, fresh=True)
+            values, lines, items = [], [], []
+    if values:
+        yield Block(source, values, lines, items, fresh=True)
 
-    A syntax error ends the array: it is reported once, at its own line and column.
+
+def _array_items(data: bytes, first_line: int) -> Iterator[tuple[int, int | None, Any]]:
+    """``(line, position, value)`` of each item of a JSON array.
+
+    A syntax error ends the array: it is reported once (as :class:`Broken`), at its own line and column.
     """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        yield RawRecord(source, first_line, error=f"not UTF-8 text: {exc}")
+        yield first_line, None, Broken(f"not UTF-8 text: {exc}")
         return
     decoder = json.JSONDecoder()
     line = first_line
@@ -165,11 +207,11 @@ def _array(data: bytes, source: str, first_line: int = 1) -> Iterator[RawRecord]
         counted = p
         return line
 
-    def error(p: int, msg: str, item: int | None = None, start: int | None = None) -> RawRecord:
+    def error(p: int, msg: str, item: int | None = None, start: int | None = None) -> tuple[int, int | None, Broken]:
         ln = line_at(p)
         col = p - (text.rfind("\n", 0, p) + 1) + 1
         rid = salvage_id(text[start:p].encode()) if start is not None else None
-        return RawRecord(source, ln, rid, error=f"malformed JSON array: {msg} at column {col}", item=item)
+        return ln, item, Broken(f"malformed JSON array: {msg} at column {col}", rid)
 
     pos += 1  # the "["
     n = 0
@@ -185,7 +227,7 @@ def _array(data: bytes, source: str, first_line: int = 1) -> Iterator[RawRecord]
             yield error(exc.pos, msg, n + 1, pos)
             return
         n += 1
-        yield RawRecord(source, line_at(pos), value, item=n)
+        yield line_at(pos), n, value
         pos = _WS.match(text, end).end()  # type: ignore[union-attr]
         if pos < len(text) and text[pos] == ",":
             pos += 1
@@ -200,41 +242,80 @@ def _array(data: bytes, source: str, first_line: int = 1) -> Iterator[RawRecord]
         yield error(pos, "unexpected text after the closing ']'")
 
 
-def read_records(source: str | os.PathLike[str] | IO[bytes] | IO[str]) -> Iterator[RawRecord]:
-    """Records of a JSON Lines or JSON array file (``"-"`` is stdin), with their line numbers.
-
-    For JSON Lines the number is the file's line; for a JSON array, the item's position (1-based).
-    """
-    if isinstance(source, (str, os.PathLike)):
-        name = str(source)
-        if name == "-":
-            yield from _lines(sys.stdin.buffer, "<stdin>")
+def _jsonl(fh: IO[bytes], source: str, size: int) -> Iterator[Block]:
+    """Blocks of a binary stream of JSON Lines (or one JSON array), ``size`` records or so at a time."""
+    lineno = 1
+    first = True
+    while True:
+        lines = fh.readlines(size * 256)
+        if not lines:
             return
-        with open(name, "rb") as fh:
-            yield from _lines(fh, name)
-        return
-    name = getattr(source, "name", "<stream>")
-    if isinstance(source, io.TextIOBase) or (hasattr(source, "encoding") and not hasattr(source, "buffer")):
-        yield from _lines(io.BytesIO(source.read().encode()), str(name))  # type: ignore[union-attr]
-    elif hasattr(source, "buffer"):
-        yield from _lines(source.buffer, str(name))  # type: ignore[union-attr]
-    else:
-        yield from _lines(source, str(name))  # type: ignore[arg-type]
+        if first:
+            if lines[0].startswith(b"\xef\xbb\xbf"):
+                lines[0] = lines[0][3:]  # a UTF-8 byte order mark
+            head = next((ln for ln in lines if ln.strip()), None)
+            if head is None:
+                lineno += len(lines)
+                continue
+            first = False
+            if head.lstrip().startswith(b"["):  # a JSON array: read the whole thing
+                skipped = lines.index(head)
+                yield from _array(b"".join(lines[skipped:]) + fh.read(), source, lineno + skipped, size)
+                return
+        yield Block(source, lines, range(lineno, lineno + len(lines)), lines_are_json=True, fresh=True)
+        lineno += len(lines)
 
 
-def iter_records(events: Any) -> Iterator[RawRecord]:
-    """Records of anything ``scan`` accepts: a path, several paths, a file, or an iterable of dicts/models."""
-    if isinstance(events, (str, os.PathLike)) or hasattr(events, "read"):
-        yield from read_records(events)
+def _records(values: Any, source: str, size: int) -> Iterator[Block]:
+    """Blocks of Python records (positions 1, 2, ...)."""
+    block: list[Any] = []
+    start = 1
+    for v in values:
+        block.append(v)
+        if len(block) >= size:
+            yield Block(source, block, range(start, start + len(block)))
+            start += len(block)
+            block = []
+    if block:
+        yield Block(source, block, range(start, start + len(block)))
+
+
+def read_blocks(events: Any, size: int = 8192) -> Iterator[Block]:
+    """Blocks of about ``size`` records of anything ``scan`` accepts: a path (``"-"`` is stdin),
+    several paths, a binary or text file of JSON Lines or a JSON array, or an iterable of records.
+
+    For JSON Lines a record's number is its line in the file; for a JSON array the line where the
+    item starts (and its position in the array); for Python records their 1-based position.
+    """
+    if isinstance(events, (str, os.PathLike)):
+        yield from _path(events, size)
         return
     if isinstance(events, (list, tuple)) and events and all(isinstance(e, (str, os.PathLike)) for e in events):
         for path in events:
-            yield from read_records(path)
+            yield from _path(path, size)
         return
-    for pos, item in enumerate(events, start=1):
-        yield RawRecord("<input>", pos, item)
+    if hasattr(events, "read"):
+        name = str(getattr(events, "name", "<stream>"))
+        if isinstance(events, io.TextIOBase) or (hasattr(events, "encoding") and not hasattr(events, "buffer")):
+            yield from _jsonl(io.BytesIO(events.read().encode()), name, size)
+        elif hasattr(events, "buffer"):
+            yield from _jsonl(events.buffer, name, size)
+        else:
+            yield from _jsonl(events, name, size)
+        return
+    yield from _records(events, "<input>", size)
 
 
+def _path(path: str | os.PathLike[str], size: int) -> Iterator[Block]:
+    name = str(path)
+    if name == "-":
+        yield from _jsonl(sys.stdin.buffer, "<stdin>", size)
+        return
+    with open(name, "rb") as fh:
+        yield from _jsonl(fh, name, size)
+
+
+# -- the model path ---------------------------------------------------------------------------------------
 _RFC3339 = "an RFC 3339 timestamp with an offset, e.g. 2026-03-30T09:12:00+08:00"
 _FRIENDLY = {
     "missing": "required field is missing",
@@ -313,150 +394,30 @@ def _describe(exc: ValidationError) -> tuple[str | None, str]:
     return first, "; ".join(f"{path}: {msg}" if path else msg for path, msg in found)
 
 
-class EventValidator:
-    """Turns raw records into events of the registered kinds, or rejections."""
-
-    def __init__(self, kinds: dict[str, type[Event]]):
-        self.kinds = kinds
-
-    def validate(self, rec: RawRecord) -> Event | Rejection:
-        if rec.error is not None:
-            rid = rec.value if isinstance(rec.value, str) else None
-            return Rejection(rec.line, rid, None, rec.error, rec.source, rec.item)
-        value = rec.value
-        if isinstance(value, Event):
-            return value
-        if isinstance(value, BaseModel):
-            value = value.model_dump()
-        if not isinstance(value, dict):
-            what = "null" if value is None else type(value).__name__
-            return Rejection(rec.line, None, None, f"expected a JSON object (one event), got {what}", rec.source,
-                             rec.item)
-        rid = value.get("id")
-        rid = rid if isinstance(rid, str) else (str(rid) if rid is not None else None)
-        rid = rid or None  # an empty id is no id
-        kind = value.get("kind")
-        if kind is None:
-            msg = "required field is missing" if "kind" not in value else "must not be null"
-            return Rejection(rec.line, rid, "kind", msg + " (it names what happened, e.g. 'attendance.punched')",
-                             rec.source, rec.item)
-        model = self.kinds.get(kind) if isinstance(kind, str) else None
-        if model is None:
-            known = ", ".join(sorted(self.kinds))
-            return Rejection(rec.line, rid, "kind", f"unknown kind {kind!r} (known kinds: {known})", rec.source,
-                             rec.item)
-        try:
-            return model.model_validate(value)
-        except ValidationError as exc:
-            fld, msg = _describe(exc)
-            return Rejection(rec.line, rid, fld, msg, rec.source, rec.item)
-
-
-def _content(event: Event) -> str:
-    """The record's content for the duplicate rule, as a batch scan's RowDeduplicator sees it:
-    field order, attrs key order, the offset a timestamp was written with and the spelling of money
-    do not matter."""
-    ts = str(to_us(event.ts))
-    if not event.attrs:
-        return event.model_dump_json(exclude={"ts"}) + ts
+def validate(value: Any, kinds: dict[str, type[Event]]) -> Event | tuple[str | None, str | None, str]:
+    """One record through its kind's model: the event, or ``(id, field, message)`` of its rejection."""
+    if isinstance(value, Broken):
+        return value.id, None, value.message
+    if isinstance(value, Event):
+        return value
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    if not isinstance(value, dict):
+        what = "null" if value is None else type(value).__name__
+        return None, None, f"expected a JSON object (one event), got {what}"
+    rid = value.get("id")
+    rid = rid if isinstance(rid, str) else (str(rid) if rid is not None else None)
+    rid = rid or None  # an empty id is no id
+    kind = value.get("kind")
+    if kind is None:
+        msg = "required field is missing" if "kind" not in value else "must not be null"
+        return rid, "kind", msg + " (it names what happened, e.g. 'attendance.punched')"
+    model = kinds.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        known = ", ".join(sorted(kinds))
+        return rid, "kind", f"unknown kind {kind!r} (known kinds: {known})"
     try:
-        attrs = json.dumps(event.attrs, sort_keys=True, default=str)
-    except (TypeError, ValueError):
-        return event.model_dump_json(exclude={"ts"}) + ts
-    return event.model_dump_json(exclude={"attrs", "ts"}) + ts + attrs
-
-
-@dataclass
-class Deduplicator:
-    """Applies the spec's duplicate-id rule: same content is a duplicate, different content a rejection."""
-
-    seen: dict[str, int] = field(default_factory=dict)
-
-    def check(self, event: Event, rec: RawRecord) -> Rejection | bool:
-        """``True`` for a new event, ``False`` for a duplicate delivery, a Rejection for a conflict."""
-        digest = hash(_content(event))
-        prior = self.seen.get(event.id)
-        if prior is None:
-            self.seen[event.id] = digest
-            return True
-        if prior == digest:
-            return False
-        return Rejection(
-            rec.line, event.id, "id",
-            "repeated id with different content: ids must be unique (the first record received with this id "
-            "is kept; this one is rejected)", rec.source, rec.item,
-        )
-
-
-class RowDeduplicator:
-    """The duplicate rule for a batch scan, at no cost per event beyond a dict insert.
-
-    Remembers the builder row of each id; only when an id repeats are the two events compared,
-    field by field, in their column form (so 600000 and "600000.00" are the same money).
-    """
-
-    def __init__(self, builder: Any):
-        self.builder = builder
-        self.seen: dict[str, int] = {}
-
-    def check(self, event: Event, rec: RawRecord) -> Rejection | bool:
-        row = self.seen.get(event.id)
-        if row is None:
-            self.seen[event.id] = len(self.builder)  # the row it gets once accepted
-            return True
-        if self.builder.same_as_row(row, event):
-            return False
-        return Rejection(
-            rec.line, event.id, "id",
-            "repeated id with different content: ids must be unique (the first record received with this id "
-            "is kept; this one is rejected)", rec.source, rec.item,
-        )
-
-
-class Intake:
-    """Validation + duplicate handling + counting; strict mode raises on the first bad record."""
-
-    def __init__(self, kinds: dict[str, type[Event]], strict: bool = False, dedupe: Any = None):
-        self.validator = EventValidator(kinds)
-        self.dedupe = dedupe if dedupe is not None else Deduplicator()
-        self.strict = strict
-        self.stats = IngestStats()
-        self.rejected: list[Rejection] = []
-
-    def reject(self, rejection: Rejection, late: bool = False) -> None:
-        self.stats.rejected += 1
-        self.stats.late += late
-        self.rejected.append(rejection)
-        if self.strict:
-            raise (LateEventError if late else InvalidEventError)(rejection)
-
-    def take(self, rec: RawRecord, gate: Callable[[Event, RawRecord], Rejection | None] | None = None) -> Event | None:
-        """The record's event if it is new and valid; ``None`` otherwise (counted either way).
-
-        ``gate`` may reject a valid event as late before it counts as seen (used by streams).
-        """
-        self.stats.received += 1
-        out = self.validator.validate(rec)
-        if isinstance(out, Rejection):
-            self.reject(out)
-            return None
-        if gate is not None:
-            late = gate(out, rec)
-            if late is not None:
-                self.reject(late, late=True)
-                return None
-        verdict = self.dedupe.check(out, rec)
-        if verdict is True:
-            self.stats.valid += 1
-            return out
-        if verdict is False:
-            self.stats.duplicates += 1
-            return None
-        self.reject(verdict)
-        return None
-
-    def take_all(self, records: Iterable[RawRecord]) -> Iterator[Event]:
-        for rec in records:
-            ev = self.take(rec)
-            if ev is not None:
-                yield ev
+        return model.model_validate(value)
+    except ValidationError as exc:
+        fld, msg = _describe(exc)
+        return rid, fld, msg

@@ -11,10 +11,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from .columns import NESTED, Chunk
 from .engine import Engine, ScanResult, default_engine
-from .events import Event
 from .findings import Finding
-from .ingest import Intake, iter_records
+from .ruleset import Ruleset
+from .timeutil import get_zone
 
 
 @dataclass
@@ -48,56 +49,75 @@ class Trace:
         return sorted({e.employee_id for e in self.entries if e.employee_id})
 
 
-def _describe(e: Event) -> str:
-    d = e.model_dump(exclude={"id", "kind", "ts", "employee_id", "tenant", "attrs"}, exclude_none=True)
+def _describe(event: dict[str, Any], fields: tuple[tuple[str, str], ...]) -> str:
     parts = []
-    for k, v in d.items():
-        if isinstance(v, list):
+    for name, ctype in fields:
+        v = event.get(name)
+        if name == "attrs" or v is None:
+            continue
+        if ctype == NESTED:
             v = f"{len(v)} item(s)"
-        parts.append(f"{k}={v}")
+        elif isinstance(v, float) and v.is_integer():
+            v = int(v)
+        elif hasattr(v, "isoformat"):
+            v = v.isoformat()
+        parts.append(f"{name}={v}")
     return ", ".join(parts)
+
+
+def _names_customer(event: dict[str, Any], customer_id: str, requests: set[str], orders: set[str]) -> str | None:
+    """How the event names the customer, or ``None``."""
+    kind = event["kind"]
+    if event.get("customer_id") == customer_id:
+        return "customer_id"
+    if kind == "plan.submitted" and any(it["customer_id"] == customer_id for it in event["items"]):
+        return "plan item"
+    if kind == "summary.submitted" and any(c["customer_id"] == customer_id for c in event["claims"]):
+        return "summary claim"
+    if kind == "approval.decided" and event["request_id"] in requests:
+        return f"decision on request {event['request_id']}"
+    if kind == "invoice.issued" and event["order_id"] in orders:
+        return f"invoice for order {event['order_id']}"
+    return None
 
 
 def trace_customer(events: Any, customer_id: str, ruleset: Any = "sales", as_of: Any = None, *,
                    engine: Engine | None = None) -> Trace:
     """The customer's full timeline (every event naming it, by whom, in ``(ts, id)`` order).
 
-    When ``ruleset`` is not ``None`` the events are also scanned; every finding about the customer
-    (or about no customer but citing one of the timeline's events) is listed and attached to the
-    entries it cites.
+    Times are shown in the ruleset's time zone (UTC without a ruleset). When ``ruleset`` is not
+    ``None`` the events are also scanned; every finding about the customer (or about no customer but
+    citing one of the timeline's events) is listed and attached to the entries it cites.
     """
+    from .engine import _instant
+
     engine = engine or default_engine()
-    intake = Intake(engine.kinds)
-    events = list(intake.take_all(iter_records(events)))
-    events.sort(key=lambda e: (e.ts, e.id))
+    rs = None if ruleset is None else (ruleset if isinstance(ruleset, Ruleset) else engine.load_ruleset(ruleset))
+    zone = get_zone(rs.timezone) if rs is not None else get_zone("UTC")
+    intake = engine.intake()
+    as_of_us = _instant(as_of) if as_of is not None else None
+    frame = intake.frame(events, as_of_us)  # every event, read once, in the order (ts, id)
+    if as_of_us is None and len(frame):
+        as_of_us = int(frame.ts[-1])
     requests: set[str] = set()
     orders: set[str] = set()
-    picked: list[tuple[Event, str]] = []
-    for e in events:
-        how = None
-        if getattr(e, "customer_id", None) == customer_id:
-            how = "customer_id"
-        elif e.kind == "plan.submitted" and any(it.customer_id == customer_id for it in e.items):  # type: ignore[attr-defined]
-            how = "plan item"
-        elif e.kind == "summary.submitted" and any(c.customer_id == customer_id for c in e.claims):  # type: ignore[attr-defined]
-            how = "summary claim"
-        elif e.kind == "approval.decided" and e.request_id in requests:  # type: ignore[attr-defined]
-            how = f"decision on request {e.request_id}"  # type: ignore[attr-defined]
-        elif e.kind == "invoice.issued" and e.order_id in orders:  # type: ignore[attr-defined]
-            how = f"invoice for order {e.order_id}"  # type: ignore[attr-defined]
+    picked: list[tuple[int, dict[str, Any], str]] = []
+    for row in range(len(frame)):
+        e = Chunk.frame_event(frame, row)
+        how = _names_customer(e, customer_id, requests, orders)
         if how is None:
             continue
-        if e.kind == "approval.requested":
-            requests.add(e.request_id)  # type: ignore[attr-defined]
-        if e.kind == "order.recorded":
-            orders.add(e.order_id)  # type: ignore[attr-defined]
-        picked.append((e, how))
+        if e["kind"] == "approval.requested":
+            requests.add(e["request_id"])
+        if e["kind"] == "order.recorded":
+            orders.add(e["order_id"])
+        picked.append((row, e, how))
     result = None
     touching: list[Finding] = []
     by_event: dict[str, list[Finding]] = defaultdict(list)
-    if ruleset is not None:
-        result = engine.scan(events, ruleset, as_of)
-        ids = {e.id for e, _ in picked}
+    if rs is not None:
+        result = engine.judge(frame, rs, intake, as_of_us)
+        ids = {e["id"] for _, e, _ in picked}
         for f in result.findings:
             cited = [x for x in f.evidence if x in ids]
             # a finding about another customer may cite a plan naming both: it is not this one's
@@ -105,8 +125,11 @@ def trace_customer(events: Any, customer_id: str, ruleset: Any = "sales", as_of:
                 touching.append(f)
                 for x in cited:
                     by_event[x].append(f)
-    entries = [TraceEntry(e.ts, e.id, e.kind, e.employee_id, how, _describe(e), by_event.get(e.id, []))
-               for e, how in picked]
+    entries = []
+    for row, e, how in picked:
+        fields = frame.tables[int(frame.kind[row])].layout.fields
+        entries.append(TraceEntry(e["ts"].astimezone(zone), e["id"], e["kind"], e["employee_id"], how,
+                                  _describe(e, fields), by_event.get(e["id"], [])))
     return Trace(customer_id, entries, touching, result)
 
 

@@ -7,14 +7,12 @@ that no ``customer.registered`` made known before it. ``customer.ownership_confl
 
 from __future__ import annotations
 
-from itertools import chain
-from operator import attrgetter
 from typing import Any
 
 import numpy as np
 from pydantic import Field
 
-from ..columns import CODE, Chunk
+from ..columns import CODE, Chunk, Entries
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
 from ..kit import first_per_key, pack2, rows_pos
@@ -111,8 +109,7 @@ class CustomerUnregistered(Detector):
         for kind, field in ((PLAN, "items"), (SUMMARY, "claims")):
             r = chunk.rows(kind)
             if r.size:
-                rows_i, subs_i, custs_i = _entry_customers(r, chunk.col(kind, field), self.ctx.strings,
-                                                           self.known_names)
+                rows_i, subs_i, custs_i = _entry_customers(r, chunk.nested(kind, field))
                 rows.append(rows_i)
                 subs.append(subs_i)
                 custs.append(custs_i)
@@ -175,29 +172,15 @@ class CustomerUnregistered(Detector):
         )
 
 
-_CUSTOMER_ID = attrgetter("customer_id")
 
 
-def _entry_customers(rows: np.ndarray, entries: np.ndarray, strings: Any,
-                     known: set[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The customers named by list entries (plan items, summary claims) and not in ``known``:
-    ``(row, index, code)``.
-
-    One pass in C over every entry (``map``/``chain``, a set look-up each); only the few names left
-    are interned, in order of appearance as a loop would.
-    """
-    lens = np.fromiter(map(len, entries), dtype=np.int64, count=rows.size)
-    total = int(lens.sum())
-    if total == 0:
+def _entry_customers(rows: np.ndarray, entries: Entries) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The customers named by list entries (plan items, summary claims): ``(row, index, code)``."""
+    if len(entries) == 0:
         return _EMPTY, _EMPTY, _EMPTY
-    names = list(map(_CUSTOMER_ID, chain.from_iterable(entries)))
-    left = np.flatnonzero(~np.fromiter(map(known.__contains__, names), dtype=bool, count=total))
-    codes = np.fromiter((strings.code(names[i]) for i in left.tolist()), dtype=np.int64, count=left.size)
-    named = codes >= 0  # None names no customer
-    left = left[named]
-    ends = np.cumsum(lens)
-    event = np.searchsorted(ends, left, side="right")  # the entry's event, by the running ends
-    return rows[event], left - (ends - lens)[event], codes[named]
+    codes = entries.col("customer_id").astype(np.int64)
+    named = np.flatnonzero(codes >= 0)  # None names no customer
+    return rows[entries.owner[named]], entries.index[named], codes[named]
 
 
 def _field(chunk: Chunk, row: int, name: str) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field, field_validator
 
-from ..columns import BOOL, CODE, DATE, FLOAT, INSTANT, NULL_INT, OBJECT, TIME, Chunk
+from ..columns import BOOL, CODE, DATE, FLOAT, INSTANT, NESTED, NULL_INT, OBJECT, TIME, Chunk, entry_rows
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
 from ..timeutil import days_to_date, from_us
@@ -101,6 +101,8 @@ class ExprRule(Detector):
                 cols[name] = strings.texts((f.employee if name == "employee_id" else f.tenant)[rows])
             elif name == "attrs":
                 cols[name] = [a or {} for a in table.cols["attrs"][k]]
+            elif types.get(name) == NESTED:
+                cols[name] = _entries(table, name, k, strings)
             elif name in types:
                 cols[name] = _values(types[name], table.cols[name][k], strings)
             else:
@@ -171,6 +173,25 @@ def _values(ctype: str, arr: np.ndarray, strings: Any) -> list[Any]:
     if ctype == OBJECT:
         return [_plain(v) for v in arr.tolist()]
     return arr.tolist()
+
+
+def _entries(table: Any, name: str, k: np.ndarray, strings: Any) -> list[list[dict[str, Any]]]:
+    """A list field of the rows ``k`` of a kind table as lists of maps, values as JSON writes them."""
+    nested = table.nested[name]
+    fields = table.layout.entry_fields(name)
+    counts = table.cols[name][k].astype(np.int64)
+    sel = entry_rows(nested.starts[k], counts)
+    cols = {f: _values(t, nested.cols[f][sel], strings) for f, t in fields}
+    for f, t in fields:
+        if t == TIME:  # a time of day as HH:MM:SS
+            cols[f] = [None if v is None else f"{v // 3600:02d}:{v // 60 % 60:02d}:{v % 60:02d}" for v in cols[f]]
+        elif t == INSTANT:
+            cols[f] = [None if v is None else v.isoformat() for v in cols[f]]
+    out, at = [], 0
+    for n in counts.tolist():
+        out.append([{f: cols[f][at + i] for f, _ in fields} for i in range(n)])
+        at += n
+    return out
 
 
 def _plain(v: Any) -> Any:

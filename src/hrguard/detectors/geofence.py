@@ -16,14 +16,13 @@ from typing import Any, Iterable
 import numpy as np
 from pydantic import Field
 
-from ..columns import NULL_CODE, Chunk, Interner
+from ..columns import NULL_CODE, Chunk, Entries
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
 from ..kit import haversine_m, pack2, rows_pos
 from ..params import Duration
 from ..state import Column, Latest
 from ..timeutil import LocalClock
-from ._objects import flatten, lookup_each
 
 PUNCH, PLAN, CUSTOMER, SITE = "attendance.punched", "plan.submitted", "customer.registered", "site.registered"
 _NONE = np.zeros(0, dtype=np.int64)
@@ -77,7 +76,7 @@ class GeofenceMismatch(Detector):
             return
         f = chunk.frame
         days = chunk.col(PLAN, "date")
-        start, end, cust, site, owner = _flatten_items(chunk.col(PLAN, "items"), self.ctx.strings)
+        start, end, cust, site, owner = _flatten_items(chunk.nested(PLAN, "items"))
         counts = np.bincount(owner, minlength=rows.size)
         self.plans.stage(pack2(f.employee[rows], days), rows_pos(chunk, rows), {
             "first": self._item_start.n + np.cumsum(counts) - counts,
@@ -232,38 +231,20 @@ def _place_key(cust: np.ndarray, site: np.ndarray) -> np.ndarray:
     return np.where(cust >= 0, cust << 1, (site.astype(np.int64) << 1) | 1)  # no site (NULL_CODE, -1): -1
 
 
-def _flatten_items(items: np.ndarray, strings: Interner) -> tuple[np.ndarray, ...]:
-    """The plans' items that name a place, as flat columns: ``(start, end, customer, site, owner)``.
+def _flatten_items(items: Entries) -> tuple[np.ndarray, ...]:
+    """The plans' items that name a place: ``(start, end, customer, site, owner)``.
 
     ``start``/``end`` are seconds of the day, ``customer``/``site`` codes (an item naming a customer
-    has no site), ``owner`` the item's plan (ascending). Strings are interned in item order, as
-    reading the items one by one would. One Python pass per attribute, then numpy.
+    has no site), ``owner`` the item's plan (ascending). Items naming neither are skipped.
     """
-    flat, owner, _ = flatten(items)
-    is_cust = np.fromiter((it.customer_id is not None for it in flat), dtype=bool, count=len(flat))
-    place = strings.codes([it.customer_id if it.customer_id is not None else it.site_id for it in flat]).astype(np.int64)
-    start = lookup_each([it.start for it in flat], _SECONDS)
-    end = lookup_each([it.end for it in flat], _SECONDS)
-    keep = is_cust | (place >= 0)  # items naming neither are skipped
-    cust = np.where(is_cust, place, NULL_CODE)[keep]
-    site = np.where(is_cust, NULL_CODE, place)[keep]
-    return start[keep], end[keep], cust, site, owner[keep]
+    cust = items.col("customer_id").astype(np.int64)
+    site = items.col("site_id").astype(np.int64)
+    is_cust = cust >= 0
+    keep = is_cust | (site >= 0)
+    return (items.col("start")[keep], items.col("end")[keep], np.where(is_cust, cust, NULL_CODE)[keep],
+            np.where(is_cust, NULL_CODE, site)[keep], items.owner[keep])
 
 
-class _Seconds(dict):
-    """Seconds of the day of a ``time`` (its offset ignored), memoised: plans repeat a few times of day.
-
-    Only naive times are kept: aware times with different offsets can compare equal.
-    """
-
-    def __missing__(self, t: Any) -> int:
-        s = t.hour * 3600 + t.minute * 60 + t.second
-        if t.tzinfo is None:
-            self[t] = s
-        return s
-
-
-_SECONDS = _Seconds()
 
 
 def _instants(clock: LocalClock, days: np.ndarray, seconds: np.ndarray) -> np.ndarray:

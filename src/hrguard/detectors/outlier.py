@@ -229,20 +229,14 @@ def fit_model(events: Any, path: Any = None, *, timezone: str = "UTC", as_of: An
 
 def latest_roles(events: Any, as_of: Any, engine: Any) -> dict[str, str | None]:
     """Each employee's role in their latest ``employee.hired`` at or before ``as_of`` (any time when None)."""
-    from ..ingest import Intake, iter_records
-
-    limit = to_instant_us(as_of, what="as_of") if as_of is not None else None
-    latest: dict[str, tuple[int, str, str | None]] = {}
-    for ev in Intake(engine.kinds).take_all(iter_records(events)):
-        if ev.kind != HIRED:
-            continue
-        t = to_us(ev.ts)
-        if limit is not None and t > limit:
-            continue
-        key = (t, ev.id)
-        if ev.employee_id not in latest or key > latest[ev.employee_id][:2]:
-            latest[ev.employee_id] = (t, ev.id, ev.role)  # type: ignore[index]
-    return {e: v[2] for e, v in latest.items()}
+    intake = engine.intake()
+    frame = intake.frame(events, to_instant_us(as_of, what="as_of") if as_of is not None else None)
+    table = frame.tables.get(frame.strings.find(HIRED))
+    if table is None:
+        return {}
+    # rows in the order (ts, id): the last one of an employee is the latest
+    emps = frame.strings.texts(frame.employee[table.rows])
+    return dict(zip(emps, frame.strings.texts(table.cols["role"])))
 
 
 def _num(v: float) -> str:

@@ -8,15 +8,14 @@ follow-up by E for C and a clock-in by E within ``radius_m`` of C's location (as
 Every punch with coordinates and every visit/call-channel follow-up is a *trace*, kept in a
 :class:`hrguard.state.Rows` keyed by (employee, local date): appends and the look-ups of a chunk's
 summaries are sorted runs and binary searches, so nothing is quadratic, and a stream's one-event
-chunks take the store's own few-row path. Claims are flattened once per chunk and joined with their
-summary's traces in numpy; the only Python loop is over findings. One code path serves a batch chunk
-and a stream's one event; the customer locations (:class:`~.visit.CustomerPlaces`) and the traces
-are saved with the detector.
+chunks take the store's own few-row path. Claims are read as flat columns (:meth:`~hrguard.Chunk.nested`)
+and joined with their summary's traces in numpy; the only Python loop is over findings. One code path
+serves a batch chunk and a stream's one event; the customer locations (:class:`~.visit.CustomerPlaces`)
+and the traces are saved with the detector.
 """
 
 from __future__ import annotations
 
-from itertools import compress
 from typing import Any, Iterable, Literal
 
 import numpy as np
@@ -28,7 +27,6 @@ from ..findings import Severity
 from ..kit import haversine_m, pack2, rows_pos
 from ..state import Rows
 from ..timeutil import days_to_date
-from ._objects import flatten, lookup_each
 from .visit import CUSTOMER, FOLLOWUP, CustomerPlaces, customer_label
 
 SUMMARY, PUNCH = "summary.submitted", "attendance.punched"
@@ -131,13 +129,13 @@ class SummaryUnsupportedClaim(Detector):
     # -- judging -----------------------------------------------------------------------------------
     def _judge(self, chunk: Chunk) -> None:
         f, strings, p = chunk.frame, self.ctx.strings, self.params
-        flat, owner, index = flatten(chunk.col(SUMMARY, "claims"))
-        act = lookup_each([c.activity for c in flat], _ACTIVITY)
+        claims = chunk.nested(SUMMARY, "claims")
+        act = _activities(claims.col("activity"), strings)
         judged = np.flatnonzero(act >= 0)  # "other" claims are not judged
         if judged.size == 0:
             return
-        cust = self.ctx.strings.codes([c.customer_id for c in compress(flat, (act >= 0).tolist())]).astype(np.int64)
-        act, claim_index, qs = act[judged], index[judged], owner[judged]
+        cust = claims.col("customer_id")[judged].astype(np.int64)
+        act, claim_index, qs = act[judged], claims.index[judged], claims.owner[judged]
         srows = chunk.rows(SUMMARY)
         row = srows[qs]
         emp = f.employee[row].astype(np.int64)
@@ -266,7 +264,16 @@ def _claim_key(summary: np.ndarray, customer: np.ndarray, kind: np.ndarray) -> n
     return (np.asarray(summary, dtype=np.int64) << 34) | (np.asarray(customer, dtype=np.int64) << 2) | kind
 
 
-_ACTIVITY = {"visit": _VISIT, "call": _CALL, "other": -1}
+def _activities(codes: np.ndarray, strings: Any) -> np.ndarray:
+    """``_VISIT``/``_CALL`` per claim activity (codes), ``-1`` for ``other`` (not judged)."""
+    out = np.full(codes.size, -1, dtype=np.int64)
+    for name, act in (("visit", _VISIT), ("call", _CALL)):
+        code = strings.find(name)
+        if code >= 0:
+            out[codes == code] = act
+    return out
+
+
 _TRACE_FIELDS = {  # the columns of a trace (``cust``: -1 for a punch; ``lat``/``lon``: nan for a follow-up)
     "kind": np.int8, "cust": np.int64, "lat": np.float64, "lon": np.float64, "pos": np.int64, "ts": np.int64,
     "id": object,

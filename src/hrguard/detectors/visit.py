@@ -5,22 +5,21 @@ The article's control "visits need a photo taken at the customer": a ``followup.
 with coordinates is farther than ``radius_m`` from the customer's location) or ``photo_stale`` (every
 photo with ``taken_at`` is more than ``max_photo_age`` away from the follow-up, before or after).
 
-Photos are flattened once per chunk (:func:`_flatten_photos`); distances, ages and the per-visit
-minima are numpy over the flattened photos, one code path for a batch chunk and a stream's one event.
-The customer's location is the latest ``customer.registered`` before the follow-up
+Photos are read as flat columns (:meth:`~hrguard.Chunk.nested`, :func:`_flatten_photos`); distances,
+ages and the per-visit minima are numpy over them, one code path for a batch chunk and a stream's one
+event. The customer's location is the latest ``customer.registered`` before the follow-up
 (:class:`CustomerPlaces`, a :class:`hrguard.state.Latest` carried across chunks and saved with the
 detector).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 from pydantic import Field
 
-from ..columns import NULL_INT, Chunk
+from ..columns import NULL_INT, Chunk, Entries
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
 from ..kit import haversine_m, rows_pos
@@ -30,7 +29,6 @@ from ..timeutil import US
 
 FOLLOWUP, CUSTOMER = "followup.logged", "customer.registered"
 _NO_TS = np.iinfo(np.int64).max
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NONE = np.zeros(0, dtype=np.int64)
 
 
@@ -129,7 +127,7 @@ class VisitEvidenceMissing(Detector):
         f = chunk.frame
         n = rows.size
         ts = f.ts[rows]
-        counts, owner, plat, plon, taken = _flatten_photos(chunk.col(FOLLOWUP, "photos")[sel])
+        counts, owner, plat, plon, taken = _flatten_photos(chunk.nested(FOLLOWUP, "photos"), sel)
 
         cust = chunk.col(FOLLOWUP, "customer_id")[sel]
         place = self.places.lookup(cust, rows_pos(chunk, rows))
@@ -197,27 +195,22 @@ class VisitEvidenceMissing(Detector):
 _REASONS = ("no_photo", "photo_far", "photo_stale")
 
 
-def _flatten_photos(photos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The visits' photo lists as flat columns: ``(counts, owner, lat, lon, taken)``.
+def _flatten_photos(photos: Entries, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                                               np.ndarray]:
+    """The photos of the follow-ups ``sel`` (ascending positions among the chunk's follow-ups):
+    ``(counts, owner, lat, lon, taken)``.
 
-    ``owner`` is each photo's visit; ``lat``/``lon`` are ``nan`` unless the photo has both, ``taken``
-    is ``NULL_INT`` without ``taken_at``. One Python pass per attribute, then numpy.
+    ``owner`` is each photo's visit (a position in ``sel``); ``lat``/``lon`` are ``nan`` unless the
+    photo has both, ``taken`` is ``NULL_INT`` without ``taken_at``.
     """
-    counts = np.fromiter(map(len, photos), dtype=np.int64, count=photos.size)
-    owner = np.repeat(np.arange(photos.size), counts)
-    flat = [ph for ps in photos for ph in ps]
-    lat = np.array([ph.lat for ph in flat], dtype=np.float64)  # None becomes nan
-    lon = np.array([ph.lon for ph in flat], dtype=np.float64)
+    counts = photos.counts[sel]
+    pick = np.isin(photos.owner, sel)
+    owner = np.searchsorted(sel, photos.owner[pick])
+    lat, lon = photos.col("lat")[pick], photos.col("lon")[pick]
     partial = np.isnan(lat) != np.isnan(lon)
     if partial.any():
         lat[partial] = lon[partial] = np.nan
-    taken = np.full(len(flat), NULL_INT, dtype=np.int64)
-    stamps = [ph.taken_at for ph in flat]
-    has_t = np.fromiter((t is not None for t in stamps), dtype=bool, count=len(stamps))
-    # to_us inlined (aware datetimes minus the epoch): the one per-photo cost that shows
-    taken[has_t] = [(d.days * 86_400 + d.seconds) * US + d.microseconds for d in
-                    [t - _EPOCH for t in stamps if t is not None]]
-    return counts, owner, lat, lon, taken
+    return counts, owner, lat, lon, photos.col("taken_at")[pick]
 
 
 def _local_texts(local_us: np.ndarray) -> list[str]:
