@@ -173,7 +173,7 @@ _NUMPY = {CODE: np.int32, FLOAT: np.float64, INSTANT: np.int64, DATE: np.int64, 
 _TYPECODE = {CODE: "i", FLOAT: "d", INSTANT: "q", DATE: "q", TIME: "q", BOOL: "b", NESTED: "i"}  # 1-8 bytes a value
 
 
-def _converter(kind: str, strings: Interner) -> Any:
+def converter(kind: str, strings: Interner) -> Any:
     """The function turning one field value into its column value (see the module docstring)."""
     if kind == CODE:
         return strings.code
@@ -220,7 +220,7 @@ class _Entries:
         self.fields = fields
         self.cols = {f: _buffer(t) for f, t in fields}
         self.starts = array("q")  # per event row: where its entries begin
-        self.plan = [(f, _converter(t, strings), self.cols[f].append) for f, t in fields]
+        self.plan = [(f, converter(t, strings), self.cols[f].append) for f, t in fields]
 
     def __len__(self) -> int:
         buf = next(iter(self.cols.values()), None)
@@ -254,7 +254,7 @@ class _KindBuffers:
         self.attrs: list[Any] = []
         self.entries = {name: _Entries(fields, strings) for name, fields in layout.nested}
         # (field, converter, append) per scalar field; list fields go through their child table
-        self.plan = [(f, _converter(t, strings), self.cols[f].append) for f, t in layout.fields
+        self.plan = [(f, converter(t, strings), self.cols[f].append) for f, t in layout.fields
                      if f != "attrs" and t != NESTED]
 
     def __len__(self) -> int:

@@ -27,7 +27,7 @@ from pydantic import (
 from .errors import FieldError  # re-exported: ingest and plugins import it from here
 
 
-def _refuse_numbers(what: str, example: str) -> Any:
+def _refuse_numbers(what: str, example: str) -> BeforeValidator:
     """A pre-check refusing JSON numbers and booleans where the spec wants a string form (pydantic would
     take epoch seconds)."""
 
@@ -36,7 +36,7 @@ def _refuse_numbers(what: str, example: str) -> Any:
             raise ValueError(f"expected {what} as a string, e.g. {example}, got the number {v}")
         return v
 
-    return check
+    return BeforeValidator(check)
 
 
 def _no_bool(v: Any) -> Any:
@@ -49,14 +49,14 @@ _timestamp_text = _refuse_numbers("an RFC 3339 timestamp", "'2026-03-30T09:12:00
 _date_text = _refuse_numbers("a date YYYY-MM-DD", "'2026-03-30'")
 _time_text = _refuse_numbers("a local time HH:MM", "'09:30'")
 
-PRECHECKS: frozenset[Any] = frozenset({_timestamp_text, _date_text, _time_text, _no_bool})
+PRECHECKS: frozenset[Any] = frozenset({_timestamp_text.func, _date_text.func, _time_text.func, _no_bool})
 """The pre-validators of the types below. Each only refuses inputs of a JSON type the field's plain form
 never has (a number for a timestamp, a boolean for money), so a checker that accepts only the plain
 form (:mod:`hrguard.fastpath`) can rely on them without running them."""
 
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_timestamp_text)]
-Date = Annotated[date, BeforeValidator(_date_text)]
-TimeOfDay = Annotated[time, BeforeValidator(_time_text)]
+Timestamp = Annotated[AwareDatetime, _timestamp_text]
+Date = Annotated[date, _date_text]
+TimeOfDay = Annotated[time, _time_text]
 
 
 def _canonical_money(d: Decimal) -> str:
@@ -86,7 +86,7 @@ def _pair(lat: float | None, lon: float | None, what: str) -> None:
         raise FieldError("lat", f"lon is given without lat: {what} needs both lat and lon, or neither")
 
 
-class _Strict(BaseModel):
+class NestedEntry(BaseModel):
     """A nested object of an event (plan item, claim, photo): fixed shape, unknown keys rejected."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
@@ -94,7 +94,7 @@ class _Strict(BaseModel):
     BOTH_OR_NEITHER: ClassVar[tuple[tuple[str, str, str], ...]] = ()
 
     @model_validator(mode="after")
-    def _both_or_neither(self) -> _Strict:
+    def _both_or_neither(self) -> NestedEntry:
         for a, b, what in self.BOTH_OR_NEITHER:
             _pair(getattr(self, a), getattr(self, b), what)
         return self
@@ -225,7 +225,7 @@ class CustomerStageChanged(Event):
     previous_stage: str | None = None
 
 
-class Photo(_Strict):
+class Photo(NestedEntry):
     BOTH_OR_NEITHER = (("lat", "lon", "a photo's location"),)
 
     uri: str
@@ -243,7 +243,7 @@ class FollowupLogged(Event):
     photos: list[Photo] = Field(default_factory=list)
 
 
-class PlanItem(_Strict):
+class PlanItem(NestedEntry):
     customer_id: str | None = None
     site_id: str | None = None
     start: TimeOfDay
@@ -269,7 +269,7 @@ class AttendancePunched(Event):
     site_id: str | None = None
 
 
-class Claim(_Strict):
+class Claim(NestedEntry):
     customer_id: NonEmpty
     activity: Literal["visit", "call", "other"]
     note: str | None = None

@@ -51,13 +51,13 @@ from pydantic.functional_validators import BeforeValidator
 from pydantic.types import Strict
 
 from .columns import BOOL, CODE, FLOAT, NESTED, NULL_INT, OBJECT, Interner, column_type
-from .events import PRECHECKS, Event, _Strict
+from .events import PRECHECKS, Event, NestedEntry
 
 _NONE = type(None)
 _US = 1_000_000
 
 
-class Unsupported(Exception):
+class _Unsupported(Exception):
     """Something about a model the generator does not know: that kind always takes the model."""
 
 
@@ -101,7 +101,7 @@ def _parts(info: FieldInfo) -> tuple[Any, bool, list[Any]]:
                 nullable = True
                 t = args[0]
                 continue
-            raise Unsupported(t)
+            raise _Unsupported(t)
         return t, nullable, meta
 
 
@@ -109,22 +109,22 @@ _DATETIME = "AwareDatetime"
 
 
 def field_codec(name: str, info: FieldInfo) -> FieldCodec:
-    """The codec of one field of a model (``Unsupported`` for what even a generic field cannot be)."""
+    """The codec of one field of a model (``_Unsupported`` for what even a generic field cannot be)."""
     if info.alias is not None or info.validation_alias is not None or info.validate_default:
-        raise Unsupported(name)
+        raise _Unsupported(name)
     ctype = column_type(info.annotation)
     required = info.is_required()
     default: Any = msgspec.NODEFAULT
     if not required:
         if info.default_factory is not None:
             if info.default_factory not in (list, dict):
-                raise Unsupported(name)
+                raise _Unsupported(name)
             default = msgspec.field(default_factory=info.default_factory)
         else:
             default = info.get_default()
     try:
         return _known(name, info, ctype, default)
-    except Unsupported:
+    except _Unsupported:
         if ctype == NESTED:
             raise
     # generic: any JSON value, validated by pydantic with the field's own annotation and metadata
@@ -153,7 +153,7 @@ def _known(name: str, info: FieldInfo, ctype: str, default: Any) -> FieldCodec:
         elif type(m).__name__ == "AllowInfNan" and not m.allow_inf_nan and base is Decimal:
             pass  # checked below (money is finite)
         else:
-            raise Unsupported(m)
+            raise _Unsupported(m)
     origin = typing.get_origin(base)
 
     def made(how: str, stype: Any, **kw: Any) -> FieldCodec:
@@ -163,7 +163,7 @@ def _known(name: str, info: FieldInfo, ctype: str, default: Any) -> FieldCodec:
 
     if base is str and not strict:
         if lo is not None or hi is not None:
-            raise Unsupported(name)
+            raise _Unsupported(name)
         return made("str", typing.Annotated[str, msgspec.Meta(min_length=min_len)] if min_len else str)
     if origin is Literal and all(isinstance(a, str) for a in typing.get_args(base)) and not (lo or hi or min_len):
         return made("str", base)
@@ -184,12 +184,12 @@ def _known(name: str, info: FieldInfo, ctype: str, default: Any) -> FieldCodec:
     if ctype == NESTED and not nullable and not (lo or hi or min_len or strict):
         plan = StructPlan.of(typing.get_args(base)[0], entry=True)
         return FieldCodec(name, ctype, "entries", False, list[plan.struct], default, entry=plan)  # type: ignore[name-defined]
-    raise Unsupported(name)
+    raise _Unsupported(name)
 
 
 # -- one model ------------------------------------------------------------------------------------------------
 _EVENT_DECS = Event.__pydantic_decorators__
-_ENTRY_DECS = _Strict.__pydantic_decorators__
+_ENTRY_DECS = NestedEntry.__pydantic_decorators__
 
 
 def _own_checks(model: type[BaseModel], base: type[BaseModel]) -> bool:
@@ -221,9 +221,9 @@ class StructPlan:
 
     @classmethod
     def of(cls, model: type[BaseModel], *, entry: bool = False) -> StructPlan:
-        base = _Strict if entry else Event
+        base = NestedEntry if entry else Event
         if not issubclass(model, base) or _own_checks(model, base):
-            raise Unsupported(model)
+            raise _Unsupported(model)
         codecs = []
         for name, info in model.model_fields.items():
             if name == "kind" and not entry:
@@ -239,7 +239,7 @@ class StructPlan:
         for a, b in pairs:
             kinds = {c.how for c in codecs if c.name in (a, b)}
             if kinds != {"float"}:
-                raise Unsupported((a, b))
+                raise _Unsupported((a, b))
         names = [(c.name, c.struct_type, c.default) if c.default is not msgspec.NODEFAULT else (c.name, c.struct_type)
                  for c in codecs]
         kw: dict[str, Any] = {"kw_only": True, "forbid_unknown_fields": True, "gc": False}
@@ -247,7 +247,7 @@ class StructPlan:
         if not entry:
             kind = model.KIND  # type: ignore[attr-defined]
             if not kind:
-                raise Unsupported(model)
+                raise _Unsupported(model)
             kw.update(tag=kind, tag_field="kind")
         struct = msgspec.defstruct(f"Fast{model.__name__}", names, **kw)
         known = frozenset(c.name for c in codecs) | ({"kind"} if not entry else set())
@@ -268,7 +268,7 @@ class Schema:
         for k, model in kinds.items():
             try:
                 self.plans[k] = StructPlan.of(model)
-            except Unsupported:
+            except _Unsupported:
                 self.plans[k] = None
         fast = [p for p in self.plans.values() if p is not None]
         self.by_struct: dict[type, StructPlan] = {p.struct: p for p in fast}
@@ -507,11 +507,11 @@ def _money(vals: tuple[Any, ...], c: FieldCodec, ok: np.ndarray) -> np.ndarray:
 
 def _generic(vals: tuple[Any, ...], c: FieldCodec, strings: Interner, ok: np.ndarray) -> Any:
     """A field the codecs do not know: pydantic validates each value with the field's own annotation."""
-    from .columns import _converter
+    from .columns import converter
 
     adapter = c.adapter
     assert adapter is not None
-    conv = _converter(c.ctype, strings)
+    conv = converter(c.ctype, strings)
     out: list[Any] = []
     for i, v in enumerate(vals):
         try:

@@ -15,7 +15,7 @@ from .columns import NESTED, Chunk
 from .engine import Engine, ScanResult, default_engine
 from .findings import Finding
 from .ruleset import Ruleset
-from .timeutil import get_zone
+from .timeutil import get_zone, to_instant_us
 
 
 @dataclass
@@ -89,13 +89,11 @@ def trace_customer(events: Any, customer_id: str, ruleset: Any = "sales", as_of:
     ``None`` the events are also scanned; every finding about the customer (or about no customer but
     citing one of the timeline's events) is listed and attached to the entries it cites.
     """
-    from .engine import _instant
-
     engine = engine or default_engine()
     rs = None if ruleset is None else (ruleset if isinstance(ruleset, Ruleset) else engine.load_ruleset(ruleset))
     zone = get_zone(rs.timezone) if rs is not None else get_zone("UTC")
     intake = engine.intake()
-    as_of_us = _instant(as_of) if as_of is not None else None
+    as_of_us = to_instant_us(as_of, what="as_of") if as_of is not None else None
     frame = intake.frame(events, as_of_us)  # every event, read once, in the order (ts, id)
     if as_of_us is None and len(frame):
         as_of_us = int(frame.ts[-1])
