@@ -8,7 +8,7 @@ from pydantic import Field
 from ..columns import Chunk
 from ..detector import Detector, DetectorParams, RuleContext
 from ..findings import Severity
-from ..kit import pos_after, rows_pos
+from ..kit import first_per_key, pos_after, rows_pos
 from ..params import Duration
 from ..timeutil import US
 from ..state import Latest
@@ -51,6 +51,7 @@ class FollowupStall(Detector):
         self.owners = Latest(owner=-1)
 
     def _idle_of(self, stages: np.ndarray) -> np.ndarray:
+        """Each stage's idle limit, ``-1`` for a stage not watched."""
         out = np.full(stages.shape, -1, dtype=np.int64)
         for code, us in self.idle.items():
             out[stages == code] = us
@@ -61,16 +62,7 @@ class FollowupStall(Detector):
 
     def process(self, chunk: Chunk) -> None:
         fr, sr = chunk.rows(FOLLOWUP), chunk.rows(STAGE)
-        own_rows = np.concatenate([chunk.rows(REGISTERED), chunk.rows(ASSIGNED)])
-        if own_rows.size:
-            own_order = np.argsort(own_rows, kind="stable")
-            own_u = (
-                np.concatenate([chunk.col(REGISTERED, "customer_id"), chunk.col(ASSIGNED, "customer_id")]).astype(np.int64)[own_order],
-                rows_pos(chunk, own_rows[own_order]),
-                {"owner": np.concatenate([chunk.col(REGISTERED, "owner_id"), chunk.col(ASSIGNED, "owner_id")]).astype(np.int64)[own_order]},
-            )
-        else:
-            own_u = (_EMPTY, _EMPTY, {})
+        own_u = self._owner_updates(chunk)
         pending: list[tuple[int, int, str, int, int, str | None, int]] = []  # findings to emit
         if fr.size or sr.size:
             self._activity(chunk, fr, sr, pending)
@@ -80,62 +72,61 @@ class FollowupStall(Detector):
             self._emit_all(chunk, pending, own_u)
         self.owners.commit(own_u[0], own_u[2])
 
+    @staticmethod
+    def _owner_updates(chunk: Chunk) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        reg, asg = chunk.rows(REGISTERED), chunk.rows(ASSIGNED)
+        if reg.size + asg.size == 0:
+            return _EMPTY, _EMPTY, {}
+        rows = np.concatenate([reg, asg])
+        o = np.argsort(rows, kind="stable")
+        cust = np.concatenate([chunk.col(REGISTERED, "customer_id"), chunk.col(ASSIGNED, "customer_id")])
+        owner = np.concatenate([chunk.col(REGISTERED, "owner_id"), chunk.col(ASSIGNED, "owner_id")])
+        return cust.astype(np.int64)[o], rows_pos(chunk, rows[o]), {"owner": owner.astype(np.int64)[o]}
+
     def _activity(self, chunk: Chunk, fr: np.ndarray, sr: np.ndarray, pending: list) -> None:
-        """Judge the chunk's follow-ups and stage changes, then start each customer's new period."""
+        """Judge the chunk's follow-ups and stage changes: each ends its customer's open period (the
+        previous activity's, in the chunk or carried) and starts a new one.
+
+        As-of look-ups in :attr:`customers` give every activity what it needs: the stage as of it (a
+        stage change's own, else the latest stage change before it, else the carried stage), and the
+        period open before it (the previous activity's, staged, else the carried one).
+        """
         f = chunk.frame
         rows = np.concatenate([fr, sr])
-        cust = np.concatenate([chunk.col(FOLLOWUP, "customer_id"), chunk.col(STAGE, "customer_id")]).astype(np.int64)
-        is_stage = np.concatenate([np.zeros(fr.size, bool), np.ones(sr.size, bool)])
-        stage = np.concatenate([np.full(fr.size, -1, np.int64), chunk.col(STAGE, "stage").astype(np.int64)])
-        o = np.lexsort((rows, cust))  # grouped by customer, in event order within each
-        rows, cust, is_stage, stage = rows[o], cust[o], is_stage[o], stage[o]
+        o = rows.argsort(kind="stable")  # in event order: the staged updates' order
+        rows = rows[o]
+        cust = np.concatenate([chunk.col(FOLLOWUP, "customer_id"), chunk.col(STAGE, "customer_id")]).astype(np.int64)[o]
+        s = (o >= fr.size).nonzero()[0]  # the stage changes (in event order, as sr is)
+        pos = f.base + rows
         ts = f.ts[rows]
-        n = rows.size
-        ar = np.arange(n)
-        start = np.ones(n, dtype=bool)
-        start[1:] = cust[1:] != cust[:-1]
-        firsts = np.flatnonzero(start)
-        ends = np.append(firsts[1:] - 1, n - 1)
-        grp = np.cumsum(start) - 1
-        group_start = np.maximum.accumulate(np.where(start, ar, 0))
-        last_stage_idx = np.maximum.accumulate(np.where(is_stage, ar, -1))
-        in_group = last_stage_idx >= group_start
-        # each customer's carried state (missing values for a customer never seen: no stage, no period)
-        _, prior = self.customers.carried(cust[firsts])
-        # stage (and the event that set it) after each activity; the carried one when none in the chunk yet
-        stage_after = np.where(in_group, stage[np.maximum(last_stage_idx, 0)], prior["stage"][grp])
-        idle_after = self._idle_of(stage_after)
-        # pairs (previous activity -> this one) within the chunk
-        prev_idle = np.empty(n, dtype=np.int64)
-        prev_idle[0], prev_idle[1:] = -1, idle_after[:-1]
-        due = np.full(n, -1, dtype=np.int64)
-        due[1:] = ts[:-1] + prev_idle[1:]
-        for i in np.flatnonzero(~start & (prev_idle >= 0) & (ts >= due)).tolist():
-            j = i - 1
-            if in_group[j]:
-                sidx = int(last_stage_idx[j])
-                s_ts, s_id = int(ts[sidx]), f.ids[rows[sidx]]
-            else:
-                g = int(grp[j])
-                s_ts, s_id = int(prior["stage_ts"][g]), prior["stage_id"][g]
-            pending.append((int(due[i]), int(cust[i]), f.ids[rows[j]], int(ts[j]), s_ts, s_id, int(stage_after[j])))
-        # pairs (the carried last activity -> the chunk's first activity of the customer)
-        for g in np.flatnonzero(prior["due"] <= ts[firsts]).tolist():
-            pending.append((int(prior["due"][g]), int(cust[firsts[g]]), prior["last_id"][g], int(prior["last_ts"][g]),
-                            int(prior["stage_ts"][g]), prior["stage_id"][g], int(prior["stage"][g])))
-        # new state: each customer's last activity in the chunk starts a fresh period
-        set_here = in_group[ends]
-        sidx = np.maximum(last_stage_idx[ends], 0)
-        new_stage = np.where(set_here, stage[sidx], prior["stage"])
-        new_due = self._idle_of(new_stage)
-        new_due = np.where(new_due >= 0, ts[ends] + new_due, _NEVER)
-        self.customers.commit(cust[ends], {
-            "last_ts": ts[ends], "last_id": f.ids[rows[ends]], "stage": new_stage,
-            "stage_ts": np.where(set_here, ts[sidx], prior["stage_ts"]),
-            "stage_id": np.where(set_here, f.ids[rows[sidx]], prior["stage_id"]),
-            "due": new_due,
-        })
-        self._next = min(self._next, int(new_due.min()))
+        ids = f.ids[rows]
+        new_stage = chunk.col(STAGE, "stage").astype(np.int64)
+        state = self.customers
+        # the stage as of each activity: a stage change's own, else the latest change before it, else the carried one
+        _, cur = state.lookup(cust, pos, cust[s], pos[s], {"stage": new_stage, "stage_ts": ts[s], "stage_id": ids[s]},
+                              fields=("stage", "stage_ts", "stage_id", "due"))
+        stage, stage_ts, stage_id = cur["stage"], cur["stage_ts"], cur["stage_id"]
+        stage[s], stage_ts[s], stage_id[s] = new_stage, ts[s], ids[s]
+        idle = self._idle_of(stage)
+        due = np.where(idle >= 0, ts + idle, _NEVER)
+        # the period open before each activity: the carried one for a customer's first activity here
+        # (``cur`` found no staged update before it), else the one its previous activity started
+        prev_due = cur["due"]
+        later = np.ones(cust.size, dtype=bool)
+        later[first_per_key(cust)] = False
+        later = later.nonzero()[0]
+        _, pl = state.lookup(cust[later], pos[later], cust, pos, {
+            "last_ts": ts, "last_id": ids, "stage": stage, "stage_ts": stage_ts, "stage_id": stage_id, "due": due,
+        }, fields=("due",))
+        prev_due[later] = pl["due"]
+        fire = (prev_due <= ts).nonzero()[0]
+        if fire.size:
+            _, prev = state.lookup(cust[fire], pos[fire])
+            pending.extend(zip(prev["due"].tolist(), cust[fire].tolist(), prev["last_id"].tolist(),
+                               prev["last_ts"].tolist(), prev["stage_ts"].tolist(), prev["stage_id"].tolist(),
+                               prev["stage"].tolist()))
+        state.commit()  # each customer's last activity starts its open period
+        self._next = min(self._next, int(due.min()))
 
     def _fire_due(self, upto: int, pending: list) -> None:
         """The open periods due at or before ``upto``, in customer order; then the next due."""
