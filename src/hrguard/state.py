@@ -371,6 +371,8 @@ class Latest(Store):
         names = self.fields if fields is None else tuple(fields)
         q = _as_i64(q_key)
         n = q.size
+        if n == 0:  # only staging (a stream's chunk often asks nothing of its own updates)
+            return np.zeros(0, dtype=bool), {name: np.zeros(0, dtype=self._dtypes[name]) for name in names}
         staged = self._staged
         if n <= self.SMALL and (staged is None or staged[0].size <= self.SMALL):
             return self._lookup_small(q.tolist(), _as_i64(q_pos).tolist() if staged is not None else None, names)
