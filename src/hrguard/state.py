@@ -270,26 +270,26 @@ def last_per_key(keys: np.ndarray) -> np.ndarray:
 def _chunk_hits(u_key: np.ndarray, u_pos: np.ndarray, q: np.ndarray, q_pos: np.ndarray) -> np.ndarray:
     """For each query, the update it sees (same key, the latest position before the query's), or ``-1``.
 
-    Updates come in event order, so one stable sort by key leaves each key's run in position order;
-    runs are laid end to end as ``run * span + position`` and each query is one binary search."""
-    out = np.full(q.size, -1, dtype=np.int64)
-    if u_key.size == 0 or q.size == 0:
+    Updates and queries are sorted together by (key, position), a query before an update at its own
+    position (it sees only earlier ones); a running maximum then carries each update forward to the
+    queries after it, and a query keeps it if the key is its own. One sort, no binary search per
+    query (those were most of a large chunk's look-up time, missing the cache on random keys)."""
+    nu, nq = u_key.size, q.size
+    out = np.full(nq, -1, dtype=np.int64)
+    if nu == 0 or nq == 0:
         return out
-    order = np.argsort(u_key, kind="stable") if u_pos.size < 2 or (np.diff(u_pos) > 0).all() else np.lexsort((u_pos, u_key))
-    sk = u_key[order]
-    lo = np.searchsorted(sk, q, side="left")
-    some = np.flatnonzero(np.searchsorted(sk, q, side="right") > lo)  # keys the updates touch at all
-    if some.size == 0:
-        return out
-    sp = u_pos[order]
-    qp = q_pos[some]
-    run = np.cumsum(np.r_[False, sk[1:] != sk[:-1]])
-    low = min(int(sp.min()), int(qp.min()))
-    span = max(int(sp.max()), int(qp.max())) - low + 2
-    laid = run * span + (sp - low)
-    i = np.searchsorted(laid, run[lo[some]] * span + (qp - low), side="left") - 1
-    mine = i >= lo[some]  # the last earlier update is of the query's own key
-    out[some[mine]] = order[i[mine]]
+    key = np.concatenate([u_key, q])
+    pos2 = np.concatenate([u_pos, q_pos]) * 2
+    pos2[nu:] -= 1
+    order = np.lexsort((pos2, key))  # stable: equal updates keep their order, the later one wins
+    is_u = order < nu
+    last = np.maximum.accumulate(np.where(is_u, np.arange(order.size), -1))
+    qi = np.flatnonzero(~is_u)
+    lu = last[qi]
+    seen = lu >= 0
+    qi, lu = qi[seen], lu[seen]
+    own = key[order[lu]] == key[order[qi]]
+    out[order[qi[own]] - nu] = order[lu[own]]
     return out
 
 
@@ -369,6 +369,8 @@ class Latest(Store):
         names = self.fields if fields is None else tuple(fields)
         q = _as_i64(q_key)
         n = q.size
+        if n == 0:  # only staging (a stream's chunk often asks nothing of its own updates)
+            return np.zeros(0, dtype=bool), {name: np.zeros(0, dtype=self._dtypes[name]) for name in names}
         staged = self._staged
         if n <= self.SMALL and (staged is None or staged[0].size <= self.SMALL):
             return self._lookup_small(q.tolist(), _as_i64(q_pos).tolist() if staged is not None else None, names)
