@@ -173,7 +173,7 @@ _NUMPY = {CODE: np.int32, FLOAT: np.float64, INSTANT: np.int64, DATE: np.int64, 
 _TYPECODE = {CODE: "i", FLOAT: "d", INSTANT: "q", DATE: "q", TIME: "q", BOOL: "b", NESTED: "i"}  # 1-8 bytes a value
 
 
-def _converter(kind: str, strings: Interner) -> Any:
+def converter(kind: str, strings: Interner) -> Any:
     """The function turning one field value into its column value (see the module docstring)."""
     if kind == CODE:
         return strings.code
@@ -220,7 +220,7 @@ class _Entries:
         self.fields = fields
         self.cols = {f: _buffer(t) for f, t in fields}
         self.starts = array("q")  # per event row: where its entries begin
-        self.plan = [(f, _converter(t, strings), self.cols[f].append) for f, t in fields]
+        self.plan = [(f, converter(t, strings), self.cols[f].append) for f, t in fields]
 
     def __len__(self) -> int:
         buf = next(iter(self.cols.values()), None)
@@ -254,7 +254,7 @@ class _KindBuffers:
         self.attrs: list[Any] = []
         self.entries = {name: _Entries(fields, strings) for name, fields in layout.nested}
         # (field, converter, append) per scalar field; list fields go through their child table
-        self.plan = [(f, _converter(t, strings), self.cols[f].append) for f, t in layout.fields
+        self.plan = [(f, converter(t, strings), self.cols[f].append) for f, t in layout.fields
                      if f != "attrs" and t != NESTED]
 
     def __len__(self) -> int:
@@ -832,15 +832,29 @@ class Entries:
         plan_date = chunk.col("plan.submitted", "date")[items.owner]
     """
 
-    __slots__ = ("counts", "owner", "index", "_table", "_sel")
+    __slots__ = ("counts", "_owner", "_index", "_table", "_sel")
 
     def __init__(self, table: NestedTable | None, counts: np.ndarray, sel: Any):
         self.counts = counts
-        self.owner = np.repeat(np.arange(counts.size), counts)
-        total = self.owner.size
-        self.index = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        self._owner: np.ndarray | None = None
+        self._index: np.ndarray | None = None
         self._table = table
         self._sel = sel
+
+    @property
+    def owner(self) -> np.ndarray:
+        """Each entry's event: an index into ``chunk.rows(kind)``."""
+        if self._owner is None:
+            self._owner = np.repeat(np.arange(self.counts.size), self.counts)
+        return self._owner
+
+    @property
+    def index(self) -> np.ndarray:
+        """Each entry's place in its event's list."""
+        if self._index is None:
+            counts = self.counts
+            self._index = np.arange(len(self)) - np.repeat(np.cumsum(counts) - counts, counts)
+        return self._index
 
     @classmethod
     def of(cls, table: NestedTable, counts: np.ndarray, k: np.ndarray) -> Entries:
@@ -854,7 +868,7 @@ class Entries:
         return cls(table, np.zeros(0, dtype=np.int64), slice(0, 0))
 
     def __len__(self) -> int:
-        return int(self.owner.size)
+        return int(self.counts.sum())
 
     @property
     def fields(self) -> list[str]:

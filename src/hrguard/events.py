@@ -96,15 +96,17 @@ def _pair(lat: float | None, lon: float | None, what: str) -> None:
         raise FieldError("lat", f"lon is given without lat: {what} needs both lat and lon, or neither")
 
 
-class _Strict(BaseModel):
-    """A nested object of an event (plan item, claim, photo): fixed shape, unknown keys rejected."""
+class Nested(BaseModel):
+    """The base of the objects in an event's lists (plan items, claims, photos): a fixed shape,
+    unknown keys rejected. A ``list[SomeNested]`` field is a child table of flat columns
+    (:meth:`hrguard.Chunk.nested`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
     #: see :attr:`Event.BOTH_OR_NEITHER`
     BOTH_OR_NEITHER: ClassVar[tuple[tuple[str, str, str], ...]] = ()
 
     @model_validator(mode="after")
-    def _both_or_neither(self) -> _Strict:
+    def _both_or_neither(self) -> Nested:
         for a, b, what in self.BOTH_OR_NEITHER:
             _pair(getattr(self, a), getattr(self, b), what)
         return self
@@ -235,7 +237,7 @@ class CustomerStageChanged(Event):
     previous_stage: str | None = None
 
 
-class Photo(_Strict):
+class Photo(Nested):
     BOTH_OR_NEITHER = (("lat", "lon", "a photo's location"),)
 
     uri: str
@@ -253,7 +255,7 @@ class FollowupLogged(Event):
     photos: list[Photo] = Field(default_factory=list)
 
 
-class PlanItem(_Strict):
+class PlanItem(Nested):
     customer_id: str | None = None
     site_id: str | None = None
     start: TimeOfDay
@@ -279,7 +281,7 @@ class AttendancePunched(Event):
     site_id: str | None = None
 
 
-class Claim(_Strict):
+class Claim(Nested):
     customer_id: NonEmpty
     activity: Literal["visit", "call", "other"]
     note: str | None = None

@@ -50,8 +50,8 @@ from pydantic.functional_serializers import PlainSerializer
 from pydantic.functional_validators import BeforeValidator
 from pydantic.types import Strict
 
-from .columns import BOOL, CODE, FLOAT, NESTED, NULL_INT, OBJECT, Interner, column_type
-from .events import PRECHECKS, Event, _Strict
+from .columns import BOOL, CODE, FLOAT, NESTED, NULL_INT, OBJECT, Interner, column_type, converter
+from .events import PRECHECKS, Event, Nested
 
 _NONE = type(None)
 _US = 1_000_000
@@ -188,10 +188,6 @@ def _known(name: str, info: FieldInfo, ctype: str, default: Any) -> FieldCodec:
 
 
 # -- one model ------------------------------------------------------------------------------------------------
-_EVENT_DECS = Event.__pydantic_decorators__
-_ENTRY_DECS = _Strict.__pydantic_decorators__
-
-
 def _own_checks(model: type[BaseModel], base: type[BaseModel]) -> bool:
     """Whether ``model`` validates anything beyond what ``base`` does (and the codecs know)."""
     decs, known = model.__pydantic_decorators__, base.__pydantic_decorators__
@@ -221,7 +217,7 @@ class StructPlan:
 
     @classmethod
     def of(cls, model: type[BaseModel], *, entry: bool = False) -> StructPlan:
-        base = _Strict if entry else Event
+        base = Nested if entry else Event
         if not issubclass(model, base) or _own_checks(model, base):
             raise Unsupported(model)
         codecs = []
@@ -507,11 +503,9 @@ def _money(vals: tuple[Any, ...], c: FieldCodec, ok: np.ndarray) -> np.ndarray:
 
 def _generic(vals: tuple[Any, ...], c: FieldCodec, strings: Interner, ok: np.ndarray) -> Any:
     """A field the codecs do not know: pydantic validates each value with the field's own annotation."""
-    from .columns import _converter
-
     adapter = c.adapter
     assert adapter is not None
-    conv = _converter(c.ctype, strings)
+    conv = converter(c.ctype, strings)
     out: list[Any] = []
     for i, v in enumerate(vals):
         try:
