@@ -9,7 +9,8 @@ views of it.
 Column types follow the model's annotations: strings (ids, enums) become ``int32`` codes of a shared
 :class:`Interner` (``-1`` is null), numbers ``float64`` (``nan`` is null), timestamps ``int64``
 microseconds and dates ``int64`` days (``NULL_INT`` is null), times of day ``int64`` seconds,
-booleans ``int8`` (``-1`` null); ``attrs`` and other objects stay Python objects.
+booleans ``int8`` (``-1`` null); ``attrs``, other objects and strings marked
+:data:`~hrguard.events.Text` (mostly distinct values, such as photo URIs) stay Python objects.
 
 A list of nested objects (plan ``items``, summary ``claims``, follow-up ``photos``) is a child table
 of its own: one row per entry, typed columns of the entry's fields, each entry's event and its index
@@ -30,7 +31,7 @@ from typing import Any, Literal, Union
 import numpy as np
 from pydantic import BaseModel
 
-from .events import Event
+from .events import UNINTERNED, Event
 from .timeutil import date_to_days, days_to_date, from_us, time_to_seconds, to_us
 
 NULL_INT = np.iinfo(np.int64).min
@@ -103,7 +104,10 @@ def _unwrap(annotation: Any) -> Any:
         return annotation
 
 
-def column_type(annotation: Any) -> str:
+def column_type(annotation: Any, metadata: Any = ()) -> str:
+    """The column type of a field of type ``annotation`` (with pydantic's ``metadata`` of the field)."""
+    if any(m is UNINTERNED for m in metadata) or _marked(annotation):
+        return OBJECT
     t = _unwrap(annotation)
     if typing.get_origin(t) is Literal:
         return CODE if all(isinstance(a, str) for a in typing.get_args(t)) else OBJECT
@@ -137,8 +141,17 @@ def nested_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def _marked(annotation: Any) -> bool:
+    """Whether an ``Annotated`` (or ``X | None`` of one) carries :data:`~hrguard.events.UNINTERNED`."""
+    for t in (annotation, *typing.get_args(annotation)):
+        if typing.get_origin(t) is typing.Annotated and any(m is UNINTERNED for m in typing.get_args(t)[1:]):
+            return True
+    return False
+
+
 def _fields_of(model: type[BaseModel], skip: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:
-    return tuple((name, column_type(info.annotation)) for name, info in model.model_fields.items() if name not in skip)
+    return tuple((name, column_type(info.annotation, info.metadata)) for name, info in model.model_fields.items()
+                 if name not in skip)
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,19 @@ Money = Annotated[
                               {"type": "string", "pattern": r"^\s*\+?[0-9]+(\.[0-9]+)?\s*$"}],
                     "description": "decimal money (JSON number or string), never negative"}),
 ]
+class _Uninterned:
+    """Marks a string field whose values are mostly distinct (URIs, free text of one event): its column
+    holds the strings themselves, not codes of the scan's string table, which keeps every string it
+    has seen for the whole scan (a bounded scan or a stream would grow with them)."""
+
+    def __repr__(self) -> str:
+        return "Uninterned"
+
+
+UNINTERNED = _Uninterned()
+Text = Annotated[str, UNINTERNED]
+"""A string whose column holds the strings, not codes (see :data:`UNINTERNED`)."""
+
 Lat = Annotated[float, Field(strict=True, ge=-90, le=90, description="WGS-84 latitude in decimal degrees")]
 Lon = Annotated[float, Field(strict=True, ge=-180, le=180, description="WGS-84 longitude in decimal degrees")]
 Number = Annotated[float, Field(strict=True, ge=0)]
@@ -240,7 +253,7 @@ class CustomerStageChanged(Event):
 class Photo(Nested):
     BOTH_OR_NEITHER = (("lat", "lon", "a photo's location"),)
 
-    uri: str
+    uri: Text
     lat: Lat | None = None
     lon: Lon | None = None
     taken_at: Timestamp | None = None
