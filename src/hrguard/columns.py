@@ -312,14 +312,14 @@ class ColumnBuilder:
     def ts_array(self) -> np.ndarray:
         return _np(self.ts, np.int64)
 
-    def add(self, event: Event) -> None:
-        """Add one validated event (the model path)."""
+    def add(self, event: Event, ts: int | None = None) -> None:
+        """Add one validated event (the model path); ``ts``: its instant, if known."""
         kind = event.kind
         code = self.strings.code
         kb = self._buffers(kind)
         d = event.__dict__
         self.kind_row.append(len(kb.attrs))
-        self.ts.append(to_us(d["ts"]))
+        self.ts.append(to_us(d["ts"]) if ts is None else ts)
         self.ids.append(d["id"])
         self.kind.append(code(kind))
         self.employee.append(code(d["employee_id"]))
