@@ -97,6 +97,9 @@ def test_photos_and_claims_are_child_tables_too():
     photos = chunk.nested("followup.logged", "photos")
     assert photos.col("lat")[0] == 31.2 and np.isnan(photos.col("lat")[1])
     assert photos.col("taken_at").tolist()[:2] == [int(frame.ts[0]), NULL_INT]  # 09:00+08:00 is 01:00Z
+    # a photo's URI is nearly always new: its column holds the strings (the scan's string table would keep
+    # every one of them for the whole scan)
+    assert photos.col("uri").tolist()[:2] == ["a.jpg", "b.jpg"] and frame.strings.find("a.jpg") == -1
     claims = chunk.nested("summary.submitted", "claims")
     assert chunk.strings.texts(claims.col("activity"))[0] == "visit" and intake.fast_rows == 16
 

@@ -9,7 +9,8 @@ views of it.
 Column types follow the model's annotations: strings (ids, enums) become ``int32`` codes of a shared
 :class:`Interner` (``-1`` is null), numbers ``float64`` (``nan`` is null), timestamps ``int64``
 microseconds and dates ``int64`` days (``NULL_INT`` is null), times of day ``int64`` seconds,
-booleans ``int8`` (``-1`` null); ``attrs`` and other objects stay Python objects.
+booleans ``int8`` (``-1`` null); ``attrs``, other objects and strings marked
+:data:`~hrguard.events.Text` (mostly distinct values, such as photo URIs) stay Python objects.
 
 A list of nested objects (plan ``items``, summary ``claims``, follow-up ``photos``) is a child table
 of its own: one row per entry, typed columns of the entry's fields, each entry's event and its index
@@ -30,7 +31,7 @@ from typing import Any, Literal, Union
 import numpy as np
 from pydantic import BaseModel
 
-from .events import Event
+from .events import UNINTERNED, Event
 from .timeutil import date_to_days, days_to_date, from_us, time_to_seconds, to_us
 
 NULL_INT = np.iinfo(np.int64).min
@@ -103,7 +104,10 @@ def _unwrap(annotation: Any) -> Any:
         return annotation
 
 
-def column_type(annotation: Any) -> str:
+def column_type(annotation: Any, metadata: Any = ()) -> str:
+    """The column type of a field of type ``annotation`` (with pydantic's ``metadata`` of the field)."""
+    if any(m is UNINTERNED for m in metadata) or _marked(annotation):
+        return OBJECT
     t = _unwrap(annotation)
     if typing.get_origin(t) is Literal:
         return CODE if all(isinstance(a, str) for a in typing.get_args(t)) else OBJECT
@@ -137,8 +141,17 @@ def nested_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def _marked(annotation: Any) -> bool:
+    """Whether an ``Annotated`` (or ``X | None`` of one) carries :data:`~hrguard.events.UNINTERNED`."""
+    for t in (annotation, *typing.get_args(annotation)):
+        if typing.get_origin(t) is typing.Annotated and any(m is UNINTERNED for m in typing.get_args(t)[1:]):
+            return True
+    return False
+
+
 def _fields_of(model: type[BaseModel], skip: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:
-    return tuple((name, column_type(info.annotation)) for name, info in model.model_fields.items() if name not in skip)
+    return tuple((name, column_type(info.annotation, info.metadata)) for name, info in model.model_fields.items()
+                 if name not in skip)
 
 
 @dataclass(frozen=True)
@@ -299,14 +312,14 @@ class ColumnBuilder:
     def ts_array(self) -> np.ndarray:
         return _np(self.ts, np.int64)
 
-    def add(self, event: Event) -> None:
-        """Add one validated event (the model path)."""
+    def add(self, event: Event, ts: int | None = None) -> None:
+        """Add one validated event (the model path); ``ts``: its instant, if known."""
         kind = event.kind
         code = self.strings.code
         kb = self._buffers(kind)
         d = event.__dict__
         self.kind_row.append(len(kb.attrs))
-        self.ts.append(to_us(d["ts"]))
+        self.ts.append(to_us(d["ts"]) if ts is None else ts)
         self.ids.append(d["id"])
         self.kind.append(code(kind))
         self.employee.append(code(d["employee_id"]))
@@ -832,15 +845,29 @@ class Entries:
         plan_date = chunk.col("plan.submitted", "date")[items.owner]
     """
 
-    __slots__ = ("counts", "owner", "index", "_table", "_sel")
+    __slots__ = ("counts", "_owner", "_index", "_table", "_sel")
 
     def __init__(self, table: NestedTable | None, counts: np.ndarray, sel: Any):
         self.counts = counts
-        self.owner = np.repeat(np.arange(counts.size), counts)
-        total = self.owner.size
-        self.index = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        self._owner: np.ndarray | None = None
+        self._index: np.ndarray | None = None
         self._table = table
         self._sel = sel
+
+    @property
+    def owner(self) -> np.ndarray:
+        """Each entry's event: an index into ``chunk.rows(kind)``."""
+        if self._owner is None:
+            self._owner = np.repeat(np.arange(self.counts.size), self.counts)
+        return self._owner
+
+    @property
+    def index(self) -> np.ndarray:
+        """Each entry's place in its event's list."""
+        if self._index is None:
+            counts = self.counts
+            self._index = np.arange(len(self)) - np.repeat(np.cumsum(counts) - counts, counts)
+        return self._index
 
     @classmethod
     def of(cls, table: NestedTable, counts: np.ndarray, k: np.ndarray) -> Entries:
@@ -854,7 +881,7 @@ class Entries:
         return cls(table, np.zeros(0, dtype=np.int64), slice(0, 0))
 
     def __len__(self) -> int:
-        return int(self.owner.size)
+        return int(self.counts.sum())
 
     @property
     def fields(self) -> list[str]:

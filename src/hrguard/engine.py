@@ -502,7 +502,7 @@ class Stream:
         # what the new clock makes final never includes the new event (it is not late, so it is later
         # than that): release first, then hold it
         found = self._release(self._clock - self.lateness - 1)
-        self.intake.hold(ev)
+        self.intake.hold(ev, ts)
         return found
 
     def push_many(self, events: Iterable[Any]) -> list[Finding]:

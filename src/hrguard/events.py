@@ -71,6 +71,19 @@ Money = Annotated[
                               {"type": "string", "pattern": r"^\s*\+?[0-9]+(\.[0-9]+)?\s*$"}],
                     "description": "decimal money (JSON number or string), never negative"}),
 ]
+class _Uninterned:
+    """Marks a string field whose values are mostly distinct (URIs, free text of one event): its column
+    holds the strings themselves, not codes of the scan's string table, which keeps every string it
+    has seen for the whole scan (a bounded scan or a stream would grow with them)."""
+
+    def __repr__(self) -> str:
+        return "Uninterned"
+
+
+UNINTERNED = _Uninterned()
+Text = Annotated[str, UNINTERNED]
+"""A string whose column holds the strings, not codes (see :data:`UNINTERNED`)."""
+
 Lat = Annotated[float, Field(strict=True, ge=-90, le=90, description="WGS-84 latitude in decimal degrees")]
 Lon = Annotated[float, Field(strict=True, ge=-180, le=180, description="WGS-84 longitude in decimal degrees")]
 Number = Annotated[float, Field(strict=True, ge=0)]
@@ -86,15 +99,17 @@ def _pair(lat: float | None, lon: float | None, what: str) -> None:
         raise FieldError("lat", f"lon is given without lat: {what} needs both lat and lon, or neither")
 
 
-class NestedEntry(BaseModel):
-    """A nested object of an event (plan item, claim, photo): fixed shape, unknown keys rejected."""
+class Nested(BaseModel):
+    """The base of the objects in an event's lists (plan items, claims, photos): a fixed shape,
+    unknown keys rejected. A ``list[SomeNested]`` field is a child table of flat columns
+    (:meth:`hrguard.Chunk.nested`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
     #: see :attr:`Event.BOTH_OR_NEITHER`
     BOTH_OR_NEITHER: ClassVar[tuple[tuple[str, str, str], ...]] = ()
 
     @model_validator(mode="after")
-    def _both_or_neither(self) -> NestedEntry:
+    def _both_or_neither(self) -> Nested:
         for a, b, what in self.BOTH_OR_NEITHER:
             _pair(getattr(self, a), getattr(self, b), what)
         return self
@@ -225,10 +240,10 @@ class CustomerStageChanged(Event):
     previous_stage: str | None = None
 
 
-class Photo(NestedEntry):
+class Photo(Nested):
     BOTH_OR_NEITHER = (("lat", "lon", "a photo's location"),)
 
-    uri: str
+    uri: Text
     lat: Lat | None = None
     lon: Lon | None = None
     taken_at: Timestamp | None = None
@@ -243,7 +258,7 @@ class FollowupLogged(Event):
     photos: list[Photo] = Field(default_factory=list)
 
 
-class PlanItem(NestedEntry):
+class PlanItem(Nested):
     customer_id: str | None = None
     site_id: str | None = None
     start: TimeOfDay
@@ -269,7 +284,7 @@ class AttendancePunched(Event):
     site_id: str | None = None
 
 
-class Claim(NestedEntry):
+class Claim(Nested):
     customer_id: NonEmpty
     activity: Literal["visit", "call", "other"]
     note: str | None = None

@@ -50,8 +50,8 @@ from pydantic.functional_serializers import PlainSerializer
 from pydantic.functional_validators import BeforeValidator
 from pydantic.types import Strict
 
-from .columns import BOOL, CODE, FLOAT, NESTED, NULL_INT, OBJECT, Interner, column_type
-from .events import PRECHECKS, Event, NestedEntry
+from .columns import BOOL, CODE, FLOAT, NESTED, NULL_INT, OBJECT, Interner, column_type, converter
+from .events import PRECHECKS, UNINTERNED, Event, Nested
 
 _NONE = type(None)
 _US = 1_000_000
@@ -66,7 +66,8 @@ class _Unsupported(Exception):
 class FieldCodec:
     """How the fast path takes one field: the Struct's type for it, and how its values become a column.
 
-    ``how`` is one of ``str`` (strings and string literals: codes), ``float``, ``bool``, ``instant``,
+    ``how`` is one of ``str`` (strings and string literals: codes), ``text`` (strings kept as they
+    are), ``float``, ``bool``, ``instant``,
     ``date``, ``time``, ``money``, ``entries`` (a list of nested objects: a child table), ``attrs``,
     ``id`` (kept as strings) and ``generic`` (validated by pydantic with the field's own annotation).
     """
@@ -112,7 +113,7 @@ def field_codec(name: str, info: FieldInfo) -> FieldCodec:
     """The codec of one field of a model (``_Unsupported`` for what even a generic field cannot be)."""
     if info.alias is not None or info.validation_alias is not None or info.validate_default:
         raise _Unsupported(name)
-    ctype = column_type(info.annotation)
+    ctype = column_type(info.annotation, info.metadata)
     required = info.is_required()
     default: Any = msgspec.NODEFAULT
     if not required:
@@ -150,6 +151,8 @@ def _known(name: str, info: FieldInfo, ctype: str, default: Any) -> FieldCodec:
             pass  # refuses only JSON types the plain form never has (events.PRECHECKS)
         elif isinstance(m, PlainSerializer) or type(m).__name__ == "WithJsonSchema":
             pass  # output only
+        elif m is UNINTERNED:
+            pass  # the column type says it (ctype)
         elif type(m).__name__ == "AllowInfNan" and not m.allow_inf_nan and base is Decimal:
             pass  # checked below (money is finite)
         else:
@@ -164,7 +167,8 @@ def _known(name: str, info: FieldInfo, ctype: str, default: Any) -> FieldCodec:
     if base is str and not strict:
         if lo is not None or hi is not None:
             raise _Unsupported(name)
-        return made("str", typing.Annotated[str, msgspec.Meta(min_length=min_len)] if min_len else str)
+        how = "text" if ctype == OBJECT else "str"  # strings kept as they are, or codes
+        return made(how, typing.Annotated[str, msgspec.Meta(min_length=min_len)] if min_len else str)
     if origin is Literal and all(isinstance(a, str) for a in typing.get_args(base)) and not (lo or hi or min_len):
         return made("str", base)
     if base is float and strict and not min_len:
@@ -188,10 +192,6 @@ def _known(name: str, info: FieldInfo, ctype: str, default: Any) -> FieldCodec:
 
 
 # -- one model ------------------------------------------------------------------------------------------------
-_EVENT_DECS = Event.__pydantic_decorators__
-_ENTRY_DECS = NestedEntry.__pydantic_decorators__
-
-
 def _own_checks(model: type[BaseModel], base: type[BaseModel]) -> bool:
     """Whether ``model`` validates anything beyond what ``base`` does (and the codecs know)."""
     decs, known = model.__pydantic_decorators__, base.__pydantic_decorators__
@@ -221,7 +221,7 @@ class StructPlan:
 
     @classmethod
     def of(cls, model: type[BaseModel], *, entry: bool = False) -> StructPlan:
-        base = NestedEntry if entry else Event
+        base = Nested if entry else Event
         if not issubclass(model, base) or _own_checks(model, base):
             raise _Unsupported(model)
         codecs = []
@@ -445,7 +445,7 @@ def _entries(c: FieldCodec, lists: tuple[Any, ...], strings: Interner, parent: K
 
 def _column(c: FieldCodec, vals: tuple[Any, ...], strings: Interner, ok: np.ndarray, deferred: Deferred) -> Any:
     how = c.how
-    if how == "id":
+    if how in ("id", "text"):
         return list(vals)
     if how == "str":
         return strings.codes(vals)  # type: ignore[arg-type]
@@ -507,8 +507,6 @@ def _money(vals: tuple[Any, ...], c: FieldCodec, ok: np.ndarray) -> np.ndarray:
 
 def _generic(vals: tuple[Any, ...], c: FieldCodec, strings: Interner, ok: np.ndarray) -> Any:
     """A field the codecs do not know: pydantic validates each value with the field's own annotation."""
-    from .columns import converter
-
     adapter = c.adapter
     assert adapter is not None
     conv = converter(c.ctype, strings)

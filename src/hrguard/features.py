@@ -435,8 +435,8 @@ class FeatureBuilder:
         dates = chunk.col(SUMMARY, "date")[has]
         claims = chunk.nested(SUMMARY, "claims")
         act = claims.col("activity")
-        wanted = [c for c in (self.strings.find("visit"), self.strings.find("call")) if c >= 0]
-        q = np.flatnonzero(has[claims.owner] & np.isin(act, wanted))  # the visit and call claims
+        visit, call = self.strings.find("visit"), self.strings.find("call")
+        q = np.flatnonzero(has[claims.owner] & ((act == visit) | (act == call)))  # the visit and call claims
         if q.size == 0:
             return
         qs = (np.cumsum(has) - 1)[claims.owner[q]]  # the claim's summary, among the employees' ones

@@ -443,15 +443,14 @@ class Intake:
         (not yet held: :meth:`hold` it), else ``None`` (rejected or a duplicate, and counted)."""
         return self._check(value, self.stats.received + 1, None, source, in_block=False)
 
-    def hold(self, ev: Event) -> None:
-        """Hold an event :meth:`admit` accepted, until it is released."""
+    def hold(self, ev: Event, ts: int | None = None) -> None:
+        """Hold an event :meth:`admit` accepted (``ts``: its instant, if known), until it is released."""
+        ts = to_us(ev.ts) if ts is None else ts
         self.stats.valid += 1
         self.held[ev.id] = len(self.window)
-        self.window.add(ev)
-        if self.lateness is not None:
-            ts = to_us(ev.ts)
-            if self.clock is None or ts > self.clock:
-                self.clock = ts
+        self.window.add(ev, ts)
+        if self.lateness is not None and (self.clock is None or ts > self.clock):
+            self.clock = ts
 
     def _check(self, value: Any, line: int, item: int | None, source: str, in_block: bool) -> Event | None:
         """The model path's verdict on one record (see :meth:`admit`); ``in_block``: its id was among the

@@ -204,7 +204,9 @@ def _flatten_photos(photos: Entries, sel: np.ndarray) -> tuple[np.ndarray, np.nd
     photo has both, ``taken`` is ``NULL_INT`` without ``taken_at``.
     """
     counts = photos.counts[sel]
-    pick = np.isin(photos.owner, sel)
+    chosen = np.zeros(photos.counts.size, dtype=bool)
+    chosen[sel] = True
+    pick = chosen[photos.owner]
     owner = np.searchsorted(sel, photos.owner[pick])
     lat, lon = photos.col("lat")[pick], photos.col("lon")[pick]
     partial = np.isnan(lat) != np.isnan(lon)
