@@ -20,9 +20,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# the day-to-day loop (about a minute on 2 cores): everything but the slow end-to-end tests
+# the day-to-day loop (about a minute on 2 cores): everything but the slow end-to-end tests, on 2 workers
 test-quick: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow" -x
+	$(BIN)/python -m pytest -q -m "not slow" -n 2 -x
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py
