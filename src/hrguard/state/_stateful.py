@@ -18,11 +18,11 @@ from ..errors import StateError
 class Store:
     """Base of the stores: :meth:`state_dict` gives named arrays / JSON values, :meth:`load_state_dict` takes them."""
 
-    def state_dict(self) -> dict[str, Any]:  # pragma: no cover - every store overrides it
-        raise NotImplementedError
+    def state_dict(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError  # abstract: Latest, Rows and Column each override it
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:  # pragma: no cover - every store overrides it
-        raise NotImplementedError
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError  # abstract: Latest, Rows and Column each override it
 
 
 class Stateful:
