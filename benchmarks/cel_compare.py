@@ -81,7 +81,7 @@ def build_contexts(n: int, seed: int) -> tuple[list[dict], list[dict], dict[str,
 
 def _expr_detector(engine: Any, strings: Any, condition: str) -> Any:
     """An ``expr`` rule instance as the engine makes it (RuleContext as in ``Runner``)."""
-    from hrguard.detector import RuleContext
+    from hrguard.sdk import RuleContext
     from hrguard.timeutil import LocalClock
 
     rs = engine.load_ruleset({"ruleset": "bench", "timezone": "Asia/Shanghai",

@@ -206,9 +206,10 @@ def work_stages(path: str) -> dict[str, Any]:
     import gc
 
     import hrguard
-    from hrguard.engine import DEFAULT_CHUNK, Runner, _GcFreezer
+    from hrguard.engine import DEFAULT_CHUNK, Runner
+    from hrguard.engine import GcFreezer as _GcFreezer
     from hrguard.ingest import read_blocks
-    from hrguard.intake import Intake
+    from hrguard.ingest import Intake
 
     cpu = time.process_time
     engine = hrguard.default_engine()

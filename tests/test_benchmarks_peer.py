@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("polars")
 
 import hrguard  # noqa: E402
-from hrguard.findings import finding_id  # noqa: E402
+from hrguard.findings import finding_id
 
 ROOT = Path(__file__).resolve().parent.parent
 GEO, STALL = "geofence.mismatch", "followup.stall"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import hrguard
-import hrguard.engine
+import hrguard.engine._default
 from hrguard.cli import main, render_table
 from hrguard.engine import Engine
 
@@ -64,7 +64,7 @@ def write_jsonl(path: Path, records) -> Path:
 @pytest.fixture(autouse=True)
 def builtins_only(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI uses the default engine: make it one without installed plugins, here and in subprocesses."""
-    monkeypatch.setattr(hrguard.engine, "_DEFAULT", engine)
+    monkeypatch.setattr(hrguard.engine._default, "_DEFAULT", engine)
     monkeypatch.setenv("HRGUARD_DISABLE_PLUGIN_AUTOLOAD", "1")
 
 
@@ -286,7 +286,7 @@ def test_a_detector_that_raises_exits_4_and_the_other_rules_still_report(run, ev
         def hrguard_register_detectors(self, register):
             register(Boom)
 
-    monkeypatch.setattr(hrguard.engine, "_DEFAULT", Engine([Plugin()], entrypoints=False))
+    monkeypatch.setattr(hrguard.engine._default, "_DEFAULT", Engine([Plugin()], entrypoints=False))
     rs = tmp_path / "rs.yaml"
     rs.write_text("timezone: Asia/Shanghai\nrules:\n  - use: geofence.mismatch\n  - use: test.boom\n",
                   encoding="utf-8")
@@ -352,7 +352,7 @@ def test_table_cuts_messages_to_the_width_and_counts_wide_characters():
     wide = _finding(id="F2", message="客户" * 100)
     table = render_table([long, wide], width=100)
     lines = table.splitlines()
-    from hrguard.display import cell_width
+    from hrguard.findings import cell_width
 
     assert all(cell_width(line) <= 100 for line in lines)
     assert lines[2].endswith("…") and lines[3].endswith("…")

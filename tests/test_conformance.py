@@ -216,7 +216,7 @@ def test_builtin_detector_conforms(case: DetectorCase, check) -> None:
 
 def test_every_builtin_detector_has_a_case(engine: Engine) -> None:
     """A new built-in detector needs a case here; only detectors outside the seed list may wait."""
-    builtin = {d for d, r in engine.registry.detectors.items() if r.plugin == "hrguard.builtins"}
+    builtin = {d for d, r in engine.registry.detectors.items() if r.plugin == "hrguard.plugins.builtins"}
     seed = {r.use for r in load_ruleset("sales", engine=engine).rules}  # the spec's seed detectors
     missing = builtin - {c.detector.id for c in CASES}
     assert not missing & seed, f"seed detectors without a conformance case: {sorted(missing & seed)}"

@@ -287,10 +287,10 @@ def test_the_kit_catches_a_broken_detector(check, detector, kw, why, monkeypatch
     if check == "check_input_not_mutated":  # simulate an ingestion that shares the caller's objects
         import types
 
-        import hrguard.events
-        import hrguard.fastpath
+        import hrguard.events._models
+        import hrguard.ingest._fastpath
 
-        for module in (hrguard.events, hrguard.fastpath):  # the model path's copies and the fast path's
+        for module in (hrguard.events._models, hrguard.ingest._fastpath):  # the model path's copies and the fast path's
             monkeypatch.setattr(module, "copy", types.SimpleNamespace(deepcopy=lambda v: v))
     events = orders()
     events[0]["approvers"] = ["legal", "finance"]  # kept in attrs

@@ -12,7 +12,7 @@ import hrguard
 from hrguard.demo import build_events, load_events, run_demo
 from hrguard.detectors import BUILTIN_DETECTORS
 from hrguard.testing import run_all_ways
-from hrguard.trace import render_trace, trace_customer
+from hrguard.analytics import render_trace, trace_customer
 
 EXPECTED_S01 = {  # (rule, reason) -> count, for Li Na; everybody else: nothing
     ("visit.evidence_missing", "no_photo"): 1,

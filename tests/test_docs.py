@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-import hrguard.engine
+import hrguard.engine._default
 from hrguard.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,7 +167,7 @@ COMMANDS = [c for p in PAGES for c in commands(p)]
 
 @pytest.fixture
 def builtins_only(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(hrguard.engine, "_DEFAULT", engine)
+    monkeypatch.setattr(hrguard.engine._default, "_DEFAULT", engine)
     monkeypatch.setenv("HRGUARD_DISABLE_PLUGIN_AUTOLOAD", "1")
 
 

@@ -27,9 +27,9 @@ from hypothesis import strategies as st
 import hrguard_expense.plugin as expense_plugin
 from hrguard.columns import CODE, NESTED, Frame
 from hrguard.engine import Engine
-from hrguard.fastpath import Schema, parse_dates, parse_instants, parse_times
+from hrguard.ingest import Schema, parse_dates, parse_instants, parse_times
 from hrguard.ingest import Block
-from hrguard.intake import SMALL_BLOCK, Intake
+from hrguard.ingest import SMALL_BLOCK, Intake
 from hrguard.timeutil import to_us
 
 ENGINE = Engine([expense_plugin], entrypoints=False)  # the built-ins and a plugin's kinds (a generic field)
@@ -519,7 +519,7 @@ def test_dates_and_times_of_day_and_their_edges():
                           st.dates().map(str), st.times().map(lambda t: t.isoformat()[:5])), min_size=1, max_size=20))
 def test_a_few_values_parse_as_a_block_does(values):
     """A few values are parsed one by one (numpy's cost per call would be most of it): the same results."""
-    from hrguard.fastpath import _SMALL
+    from hrguard.ingest._fastpath import _SMALL
 
     values = [v for v in values if isinstance(v, str)]
     block = (values * _SMALL)[:max(_SMALL, len(values))]  # enough to take the numpy way

@@ -12,8 +12,9 @@ import json
 import numpy as np
 import pytest
 
-import hrguard.ml as ml
-from hrguard.ml import IsolationForestScorer, ModelFileError, _digest, average_path_length
+import hrguard.analytics.forest as ml
+from hrguard.ml import IsolationForestScorer, ModelFileError, average_path_length
+from hrguard.analytics.forest import _digest
 
 
 def plain_scores(s: IsolationForestScorer, X: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ import pytest
 
 from hrguard.columns import NULL_INT, Chunk
 from hrguard.ingest import Block
-from hrguard.intake import Intake
+from hrguard.ingest import Intake
 
 TS = "2026-03-30T{:02d}:00:00+08:00"
 

@@ -41,7 +41,7 @@ from hrguard import MissingExtraError  # noqa: E402
 from hrguard import notebook as nb  # noqa: E402
 from hrguard import quality  # noqa: E402
 from hrguard.demo import load_events  # noqa: E402
-from hrguard.findings import Finding, Severity  # noqa: E402
+from hrguard.findings import Finding, Severity
 from hrguard.synth import generate, write_dataset  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

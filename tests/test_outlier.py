@@ -17,7 +17,8 @@ import hrguard
 from hrguard.demo import load_events
 from hrguard.detectors.outlier import IsolationForestOutlier, fit_model
 from hrguard.errors import MissingExtraError, RulesetError
-from hrguard.ml import IsolationForestScorer, ModelFileError, _digest
+from hrguard.ml import IsolationForestScorer, ModelFileError
+from hrguard.analytics.forest import _digest
 from hrguard.testing import DetectorCase, parametrize_with_checks, run_all_ways
 
 SH = timezone(timedelta(hours=8))
@@ -63,7 +64,7 @@ def test_the_seed_decides_and_threads_do_not(contamination):
 
 def test_the_population_sample_bounds_the_threshold_and_statistics(monkeypatch):
     """Above POPULATION_SAMPLE rows the threshold, medians and spreads come from a seeded sample of them."""
-    import hrguard.ml as ml
+    import hrguard.analytics.forest as ml
 
     X = data(n=3000)
     full = IsolationForestScorer(contamination=0.05, random_state=0).fit(X)
@@ -76,7 +77,8 @@ def test_the_population_sample_bounds_the_threshold_and_statistics(monkeypatch):
 
 
 def test_trees_are_isolation_trees():
-    from hrguard.ml import _node_depths, average_path_length
+    from hrguard.analytics.forest import _node_depths
+    from hrguard.ml import average_path_length
 
     X = data()
     s = IsolationForestScorer(n_estimators=5, max_samples=100, random_state=0).fit(X)
@@ -233,6 +235,7 @@ def test_a_future_format_is_refused(saved):
 def test_missing_scikit_learn_names_the_extra(monkeypatch, engine):
     monkeypatch.setitem(sys.modules, "sklearn", None)  # import sklearn now raises ImportError
     monkeypatch.delitem(sys.modules, "hrguard.ml")
+    monkeypatch.delitem(sys.modules, "hrguard.analytics.forest")  # where hrguard.ml lives
     with pytest.raises(MissingExtraError, match=r"scikit-learn is not installed: pip install 'hrguard\[ml\]'"):
         import hrguard.ml  # noqa: F401
     with pytest.raises(MissingExtraError, match=r"hrguard\[ml\]"):

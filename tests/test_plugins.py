@@ -55,7 +55,7 @@ def vendor_plugin():
 def test_a_vendor_plugin_adds_a_kind_and_a_detector_through_the_hooks():
     engine = Engine([vendor_plugin()], entrypoints=False)
     assert engine.registry.detectors["badge.night"].plugin == "vendor_badges"
-    assert engine.registry.detectors["geofence.mismatch"].plugin == "hrguard.builtins"
+    assert engine.registry.detectors["geofence.mismatch"].plugin == "hrguard.plugins.builtins"
     rs = engine.load_ruleset({"rules": [{"use": "badge.night", "params": {"after_hour": 21}}]})
     events = [
         {"id": "b1", "kind": "badge.swiped", "ts": "2026-04-01T21:30:00+00:00", "employee_id": "E1", "door": "lab"},
@@ -82,7 +82,7 @@ def test_a_plugin_shadowing_a_builtin_detector_is_an_error():
         id = "geofence.mismatch"
 
     p = _plugin("shadow", hrguard_register_detectors=lambda register: register(Fake))
-    with pytest.raises(PluginError, match="'hrguard.builtins' and 'shadow'"):
+    with pytest.raises(PluginError, match="'hrguard.plugins.builtins' and 'shadow'"):
         Engine([p], entrypoints=False)
 
 
@@ -104,7 +104,7 @@ def test_a_broken_entry_point_is_reported_by_name(monkeypatch):
     import importlib.metadata as md
 
     ep = md.EntryPoint(name="broken", value="hrguard_no_such_module_xyz", group="hrguard")
-    monkeypatch.setattr("hrguard.plugins.installed", lambda: [ep])
+    monkeypatch.setattr("hrguard.plugins._manager.installed", lambda: [ep])
     with pytest.raises(PluginError, match="plugin 'broken' .*failed to import: ModuleNotFoundError.*"
                                           "set HRGUARD_PLUGINS_BLOCK=broken to run without it"):
         Engine(entrypoints=True)
@@ -215,8 +215,8 @@ def test_an_installed_plugin_is_loaded_with_its_name_distribution_and_version(si
     fake = reg.detectors["fake.night"]
     assert (fake.plugin, fake.distribution, fake.version) == ("fake", "hrguard-fake", "1.2.3")
     assert reg.kinds["fake.swiped"].plugin == "fake"
-    assert (reg.detectors["geofence.mismatch"].plugin, reg.detectors["geofence.mismatch"].version) == ("hrguard.builtins", None)
-    assert {r.plugin for r in reg.detectors.values()} == {"hrguard.builtins", "fake"}  # only what ALLOW names
+    assert (reg.detectors["geofence.mismatch"].plugin, reg.detectors["geofence.mismatch"].version) == ("hrguard.plugins.builtins", None)
+    assert {r.plugin for r in reg.detectors.values()} == {"hrguard.plugins.builtins", "fake"}  # only what ALLOW names
 
 
 def test_hrguard_detectors_shows_the_plugin_and_version(site):
@@ -395,5 +395,5 @@ def test_the_template_works(tmp_path):
 def test_builtins_register_through_the_same_hooks():
     engine = Engine(entrypoints=False)
     assert {d.id for d in BUILTIN_DETECTORS} == {k for k, r in engine.registry.detectors.items()
-                                                   if r.plugin == "hrguard.builtins"}
+                                                   if r.plugin == "hrguard.plugins.builtins"}
     assert md is not None

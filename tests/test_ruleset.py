@@ -12,7 +12,7 @@ import yaml
 
 import hrguard
 from hrguard.errors import Problem
-from hrguard.ruleset import ruleset_json_schema
+from hrguard.rules import ruleset_json_schema
 
 TS = "2026-03-30T09:00:00+08:00"
 

@@ -353,7 +353,7 @@ def test_a_ruleset_duration_given_as_a_number_is_seconds(ruleset) -> None:
 
 
 def test_the_schema_and_the_detector_listing_say_duration(engine, capsys) -> None:
-    from hrguard.ruleset import ruleset_json_schema
+    from hrguard.rules import ruleset_json_schema
 
     schema = ruleset_json_schema(engine)
     jsonschema = pytest.importorskip("jsonschema")

@@ -6,7 +6,6 @@ The public surface is what ``__all__`` lists; everything else is internal.
 from __future__ import annotations
 
 from .columns import Chunk
-from .detector import Detector, DetectorParams, RuleContext
 from .engine import Engine, ScanResult, Stream, default_engine, load_ruleset, scan
 from .errors import (
     ArgumentTypeError,
@@ -29,10 +28,10 @@ from .errors import (
 )
 from .events import Event
 from .findings import Finding, Severity
-from .hookspecs import hookimpl
 from .ingest import Rejection
-from .params import Duration
-from .ruleset import Rule, Ruleset
+from .plugins.hookspecs import hookimpl
+from .rules import Rule, Ruleset
+from .sdk import Detector, DetectorParams, Duration, RuleContext
 
 __version__ = "0.1.0"
 

@@ -17,10 +17,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
-from .display import render_table
 from .engine import ScanResult, scan
-from .findings import Finding, Severity
-from .timeutil import parse_time_of_day, seconds_to_time
+from .events import parse_time_of_day, seconds_to_time
+from .findings import Finding, Severity, render_table
 
 TZ = timezone(timedelta(hours=8))
 START = date(2026, 3, 30)  # a Monday

@@ -1,67 +1,22 @@
-"""pytest fixtures for testing hrguard detectors and plugins (``hrguard.testing`` underneath).
+"""``hrguard.pytest_plugin``: the pytest plugin's fixtures, now in :mod:`hrguard.testing.pytest_plugin`.
 
-Loaded automatically through the ``pytest11`` entry point once hrguard is installed; or put
-``pytest_plugins = ["hrguard.pytest_plugin"]`` in your top-level ``conftest.py``. The fixtures:
-
-- ``hrguard_plugins``: the plugins your tests register (none by default): override it in your
-  ``conftest.py`` to return ``[your_plugin_module]``.
-- ``hrguard_engine``: an :class:`~hrguard.Engine` with the built-ins and ``hrguard_plugins``, never
-  whatever happens to be installed.
-- ``hrguard_ruleset``: ``hrguard_ruleset(rules, timezone="UTC", language="en")`` loads a ruleset
-  from a rule dict (or a list of them) with that engine.
-- ``hrguard_events``: a fresh :class:`~hrguard.testing.EventFactory` (ids ``e1``, ``e2``...).
-- ``hrguard_check``: :func:`~hrguard.testing.check_detector` bound to ``hrguard_engine``.
+This name is documented and stays, as an alias: it re-exports exactly what ``hrguard.pytest_plugin`` held.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from hrguard.testing.pytest_plugin import (
+    hrguard_check,
+    hrguard_engine,
+    hrguard_events,
+    hrguard_plugins,
+    hrguard_ruleset,
+)
 
-import pytest
-
-from .engine import Engine
-from .ruleset import Ruleset
-from .testing import EventFactory, check_detector
-
-
-@pytest.fixture
-def hrguard_plugins() -> Sequence[object]:
-    """The plugins the other fixtures register: override to return ``[your_plugin]``."""
-    return ()
-
-
-@pytest.fixture
-def hrguard_engine(hrguard_plugins: Sequence[object]) -> Engine:
-    """An engine with the built-ins and ``hrguard_plugins`` only (no installed plugins)."""
-    return Engine(list(hrguard_plugins), entrypoints=False)
-
-
-@pytest.fixture
-def hrguard_ruleset(hrguard_engine: Engine) -> Callable[..., Ruleset]:
-    """``hrguard_ruleset(rules, timezone="UTC", language="en")``: a ruleset from rule dicts."""
-
-    def make(rules: Mapping[str, Any] | Sequence[Mapping[str, Any]], timezone: str = "UTC",
-             language: str = "en") -> Ruleset:
-        rules = [dict(rules)] if isinstance(rules, Mapping) else [dict(r) for r in rules]
-        return hrguard_engine.load_ruleset({"ruleset": "test", "timezone": timezone, "language": language,
-                                           "rules": rules})
-
-    return make
-
-
-@pytest.fixture
-def hrguard_events() -> EventFactory:
-    """A fresh event factory: ``hrguard_events("kind", **fields)``, ``hrguard_events.advance(hours=1)``."""
-    return EventFactory()
-
-
-@pytest.fixture
-def hrguard_check(hrguard_engine: Engine) -> Callable[..., list[str]]:
-    """``hrguard_check(DetectorClass, events, params=..., ...)``: the conformance kit with this engine."""
-
-    def check(detector: Any, events: Sequence[Mapping[str, Any]] = (), **kw: Any) -> list[str]:
-        kw.setdefault("engine", hrguard_engine)
-        return check_detector(detector, events, **kw)
-
-    return check
+__all__ = [
+    "hrguard_check",
+    "hrguard_engine",
+    "hrguard_events",
+    "hrguard_plugins",
+    "hrguard_ruleset",
+]

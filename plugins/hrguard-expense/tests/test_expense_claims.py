@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("hrguard_expense")
 
 from expense_events import claim  # noqa: E402
-from hrguard.testing import run_all_ways  # noqa: E402
+from hrguard.testing import run_all_ways
 
 DUP, SPLIT = "expense.duplicate_claim", "expense.split_claim"
 

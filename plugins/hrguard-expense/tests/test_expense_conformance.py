@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("hrguard_expense")
 
 from expense_events import claim, decided, paid, request  # noqa: E402
-from hrguard.testing import DetectorCase, parametrize_with_checks  # noqa: E402
+from hrguard.testing import DetectorCase, parametrize_with_checks
 from hrguard_expense import DuplicateClaim, SplitClaim, UnapprovedPayment  # noqa: E402
 from hrguard_expense import plugin  # noqa: E402
 

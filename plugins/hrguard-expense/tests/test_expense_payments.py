@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("hrguard_expense")
 
 from expense_events import claim, decided, paid, request  # noqa: E402
-from hrguard.testing import run_all_ways  # noqa: E402
+from hrguard.testing import run_all_ways
 
 RULE = "expense.unapproved_payment"
 

@@ -44,7 +44,7 @@ def only_this_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
     for k, v in env().items():
         monkeypatch.setenv(k, v)
     monkeypatch.delenv("HRGUARD_DISABLE_PLUGIN_AUTOLOAD", raising=False)
-    monkeypatch.setattr(hrguard.engine, "_DEFAULT", None)
+    monkeypatch.setattr(hrguard.engine._default, "_DEFAULT", None)
 
 
 def hrguard_cli(*args: str, cwd: Path = PLUGIN) -> subprocess.CompletedProcess[str]:

@@ -19,12 +19,10 @@ import numpy as np
 from pydantic import Field
 
 from ..columns import Chunk
-from ..detector import Detector, DetectorParams, RuleContext
+from ..events import ENGLISH_UNITS, US, format_duration
 from ..findings import Severity
-from ..kit import first_per_key, pack2, rows_pos
-from ..state import Column, Latest
-from ..params import Duration, Steps
-from ..timeutil import ENGLISH_UNITS, US, format_duration
+from ..sdk import Detector, DetectorParams, Duration, RuleContext, Steps, first_per_key, pack2, rows_pos
+from ..sdk.state import Column, Latest
 
 REQUEST, DECISION = "approval.requested", "approval.decided"
 ORDER, INVOICE, FOLLOWUP = "order.recorded", "invoice.issued", "followup.logged"

@@ -13,11 +13,10 @@ import numpy as np
 from pydantic import Field
 
 from ..columns import CODE, Chunk, Entries
-from ..detector import Detector, DetectorParams, RuleContext
+from ..events import days_to_date
 from ..findings import Severity
-from ..kit import first_per_key, pack2, rows_pos
-from ..timeutil import days_to_date
-from ..state import Latest
+from ..sdk import Detector, DetectorParams, RuleContext, first_per_key, pack2, rows_pos
+from ..sdk.state import Latest
 
 REGISTERED, ASSIGNED, HIRED = "customer.registered", "customer.assigned", "employee.hired"
 FOLLOWUP, REQUEST, ORDER = "followup.logged", "approval.requested", "order.recorded"

@@ -15,9 +15,9 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from ..columns import BOOL, CODE, DATE, FLOAT, INSTANT, NESTED, NULL_INT, OBJECT, TIME, Chunk, entry_rows
-from ..detector import Detector, DetectorParams, RuleContext
+from ..events import days_to_date, from_us
 from ..findings import Severity
-from ..timeutil import days_to_date, from_us
+from ..sdk import Detector, DetectorParams, RuleContext
 
 _FIELD = re.compile(r"\bevent\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
 _EVENT_WHOLE = re.compile(r"\bevent\b(?!\s*\.)")

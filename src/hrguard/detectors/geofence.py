@@ -17,12 +17,10 @@ import numpy as np
 from pydantic import Field
 
 from ..columns import NULL_CODE, Chunk, Entries
-from ..detector import Detector, DetectorParams, RuleContext
+from ..events import LocalClock
 from ..findings import Severity
-from ..kit import haversine_m, pack2, rows_pos
-from ..params import Duration
-from ..state import Column, Latest
-from ..timeutil import LocalClock
+from ..sdk import Detector, DetectorParams, Duration, RuleContext, haversine_m, pack2, rows_pos
+from ..sdk.state import Column, Latest
 
 PUNCH, PLAN, CUSTOMER, SITE = "attendance.punched", "plan.submitted", "customer.registered", "site.registered"
 _NONE = np.zeros(0, dtype=np.int64)

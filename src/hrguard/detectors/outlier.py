@@ -35,7 +35,6 @@ model file) are the detector's saved state.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -43,24 +42,23 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
-from ..columns import Chunk
-from ..detector import Detector, DetectorParams, RuleContext
-from ..features import (
+from ..analytics import (
     FEATURE_NAMES,
     FEATURES,
     PERIOD_DAYS,
     FeatureBlock,
     FeatureBuilder,
     FeatureConfig,
-    time_of_day_seconds,
     build_features,
+    time_of_day_seconds,
 )
-from ..findings import Severity
-from ..kit import Latest, pos_after, rows_pos
+from ..columns import Chunk
 from ..engine import default_engine
 from ..errors import InvalidArgumentError
-from ..params import Duration
-from ..timeutil import date_to_days, days_to_date, parse_time_of_day, to_instant_us, to_us
+from ..events import date_to_days, days_to_date, parse_time_of_day, to_instant_us
+from ..findings import Severity
+from ..sdk import Detector, DetectorParams, Duration, RuleContext, pos_after, rows_pos
+from ..sdk.state import Latest
 
 FeatureName = Literal[FEATURE_NAMES]  # type: ignore[valid-type]
 HIRED = "employee.hired"
@@ -159,7 +157,7 @@ def _ml() -> Any:
     """The ``ml`` extra, imported when a rule needs it (``MissingExtraError`` names the extra)."""
     import importlib
 
-    return importlib.import_module("hrguard.ml")
+    return importlib.import_module("hrguard.analytics.forest")
 
 
 def _require_ml() -> None:

@@ -6,12 +6,10 @@ import numpy as np
 from pydantic import Field
 
 from ..columns import Chunk
-from ..detector import Detector, DetectorParams, RuleContext
+from ..events import ENGLISH_UNITS, US, format_duration
 from ..findings import Severity
-from ..kit import first_per_key, pos_after, rows_pos
-from ..params import Duration
-from ..state import Latest
-from ..timeutil import ENGLISH_UNITS, US, format_duration
+from ..sdk import Detector, DetectorParams, Duration, RuleContext, first_per_key, pos_after, rows_pos
+from ..sdk.state import Latest
 
 FOLLOWUP, STAGE = "followup.logged", "customer.stage_changed"
 REGISTERED, ASSIGNED = "customer.registered", "customer.assigned"

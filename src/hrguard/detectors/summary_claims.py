@@ -22,11 +22,10 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from ..columns import Chunk
-from ..detector import Detector, DetectorParams, RuleContext
+from ..events import days_to_date
 from ..findings import Severity
-from ..kit import haversine_m, pack2, rows_pos
-from ..state import Rows
-from ..timeutil import days_to_date
+from ..sdk import Detector, DetectorParams, RuleContext, haversine_m, pack2, rows_pos
+from ..sdk.state import Rows
 from .visit import CUSTOMER, FOLLOWUP, CustomerPlaces, customer_label
 
 SUMMARY, PUNCH = "summary.submitted", "attendance.punched"

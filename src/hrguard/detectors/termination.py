@@ -13,10 +13,9 @@ import heapq
 from pydantic import Field
 
 from ..columns import NULL_INT, Chunk
-from ..detector import Detector, DetectorParams, RuleContext
+from ..events import DAY_US, US, days_to_date, from_us
 from ..findings import Severity
-from ..params import Duration
-from ..timeutil import DAY_US, US, days_to_date, from_us
+from ..sdk import Detector, DetectorParams, Duration, RuleContext
 
 TERMINATED, SETTLED = "employee.terminated", "payroll.settled"
 

@@ -20,12 +20,10 @@ import numpy as np
 from pydantic import Field
 
 from ..columns import NULL_INT, Chunk, Entries
-from ..detector import Detector, DetectorParams, RuleContext
+from ..events import US
 from ..findings import Severity
-from ..kit import haversine_m, rows_pos
-from ..params import Duration
-from ..state import Latest
-from ..timeutil import US
+from ..sdk import Detector, DetectorParams, Duration, RuleContext, haversine_m, rows_pos
+from ..sdk.state import Latest
 
 FOLLOWUP, CUSTOMER = "followup.logged", "customer.registered"
 _NO_TS = np.iinfo(np.int64).max

@@ -14,12 +14,10 @@ import numpy as np
 from pydantic import Field
 
 from ..columns import Chunk
-from ..detector import Detector, DetectorParams, RuleContext
+from ..events import days_to_date, format_time_of_day, from_us, time_to_seconds
 from ..findings import Severity
-from ..kit import distinct, first_per_key, pack2
-from ..params import LocalTime
-from ..state import Latest
-from ..timeutil import days_to_date, format_time_of_day, from_us, time_to_seconds
+from ..sdk import Detector, DetectorParams, LocalTime, RuleContext, distinct, first_per_key, pack2
+from ..sdk.state import Latest
 
 PUNCH, PLAN, SUMMARY = "attendance.punched", "plan.submitted", "summary.submitted"
 

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from hrguard import Chunk, Detector, DetectorParams, RuleContext, Severity
 from hrguard.kit import Latest, pack2, rows_pos
-from hrguard.params import Steps
+from hrguard.sdk import Steps
 
 from ._claims import CLAIM, PAID, text
 

@@ -1,0 +1,31 @@
+"""The engine: plugins loaded into one object, and the ways events reach detectors.
+
+- :class:`Engine` (``_engine``): plugins, kinds, rulesets, and :meth:`Engine.scan`.
+- the batch scan (``_batch``): everything read, sorted, judged in chunks.
+- :class:`BoundedScan` (``_bounded``): one pass in order of arrival, in bounded memory.
+- :class:`Stream` (``_stream``): one event at a time, the same findings as a scan.
+- :class:`Runner` (``_runner``): the one path from chunks to findings all three share.
+- :class:`ScanResult` (``_result``): what a scan gives back.
+"""
+
+from __future__ import annotations
+
+from ._batch import GcFreezer
+from ._bounded import BoundedScan
+from ._engine import Engine, default_engine, load_ruleset, scan
+from ._result import ScanResult
+from ._runner import DEFAULT_CHUNK, Runner
+from ._stream import Stream
+
+__all__ = [
+    "DEFAULT_CHUNK",
+    "BoundedScan",
+    "Engine",
+    "GcFreezer",
+    "Runner",
+    "ScanResult",
+    "Stream",
+    "default_engine",
+    "load_ruleset",
+    "scan",
+]

@@ -1,0 +1,49 @@
+"""What a scan gives back: findings, suppressed findings, rejections, counts and detector errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..errors import DetectorError
+from ..findings import Finding, Severity, to_html, to_pandas
+from ..ingest import IngestStats, Rejection
+
+
+@dataclass
+class ScanResult:
+    """What a scan found, what it suppressed, what it rejected, and counts of everything."""
+
+    findings: list[Finding]
+    suppressed: list[Finding]
+    rejected: list[Rejection]
+    stats: IngestStats
+    errors: list[DetectorError]
+    as_of: datetime | None
+    ruleset: str
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        by_sev = {s.value: 0 for s in Severity}
+        for f in self.findings:
+            by_sev[f.severity.value] += 1
+        return {
+            "ruleset": self.ruleset,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "records": self.stats.received,
+            "valid": self.stats.valid,
+            "duplicates": self.stats.duplicates,
+            "rejected": self.stats.rejected,
+            "findings": len(self.findings),
+            "suppressed": len(self.suppressed),
+            "by_severity": by_sev,
+            "detector_errors": len(self.errors),
+        }
+
+    def to_pandas(self, suppressed: bool = False) -> Any:
+        """The findings as a pandas DataFrame, one row per finding (:func:`hrguard.display.to_pandas`)."""
+        return to_pandas(self, suppressed=suppressed)
+
+    def _repr_html_(self) -> str:
+        return to_html(self)

@@ -1,0 +1,249 @@
+"""The one path from chunks to findings: every rule instance (one set per tenant) fed in order, its failures
+isolated, scope and exceptions applied."""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..columns import Chunk, Frame, Interner
+from ..errors import DetectorError
+from ..events import LocalClock, from_us, to_us
+from ..findings import Finding
+from ..ingest import Intake
+from ..rules import Rule, Ruleset
+from ..sdk import Detector, RuleContext
+from ._result import ScanResult
+
+log = logging.getLogger("hrguard")
+
+DEFAULT_CHUNK = 65_536
+"""Events per chunk a batch scan gives the detectors."""
+
+_NEVER = np.iinfo(np.int64).max  # a due time no chunk reaches (``next_due() is None``)
+
+
+class _Rules:
+    """One tenant's rule instances, indexed for dispatch: who reads which kind, and who is due when.
+
+    A stream feeds one event at a time, so asking twelve rules whether they care costs as much as
+    judging the event. Here the answer is precomputed: ``readers(kind)`` is the (cached) list of the
+    rules reading that kind, in rule order, and ``due`` holds each rule's :meth:`Detector.next_due`,
+    asked again only after the rule processed a chunk (a detector's timers change only then), with
+    ``min_due`` their minimum: a chunk ending before ``min_due`` wakes no rule for its timers.
+    """
+
+    __slots__ = ("entries", "due", "min_due", "live", "_readers")
+
+    def __init__(self, entries: list[tuple[Rule, Detector]]):
+        self.entries = entries
+        self.live = [True] * len(entries)  # False once the rule failed (disabled for the rest of the run)
+        self.due = [_due(det) for _, det in entries]
+        self.min_due = min(self.due, default=_NEVER)
+        self._readers: dict[str, list[int]] = {}
+
+    def readers(self, kind: str) -> list[int]:
+        """The live rules reading ``kind`` events (a detector with no ``kinds`` reads all), in rule order."""
+        out = self._readers.get(kind)
+        if out is None:
+            out = self._readers[kind] = [
+                i for i, (_, det) in enumerate(self.entries) if self.live[i] and (not det.kinds or kind in det.kinds)
+            ]
+        return out
+
+    def to_run(self, kinds: Sequence[str], upto: int) -> list[int]:
+        """The rules a chunk with events of ``kinds``, complete up to ``upto``, must be given, in rule order.
+
+        A rule reading none of the kinds is skipped unless one of its timers is due by ``upto``:
+        skipping it cannot change a finding. (A chunk with no events holds none of any kind's, even
+        for a detector reading every kind.)
+        """
+        run = self.readers(kinds[0]) if len(kinds) == 1 else sorted({i for k in kinds for i in self.readers(k)})
+        if self.min_due > upto:
+            return run
+        timers = [i for i, d in enumerate(self.due) if d <= upto and self.live[i]]
+        return sorted(set(run).union(timers)) if run else timers
+
+    def processed(self, i: int) -> None:
+        """Rule ``i`` has processed a chunk: its timers may have changed."""
+        due = self.due
+        old, due[i] = due[i], _due(self.entries[i][1])
+        if due[i] < self.min_due:
+            self.min_due = due[i]
+        elif old == self.min_due and due[i] > old:
+            self.min_due = min(due)
+
+    def disable(self, i: int) -> None:
+        self.live[i] = False
+        self.due[i] = _NEVER
+        self.min_due = min(self.due)
+        self._readers.clear()
+
+
+def _due(det: Detector) -> int:
+    due = det.next_due()
+    return _NEVER if due is None else due
+
+
+class Runner:
+    """Feeds chunks to every rule instance (one set per tenant), then applies scope and exceptions."""
+
+    def __init__(self, ruleset: Ruleset, strings: Interner, streaming: bool = False):
+        self.ruleset = ruleset
+        self.strings = strings
+        self.streaming = streaming  # detectors may defer work until settle() (RuleContext.streaming)
+        self.clock = LocalClock(ruleset.timezone)
+        self.instances: dict[int, list[tuple[Rule, Detector]]] = {}
+        self._rules: dict[int, _Rules] = {}
+        self.errors: list[DetectorError] = []
+        self.findings: list[Finding] = []
+        self.suppressed: list[Finding] = []
+        # (tenant, employee) -> ([ts], [(role, department)]) for scope "as known at the finding's ts"
+        self.directory: dict[tuple[int, int], tuple[list[int], list[tuple[str | None, str | None]]]] = {}
+
+    def _instances(self, tenant: int) -> list[tuple[Rule, Detector]]:
+        return self._rules_of(tenant).entries
+
+    def _rules_of(self, tenant: int) -> _Rules:
+        rules = self._rules.get(tenant)
+        if rules is None:
+            tname = self.strings.text(tenant)
+            inst = []
+            for rule in self.ruleset.rules:
+                ctx = RuleContext(rule.name, rule.severity, self.ruleset.language, self.clock, self.strings, tname,
+                                  self.streaming)
+                inst.append((rule, rule.detector(rule.params, ctx)))
+            self.instances[tenant] = inst
+            rules = self._rules[tenant] = _Rules(inst)
+        return rules
+
+    def _learn_directory(self, chunk: Chunk) -> None:
+        rows = chunk.rows("employee.hired")
+        if rows.size == 0:
+            return
+        f = chunk.frame
+        roles = self.strings.texts(chunk.col("employee.hired", "role"))
+        depts = self.strings.texts(chunk.col("employee.hired", "department"))
+        for r, role, dept in zip(rows.tolist(), roles, depts):
+            key = (int(f.tenant[r]), int(f.employee[r]))
+            ts_list, vals = self.directory.setdefault(key, ([], []))
+            ts_list.append(int(f.ts[r]))
+            vals.append((role, dept))
+
+    def feed(self, chunk: Chunk) -> list[Finding]:
+        """Give one chunk to every rule instance; return the new in-scope findings in (ts, id) order."""
+        self._learn_directory(chunk)
+        n = len(chunk)
+        f = chunk.frame
+        text = self.strings.text
+        if n == 1:  # a stream's usual chunk: one tenant, one kind
+            row = int(chunk.idx[0])
+            parts = [(int(f.tenant[row]), chunk, (text(int(f.kind[row])),))]
+        elif n:
+            tenants = f.tenant[chunk.idx]
+            parts = [(int(tenants[0]), chunk, None)] if (tenants == tenants[0]).all() else [
+                (int(t), chunk.select(tenants == t), None) for t in np.unique(tenants)
+            ]
+        else:
+            parts = []
+        present = {p[0] for p in parts}  # tenants with no events here still need time to pass:
+        parts += [(t, Chunk.empty(f, chunk.upto), ()) for t in self._rules if t not in present]
+        new: list[Finding] = []
+        for tenant, part, kinds in parts:
+            if kinds is None:
+                kinds = [text(k) for k in np.unique(part.frame.kind[part.idx]).tolist()]
+            rules = self._rules_of(tenant)
+            for i in rules.to_run(kinds, part.upto):
+                rule, det = rules.entries[i]
+                try:
+                    det.process(part)
+                    out = det.drain()
+                except Exception as exc:  # a detector must never take the engine down silently
+                    err = DetectorError(rule.name, rule.use, exc)
+                    log.error("%s; the rule is disabled for the rest of this run", err)
+                    self.errors.append(err)
+                    rules.disable(i)
+                    det.drain()
+                    continue
+                rules.processed(i)
+                for finding in out:
+                    self._place(rule, tenant, finding, new)
+        if new:
+            new.sort(key=Finding.sort_key)
+            self.findings.extend(new)
+        return new
+
+    def settle(self) -> list[Finding]:
+        """Let every rule report the work it deferred (:meth:`Detector.settle`); the new findings, in (ts, id) order."""
+        new: list[Finding] = []
+        for tenant, rules in self._rules.items():
+            for i, (rule, det) in enumerate(rules.entries):
+                if not rules.live[i]:
+                    continue
+                try:
+                    det.settle()
+                    out = det.drain()
+                except Exception as exc:  # as in feed: the rule is disabled, the run goes on
+                    err = DetectorError(rule.name, rule.use, exc)
+                    self.errors.append(err)
+                    log.error("%s; the rule is disabled for the rest of this run", err)
+                    rules.disable(i)
+                    det.drain()
+                    continue
+                for finding in out:
+                    self._place(rule, tenant, finding, new)
+        new.sort(key=Finding.sort_key)
+        self.findings.extend(new)
+        return new
+
+    def _place(self, rule: Rule, tenant: int, finding: Finding, new: list[Finding]) -> None:
+        if not self._in_scope(rule, tenant, finding):
+            return
+        local_date = finding.ts.date()
+        for exc in rule.exceptions:
+            if exc.employees is not None and finding.employee_id not in exc.employees:
+                continue
+            if exc.customers is not None and finding.customer_id not in exc.customers:
+                continue
+            if exc.until is not None and local_date > exc.until:
+                continue
+            self.suppressed.append(finding.model_copy(update={"suppressed_by": exc.reason}))
+            return
+        new.append(finding)
+
+    def _in_scope(self, rule: Rule, tenant: int, finding: Finding) -> bool:
+        scope = rule.scope
+        if not (scope.roles or scope.departments or scope.employees):
+            return True
+        emp = finding.employee_id
+        if scope.employees and emp not in scope.employees:
+            return False
+        if scope.roles or scope.departments:
+            role = dept = None
+            entry = self.directory.get((tenant, self.strings.find(emp))) if emp is not None else None
+            if entry is not None:
+                i = bisect.bisect_right(entry[0], to_us(finding.ts)) - 1
+                if i >= 0:
+                    role, dept = entry[1][i]
+            if scope.roles and role not in scope.roles:
+                return False
+            if scope.departments and dept not in scope.departments:
+                return False
+        return True
+
+    def result(self, intake: Intake, as_of_us: int | None) -> ScanResult:
+        findings = sorted(self.findings, key=Finding.sort_key)
+        suppressed = sorted(self.suppressed, key=Finding.sort_key)
+        as_of = from_us(as_of_us, self.clock.zone) if as_of_us is not None else None
+        warnings = [w for inst in self.instances.values() for _, det in inst for w in det.warnings()]
+        return ScanResult(findings, suppressed, list(intake.rejected), intake.stats, list(self.errors), as_of,
+                          self.ruleset.name, warnings)
+
+
+def empty_frame(strings: Interner) -> Frame:
+    """A frame of no events, sharing ``strings`` (the chunk time passes in when nothing is released)."""
+    z = np.zeros(0, dtype=np.int64)
+    return Frame(strings, z, np.zeros(0, dtype=object), z.astype(np.int32), z.astype(np.int32), z.astype(np.int32), z, {})

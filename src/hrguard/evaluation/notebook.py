@@ -1,0 +1,477 @@
+"""Notebook tools: findings as a DataFrame and an HTML table, evaluation against labels, parameter
+sweeps, and plots.
+
+    import hrguard
+    from hrguard import notebook as nb
+
+    result = hrguard.scan("company/events.jsonl", "sales")
+    result                                   # in Jupyter: an HTML table of the findings
+    df = result.to_pandas()                  # one row per finding (the ``pandas`` extra)
+    ev = nb.evaluate(result, "company")      # per-rule and per-scenario precision and recall
+    table = nb.sweep("company/events.jsonl", "sales", "geofence.mismatch", "radius_m",
+                     [300, 500, 800, 1200], "company")
+    nb.plot_sweep(table)                     # matplotlib (the ``plot`` extra)
+
+Labels are the synthetic generator's (``labels.jsonl`` of ``hrguard synth``: ``employee_id``,
+``scenario``, ``start``, ``end``, ``expected_rules``, and optionally ``kind``); a dataset folder, a
+``labels.jsonl`` path, or a list of dicts. When the labels come from a dataset folder (or a file next
+to a ``meta.json``), its roster gives the honest employees who raised nothing.
+
+The matching of a finding to a label is :mod:`hrguard.quality`'s: a finding **explains** a misconduct
+label when it names the label's employee, its detector id or rule name is one of the label's
+``expected_rules``, and its ``ts`` is in ``[start, end + grace]`` (``grace`` 14 days by default).
+
+Tables are pandas DataFrames when pandas is installed and lists of dicts otherwise
+(``as_frame=True`` insists on pandas, ``False`` always gives lists).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import numbers
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ..analytics import PERIOD_DAYS, build_features
+from ..detectors.outlier import OutlierParams, latest_roles
+from ..engine import load_ruleset
+from ..errors import InvalidArgumentError, MissingExtraError, UnknownNameError
+from ..events import to_duration_us
+from ..findings import BASE_COLUMNS, Finding, Severity, findings_of, require_pandas, to_html, to_pandas
+from ..rules import Ruleset
+from . import quality
+from .quality import LABEL_FIELDS, load_labels
+
+__all__ = ["BASE_COLUMNS", "Evaluation", "LABEL_FIELDS", "SCORE_COLUMNS", "SWEEP_COLUMNS", "evaluate", "load_labels", "outlier_scores", "plot_scores", "plot_sweep", "sweep",
+           "to_html", "to_pandas"]
+
+SWEEP_COLUMNS = ("rule", "param", "value", "alerts", "true_alerts", "false_alerts", "judged_on", "labels", "detected",
+                 "recall", "honest", "flagged_honest", "false_alarm_rate", "seconds")
+
+
+# -- optional extras ---------------------------------------------------------------------------------
+def _pyplot() -> Any:
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise MissingExtraError("matplotlib", "plot") from exc
+    return plt
+
+
+def _table(rows: list[dict[str, Any]], columns: Sequence[str], as_frame: bool | None) -> Any:
+    """A DataFrame of ``rows`` when pandas is there (or insisted on), else the rows themselves."""
+    if as_frame is False:
+        return rows
+    try:
+        pd = require_pandas()
+    except MissingExtraError:
+        if as_frame:
+            raise
+        return rows
+    df = pd.DataFrame(rows, columns=list(columns))
+    for c in columns:  # whole numbers with gaps stay whole numbers (not floats with NaN)
+        vals = [r.get(c) for r in rows]
+        if any(v is None for v in vals) and any(v is not None for v in vals) and all(
+                v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in vals):
+            df[c] = pd.array(vals, dtype="Int64")
+    return df
+
+
+def _rows(table: Any) -> list[dict[str, Any]]:
+    """The rows of a table from this module: a DataFrame or a list of dicts."""
+    if hasattr(table, "to_dict") and hasattr(table, "columns"):
+        return table.to_dict("records")
+    return [dict(r) for r in table]
+
+
+# -- labels ------------------------------------------------------------------------------------------
+def _labels_file(source: str | os.PathLike[str]) -> Path:
+    p = Path(source)
+    return p / "labels.jsonl" if p.is_dir() else p
+
+
+def _roster(labels: Any, roster: Any) -> set[str] | None:
+    """Every employee: ``roster`` (a mapping or ids), else the roster of the labels' dataset, else None."""
+    if roster is not None:
+        return set(roster)
+    if isinstance(labels, (str, os.PathLike)):
+        meta = _labels_file(labels).parent / "meta.json"
+        if meta.is_file():
+            with open(meta, encoding="utf-8") as fh:
+                return set(json.load(fh).get("roster", {}))
+    return None
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return a / b if b else None
+
+
+# -- evaluate ----------------------------------------------------------------------------------------
+RULE_COLUMNS = ("rule", "judged_on", "findings", "true_findings", "false_findings", "precision", "labels",
+                "detected", "recall", "flagged_honest")
+SCENARIO_COLUMNS = ("scenario", "kind", "labels", "detected", "recall", "median_time_to_detect", "flagged",
+                    "findings", "true_findings", "precision")
+
+
+@dataclasses.dataclass
+class Evaluation:
+    """What :func:`evaluate` measured. ``rules`` and ``scenarios`` are tables (see the module docstring).
+
+    - ``rules``: one row per rule (the rule names of the findings, and every rule the labels expect):
+      ``findings``; ``true_findings`` (those explaining a misconduct label) and ``false_findings``;
+      ``precision`` = true / findings; ``labels`` (misconduct labels expecting the rule, by rule name
+      or detector id), ``detected`` (those a finding of the rule explains) and ``recall``;
+      ``flagged_honest`` (honest employees with a finding of the rule of ``min_severity`` or above).
+      ``judged_on`` is ``expected``, or ``any misconduct`` for a rule no label expects (such as
+      ``outlier.isolation_forest``): its row is measured against every misconduct label (a finding
+      naming the label's employee within its window explains it), as :func:`sweep` does. Only the
+      rule's own row: the scenario table and the overall recall count expected rules only.
+    - ``scenarios``: one row per scenario. Misconduct: ``labels``, ``detected`` (explained by at
+      least one finding), ``recall``, ``median_time_to_detect`` (earliest explaining finding minus
+      the label's start). Every scenario: ``findings`` (findings of any rule naming a labelled
+      employee within a label's ``[start, end + grace]``), ``true_findings`` (those explaining a label
+      of the scenario) and ``precision`` = true / findings: how much of what fired on those employees
+      while it went on pointed at it. Noise: ``flagged``, labels whose employee has a finding of
+      ``min_severity`` or above within ``[start, end + noise_grace]`` (no finding explains noise, so
+      its precision is 0 when anything fired).
+    - ``recall`` over every misconduct label; ``false_alarm_rate`` = ``flagged`` / ``honest``, honest
+      employees (the roster, or everyone in the labels and findings, minus misconduct employees) with
+      a finding of ``min_severity`` or above.
+    """
+
+    rules: Any
+    scenarios: Any
+    recall: float | None
+    honest: int
+    flagged: list[str]
+    min_severity: Severity
+    grace: timedelta
+
+    @property
+    def false_alarm_rate(self) -> float | None:
+        return _ratio(len(self.flagged), self.honest)
+
+    def _repr_html_(self) -> str:
+        def cell(v: Any) -> str:
+            try:
+                if v is None or v != v:  # None, NaN, NaT
+                    return ""
+            except TypeError:  # pandas.NA
+                return ""
+            return f"{v:.3f}" if isinstance(v, float) else html.escape(str(v))
+
+        parts = [f"<p>recall {cell(self.recall)}; false alarms: {len(self.flagged)} of {self.honest} honest employees "
+                 f"({cell(self.false_alarm_rate)}) with a finding of severity {self.min_severity.value} or above</p>"]
+        for title, table, cols in (("Rules", self.rules, RULE_COLUMNS),
+                                   ("Scenarios", self.scenarios, SCENARIO_COLUMNS)):
+            rows = _rows(table)
+            parts.append(f"<table><caption style=\"text-align:left\">{title}</caption><thead><tr>"
+                         + "".join(f"<th>{c}</th>" for c in cols) + "</tr></thead><tbody>")
+            parts += ["<tr>" + "".join(f"<td>{cell(r.get(c))}</td>" for c in cols) + "</tr>" for r in rows]
+            parts.append("</tbody></table>")
+        return "\n".join(parts)
+
+
+def evaluate(result: Any, labels: Any, roster: Any = None, *, grace: Any = "14d", noise_grace: Any = "1d",
+             min_severity: Severity | str = "medium", as_frame: bool | None = None) -> Evaluation:
+    """Per-rule and per-scenario precision and recall of ``result`` against ``labels``.
+
+    ``result`` is a :class:`~hrguard.ScanResult` or a list of findings; ``labels`` a dataset folder,
+    a ``labels.jsonl`` path or a list of label dicts (see :func:`load_labels`); ``roster`` every
+    employee (ids, or id -> role), read from the dataset's ``meta.json`` when not given. The figures
+    are :func:`hrguard.quality.evaluate`'s, laid out as tables; :class:`Evaluation` says what each
+    column is.
+    """
+    labs = load_labels(labels)
+    report = quality.evaluate(findings_of(result), labs, _roster(labels, roster), grace=grace,
+                              noise_grace=noise_grace, min_severity=min_severity)
+    rule_rows = [_rule_row(r) for r in report.every_rule]
+    kinds = {s.scenario: s for s in report.scenarios} | {n.scenario: n for n in report.noise}
+    scen_rows = [_scenario_row(kinds[name]) for name in quality.scenario_order(kinds)]
+    return Evaluation(_table(rule_rows, RULE_COLUMNS, as_frame), _table(scen_rows, SCENARIO_COLUMNS, as_frame),
+                      report.recall, report.honest, report.flagged, report.min_severity, report.grace)
+
+
+def _rule_row(r: quality.RuleQuality) -> dict[str, Any]:
+    return {"rule": r.rule, "judged_on": r.judged_on, "findings": r.findings, "true_findings": r.true_findings,
+            "false_findings": r.findings - r.true_findings, "precision": _ratio(r.true_findings, r.findings),
+            "labels": r.labels, "detected": r.detected, "recall": r.recall, "flagged_honest": r.flagged_honest}
+
+
+def _scenario_row(s: quality.ScenarioQuality | quality.NoiseQuality) -> dict[str, Any]:
+    if isinstance(s, quality.ScenarioQuality):
+        return {"scenario": s.scenario, "kind": "misconduct", "labels": s.labels, "detected": s.detected,
+                "recall": s.recall, "median_time_to_detect": s.time_to_detect, "flagged": None,
+                "findings": s.findings, "true_findings": s.true_findings, "precision": s.precision}
+    return {"scenario": s.scenario, "kind": "noise", "labels": s.labels, "detected": None, "recall": None,
+            "median_time_to_detect": None, "flagged": s.flagged, "findings": s.findings, "true_findings": 0,
+            "precision": _ratio(0, s.findings)}
+
+
+# -- sweep -------------------------------------------------------------------------------------------
+def _ruleset(ruleset: Any) -> Ruleset:
+    return ruleset if isinstance(ruleset, Ruleset) else load_ruleset(ruleset)
+
+
+def _rule(rs: Any, rule_name: str) -> Any:
+    names = [r.name for r in rs.rules]
+    if rule_name not in names:
+        raise UnknownNameError("rule_name", f"no rule named {rule_name!r} in ruleset {rs.name!r} "
+                                            f"(its rules: {', '.join(names) or 'none'})")
+    return rs.rule(rule_name)
+
+
+def _events(events: Any) -> Any:
+    """Events that can be read once per scan: paths and lists as they are, anything else as a list."""
+    if isinstance(events, (str, os.PathLike, list, tuple)):
+        return events
+    return list(events)
+
+
+def sweep(events: Any, ruleset: Any, rule_name: str, param: str, values: Iterable[Any], labels: Any, *,
+          roster: Any = None, as_of: Any = None, grace: Any = "14d", min_severity: Severity | str = "info",
+          as_frame: bool | None = None) -> Any:
+    """Scan ``events`` once per value of ``param`` of rule ``rule_name``; a tidy table, one row per value.
+
+    Only that rule runs (``Ruleset.with_params`` for each value, the other rules left out), so a
+    sweep costs one single-rule scan per value. Columns (:data:`SWEEP_COLUMNS`):
+
+    - ``alerts``: the rule's findings; ``true_alerts`` explain a misconduct label the rule is judged
+      on, ``false_alerts`` explain none.
+    - ``labels``: the misconduct labels the rule is judged on: those expecting it (by rule name or
+      detector id), or every misconduct label when none does (a rule no scenario names, such as
+      ``outlier.isolation_forest``, is judged on whether it finds the misbehaving employees at all);
+      ``judged_on`` says which (``expected`` or ``any misconduct``); ``detected`` of them and ``recall``.
+    - ``honest``, ``flagged_honest``, ``false_alarm_rate``: honest employees (the roster, from
+      ``roster`` or the labels' ``meta.json``; else everyone in the labels and in any value's findings),
+      those with a finding of ``min_severity`` (any, by default) or above, and the share.
+    - ``seconds``: the scan's wall time.
+
+    Every value is validated before the first scan: an unknown rule or parameter, no values, or a
+    value the rule's parameters refuse is an :class:`~hrguard.errors.InvalidArgumentError` (a
+    ``ValueError``) saying which. The figures are :func:`hrguard.quality.evaluate`'s for the rule.
+    """
+    from pydantic import ValidationError
+
+    rs = _ruleset(ruleset)
+    rule = _rule(rs, rule_name)
+    fields = list(rule.detector.Params.model_fields)
+    if param not in fields:
+        raise UnknownNameError("param", f"rule {rule_name!r} ({rule.use}) has no parameter {param!r} (its "
+                                        f"parameters: {', '.join(fields)})")
+    values = list(values)
+    if not values:
+        raise InvalidArgumentError("values", f"no values to sweep {rule_name}.{param} over: give at least one")
+    variants = []
+    for v in values:
+        try:
+            rv = rs.with_params(rule_name, **{param: v})
+        except ValidationError as exc:
+            why = "; ".join(e["msg"] for e in exc.errors(include_url=False))
+            raise InvalidArgumentError("values", f"{rule_name}.{param} = {v!r} is not a valid value: {why}") from None
+        variants.append(dataclasses.replace(rv, rules=(rv.rule(rule_name),)))
+    labs = load_labels(labels)
+    everyone = _roster(labels, roster)
+    to_duration_us(grace, what="grace")  # a bad grace fails before the first scan
+    events = _events(events)
+
+    runs = []
+    for v, rv in zip(values, variants):
+        t0 = time.perf_counter()
+        res = rs.engine.scan(events, rv, as_of)
+        runs.append((v, res.findings, time.perf_counter() - t0))
+    if everyone is None:
+        everyone = {x.employee_id for x in labs} | {f.employee_id for _, fs, _ in runs for f in fs if f.employee_id}
+
+    rows = []
+    for v, findings, secs in runs:
+        report = quality.evaluate(findings, labs, everyone, grace=grace, min_severity=min_severity,
+                                  rules={rule_name: rule.use})
+        r = next(x for x in report.every_rule if x.rule == rule_name)
+        rows.append({"rule": rule_name, "param": param, "value": v, "alerts": r.findings,
+                     "true_alerts": r.true_findings, "false_alerts": r.findings - r.true_findings,
+                     "judged_on": r.judged_on, "labels": r.labels, "detected": r.detected, "recall": r.recall,
+                     "honest": report.honest, "flagged_honest": r.flagged_honest,
+                     "false_alarm_rate": _ratio(r.flagged_honest, report.honest), "seconds": round(secs, 3)})
+    return _table(rows, SWEEP_COLUMNS, as_frame)
+
+
+# -- outlier scores ----------------------------------------------------------------------------------
+SCORE_COLUMNS = ("employee_id", "period_start", "score", "threshold", "outlier", "misconduct")
+
+
+def outlier_scores(events: Any, ruleset: Any, rule_name: str = "outlier.isolation_forest", labels: Any = None, *,
+                   as_of: Any = None, as_frame: bool | None = None) -> Any:
+    """The anomaly score of every vector an ``outlier.isolation_forest`` rule sees, for a score histogram.
+
+    One model with the rule's parameters is fitted on every vector of the periods ended by ``as_of``
+    (what :func:`hrguard.detectors.outlier.fit_model` does; the rule itself refits as periods end, so
+    its scores differ a little). Columns: ``employee_id``, ``period_start`` (a date), ``score`` (the
+    paper's, higher is more abnormal), ``threshold``, ``outlier`` (score above threshold), and
+    ``misconduct``: with ``labels``, whether the employee had a misconduct label overlapping the
+    period (else None).
+    """
+    import numpy as np
+
+    rs = _ruleset(ruleset)
+    rule = _rule(rs, rule_name)
+    p = rule.params
+    if not isinstance(p, OutlierParams):
+        raise InvalidArgumentError("rule_name", f"rule {rule_name!r} uses {rule.use}, not outlier.isolation_forest")
+    from ..analytics.forest import IsolationForestScorer
+
+    events = _events(events)
+    cfg = p.feature_config()
+    fm = build_features(events, timezone=rs.timezone, period=p.period, as_of=as_of, complete_only=True,
+                        radius_m=cfg.radius_m, window_slack=cfg.window_slack_us / 1e6, work_start=p.work_start,
+                        work_end=p.work_end, engine=rs.engine)
+    if p.roles is not None:
+        roles = latest_roles(events, as_of, rs.engine)
+        keep = np.asarray([roles.get(e) in p.roles for e in fm.employees.tolist()], dtype=bool)
+        fm.X, fm.employees, fm.periods = fm.X[keep], fm.employees[keep], fm.periods[keep]
+    fm = fm.select(p.feature_names())
+    if len(fm) < 2:
+        raise InvalidArgumentError("events", f"only {len(fm)} vector(s) to score: too few events")
+    scorer = IsolationForestScorer(n_estimators=p.n_estimators, max_samples=p.max_samples,
+                                   contamination=p.contamination, random_state=p.random_state).fit(fm.X)
+    score = scorer.anomaly_score(fm.X)
+    thr = float(scorer.threshold_)
+    mis = [x for x in load_labels(labels) if x.kind == "misconduct"] if labels is not None else None
+    days = PERIOD_DAYS[p.period]
+    rows = []
+    for emp, start, s in zip(fm.employees.tolist(), fm.periods.tolist(), score.tolist()):
+        start = start if isinstance(start, date) else date.fromisoformat(str(start))
+        flag = None
+        if mis is not None:
+            last = start + timedelta(days=days - 1)
+            flag = any(x.employee_id == emp and _local(x.start, rs.timezone) <= last
+                       and _local(x.end, rs.timezone) >= start for x in mis)
+        rows.append({"employee_id": emp, "period_start": start, "score": round(s, 6), "threshold": round(thr, 6),
+                     "outlier": s > thr, "misconduct": flag})
+    return _table(rows, SCORE_COLUMNS, as_frame)
+
+
+def _local(t: datetime, zone: str) -> date:
+    from zoneinfo import ZoneInfo
+
+    return t.astimezone(ZoneInfo(zone)).date()
+
+
+# -- plots -------------------------------------------------------------------------------------------
+def _is_number(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def plot_sweep(table: Any, *, ax: Any = None, title: str | None = None) -> Any:
+    """Plot a :func:`sweep` table: alerts (left axis), recall and false-alarm rate (right axis) per value.
+
+    Numeric values are placed on a numeric axis; others (``"auto"`` among numbers, say) one per
+    tick in the table's order. Returns the matplotlib ``Figure`` (the ``plot`` extra).
+    """
+    plt = _pyplot()
+    rows = _rows(table)
+    if not rows:
+        raise InvalidArgumentError("table", "an empty sweep table: nothing to plot")
+    missing = [c for c in ("value", "alerts", "recall", "false_alarm_rate") if c not in rows[0]]
+    if missing:
+        raise InvalidArgumentError("table", f"not a sweep table: no column(s) {', '.join(missing)}")
+    values = [r["value"] for r in rows]
+    numeric = all(_is_number(v) for v in values)
+    xs = [float(v) for v in values] if numeric else list(range(len(values)))
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 4))
+    else:
+        fig = ax.figure
+    ax.plot(xs, [r["alerts"] for r in rows], "o-", color="tab:gray", label="alerts")
+    if "false_alerts" in rows[0]:
+        ax.plot(xs, [r["false_alerts"] for r in rows], "s--", color="tab:orange", label="false alerts")
+    ax.set_ylabel("alerts")
+    ax.set_xlabel(str(rows[0].get("param", "value")))
+    if not numeric:
+        ax.set_xticks(xs)
+        ax.set_xticklabels([str(v) for v in values])
+    right = ax.twinx()
+
+    def nz(v: Any) -> float:
+        return float("nan") if v is None else float(v)
+
+    right.plot(xs, [nz(r["recall"]) for r in rows], "o-", color="tab:green", label="recall")
+    right.plot(xs, [nz(r["false_alarm_rate"]) for r in rows], "^-", color="tab:red", label="honest flagged (share)")
+    right.set_ylim(-0.02, 1.05)
+    right.set_ylabel("share")
+    lines = ax.get_legend_handles_labels()
+    more = right.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="best", fontsize="small")
+    ax.set_title(title or f"{rows[0].get('rule', '')}: {rows[0].get('param', '')}".strip(": "))
+    fig.tight_layout()
+    return fig
+
+
+def plot_scores(data: Any, *, threshold: float | None = None, marked: Sequence[bool] | None = None, bins: int = 30,
+                ax: Any = None, title: str | None = None, names: tuple[str, str] | None = None) -> Any:
+    """A histogram of anomaly scores, with the threshold as a vertical line. Returns the ``Figure``.
+
+    ``data`` is a :func:`outlier_scores` table (its ``threshold``, and its ``misconduct`` column as
+    ``marked``), a :class:`~hrguard.ScanResult` or list of findings (the ``score`` in each finding's
+    ``details``: only vectors that fired), or a sequence of numbers. ``marked`` (one flag per score)
+    stacks the marked scores (say, misconduct) on the others, in red; ``names`` labels the two
+    (default ``("others", "during misconduct")`` for a table, ``("unmarked", "marked")`` otherwise).
+    """
+    plt = _pyplot()
+    scores: list[float]
+    if hasattr(data, "findings") or (isinstance(data, (list, tuple)) and data and isinstance(data[0], Finding)):
+        fs = [f for f in findings_of(data) if isinstance(f.details.get("score"), (int, float))]
+        if not fs:
+            raise InvalidArgumentError("data", "no finding has a score in its details (scores come from "
+                                               "outlier.isolation_forest)")
+        scores = [float(f.details["score"]) for f in fs]
+        if threshold is None:
+            thr = [f.details.get("threshold") for f in fs if isinstance(f.details.get("threshold"), (int, float))]
+            threshold = float(min(thr)) if thr else None
+    elif (hasattr(data, "columns") and "score" in data.columns) or (
+            isinstance(data, (list, tuple)) and data and isinstance(data[0], Mapping)):
+        rows = _rows(data)
+        if "score" not in rows[0]:
+            raise InvalidArgumentError("data", "a table of scores needs a 'score' column")
+        scores = [float(r["score"]) for r in rows]
+        if threshold is None and rows[0].get("threshold") is not None:
+            threshold = float(rows[0]["threshold"])
+        if marked is None and rows[0].get("misconduct") is not None:
+            marked = [bool(r["misconduct"]) for r in rows]
+            names = names or ("others", "during misconduct")
+    else:
+        scores = [float(s) for s in data]
+    if not scores:
+        raise InvalidArgumentError("data", "no scores to plot")
+    if marked is not None and len(marked) != len(scores):
+        raise InvalidArgumentError("marked", f"{len(marked)} flags for {len(scores)} scores (give one per score)")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 4))
+    else:
+        fig = ax.figure
+    lo, hi = min(scores), max(scores)
+    if threshold is not None:
+        lo, hi = min(lo, threshold), max(hi, threshold)
+    edges = [lo + (hi - lo) * i / bins for i in range(bins + 1)] if hi > lo else bins
+    if marked is None:
+        ax.hist(scores, bins=edges, color="tab:blue", alpha=0.8, label=f"{len(scores)} scores")
+    else:
+        plain = [s for s, m in zip(scores, marked) if not m]
+        hit = [s for s, m in zip(scores, marked) if m]
+        a, b = names or ("unmarked", "marked")
+        ax.hist([plain, hit], bins=edges, stacked=True, color=["tab:blue", "tab:red"], alpha=0.8,
+                label=[f"{a} ({len(plain)})", f"{b} ({len(hit)})"])
+    if threshold is not None:
+        ax.axvline(threshold, color="black", linestyle="--", label=f"threshold {threshold:.3f}")
+    ax.set_xlabel("anomaly score (higher is more abnormal)")
+    ax.set_ylabel("vectors")
+    ax.set_title(title or "anomaly scores")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig

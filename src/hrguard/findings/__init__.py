@@ -1,0 +1,33 @@
+"""What a detector reports: the :class:`Finding` with its severity and deterministic id, and how findings are shown to people (terminal table, HTML, pandas)."""
+
+from __future__ import annotations
+
+from ._display import (
+    BASE_COLUMNS,
+    cell_width,
+    findings_of,
+    pad,
+    render_table,
+    require_pandas,
+    to_html,
+    to_pandas,
+)
+from ._model import (
+    Finding,
+    Severity,
+    finding_id,
+)
+
+__all__ = [
+    "BASE_COLUMNS",
+    "Finding",
+    "Severity",
+    "cell_width",
+    "finding_id",
+    "findings_of",
+    "pad",
+    "render_table",
+    "require_pandas",
+    "to_html",
+    "to_pandas",
+]

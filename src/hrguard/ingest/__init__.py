@@ -1,0 +1,59 @@
+"""From raw records to columns: the one reader (JSON Lines, JSON arrays, Python records), the fast path derived from the event models, and the :class:`Intake` every entry point uses."""
+
+from __future__ import annotations
+
+from ._fastpath import (
+    Deferred,
+    FieldCodec,
+    KindColumns,
+    Schema,
+    StructPlan,
+    field_codec,
+    kind_columns,
+    parse_dates,
+    parse_instants,
+    parse_times,
+)
+from ._intake import (
+    SMALL_BLOCK,
+    Intake,
+    JudgedIds,
+    LateMessage,
+)
+from ._reader import (
+    Block,
+    Broken,
+    IngestStats,
+    Rejection,
+    json_problem,
+    parse_line,
+    read_blocks,
+    salvage_id,
+    validate,
+)
+
+__all__ = [
+    "Block",
+    "Broken",
+    "Deferred",
+    "FieldCodec",
+    "IngestStats",
+    "Intake",
+    "JudgedIds",
+    "KindColumns",
+    "LateMessage",
+    "Rejection",
+    "SMALL_BLOCK",
+    "Schema",
+    "StructPlan",
+    "field_codec",
+    "json_problem",
+    "kind_columns",
+    "parse_dates",
+    "parse_instants",
+    "parse_line",
+    "parse_times",
+    "read_blocks",
+    "salvage_id",
+    "validate",
+]

@@ -1,0 +1,525 @@
+"""The intake: the one way records become events, for scans, bounded scans, streams, features and trace.
+
+Every record in becomes exactly one of: a valid event, held as a row of columns until the caller
+releases it to the detectors; a duplicate delivery (same id, same content: counted and ignored); or
+a :class:`~hrguard.ingest.Rejection` naming its line (or position), id, field and problem.
+
+A block of records goes through the fast path (:mod:`hrguard.fastpath`: msgspec Structs generated
+from the models, checks and columns a block at a time) where it can and through the models
+(:func:`hrguard.ingest.validate`) for everything else (and for blocks of fewer than
+:data:`SMALL_BLOCK` records, a stream's pushes), always deciding in order of arrival:
+rejections come in input order, the first record received with an id is the one kept, and a late
+record is judged against the clock as it was when the record arrived.
+
+**The duplicate rule** (one, for every caller): an id among the held events compares the two
+records' content in column form (field order, the offset a timestamp was written with and the
+spelling of money do not matter): the same content is a duplicate, other content a rejection. An id
+of an event already released is a rejection (its content cannot be the same: an identical record
+would be late). Released ids are remembered as 64-bit hashes (:class:`JudgedIds`), 8 bytes an event.
+
+**Lateness** (streams and bounded scans: ``lateness`` given): a record is late when its ``ts`` is
+at or before ``max(watermark, clock - lateness - 1)``, where ``clock`` is the latest ``ts`` of the
+events accepted before it and ``watermark`` the latest instant released. A late record is rejected
+(``stats.late``) with the caller's message.
+"""
+
+from __future__ import annotations
+
+import gc
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from ..columns import NULL_INT, ColumnBuilder, Frame, Interner, order_by_ts_id
+from ..errors import InvalidEventError, LateEventError
+from ..events import Event, to_us
+from ._fastpath import Deferred, KindColumns, Schema, kind_columns
+from ._reader import Block, IngestStats, Rejection, parse_line, read_blocks, validate
+
+_REPEATED = ("repeated id with different content: ids must be unique (the first record received with this id "
+             "is kept; this one is rejected)")
+_DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError)
+_CONVERT_ERRORS = (msgspec.ValidationError, TypeError, ValueError, OverflowError)
+
+SMALL_BLOCK = 16
+"""Blocks of fewer records (a stream's pushes) go through the models: the fast path's fixed cost per
+block (numpy calls) would be more than it saves."""
+
+LateMessage = Callable[[int], str]
+"""``message(ts)``: why a record with this ``ts`` (microseconds) is late, for its rejection."""
+
+
+class JudgedIds:
+    """The ids of events already released, as 64-bit hashes (8 bytes an id).
+
+    Held in a few sorted runs (merged like a binary counter, so adding is amortised linear), plus a
+    small set of the latest ones (a stream releases one event at a time); queried a block of ids at a
+    time with numpy, a few ids by binary search. A new id whose hash equals a released one's counts as
+    released: for distinct ids that happens by chance with probability about n**2 / 2**65 (3e-6 for
+    ten million events).
+    """
+
+    BUFFER = 4096
+
+    def __init__(self) -> None:
+        self.runs: list[array] = []  # sorted int64 hashes (numpy reads them without a copy)
+        self.recent: set[int] = set()
+
+    def __len__(self) -> int:
+        return sum(len(r) for r in self.runs) + len(self.recent)
+
+    def __bool__(self) -> bool:
+        return bool(self.runs or self.recent)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(8 * len(r) for r in self.runs) + 8 * len(self.recent)
+
+    def add(self, ids: list[str]) -> None:
+        if len(ids) < 64:
+            self.recent.update(map(hash, ids))
+            if len(self.recent) < self.BUFFER:
+                return
+            h = np.fromiter(self.recent, dtype=np.int64, count=len(self.recent))
+            self.recent = set()
+        else:
+            h = np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids))
+        h.sort()
+        runs = self.runs
+        runs.append(array("q", h.tobytes()))
+        while len(runs) > 1 and len(runs[-2]) <= 2 * len(runs[-1]):
+            b, a = runs.pop(), runs.pop()
+            merged = np.concatenate([np.frombuffer(a, dtype=np.int64), np.frombuffer(b, dtype=np.int64)])
+            merged.sort(kind="stable")  # timsort: two sorted runs merge in linear time
+            runs.append(array("q", merged.tobytes()))
+
+    def hits(self, ids: list[Any]) -> set[Any]:
+        """The ids among ``ids`` whose hash was released (almost always none)."""
+        if not ids or not self:
+            return set()
+        if len(ids) < 8:
+            return {i for i in ids if self._has(hash(i))}
+        out: set[Any] = set()
+        if self.recent:
+            recent = self.recent
+            out.update(i for i in ids if hash(i) in recent)
+        if self.runs:
+            h = np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids))
+            found = np.zeros(h.size, dtype=bool)
+            for run in self.runs:
+                r = np.frombuffer(run, dtype=np.int64)
+                k = np.minimum(np.searchsorted(r, h), r.size - 1)
+                found |= r[k] == h
+            if found.any():
+                out.update(ids[k] for k in np.flatnonzero(found).tolist())
+        return out
+
+    def _has(self, h: int) -> bool:
+        if h in self.recent:
+            return True
+        for run in self.runs:
+            k = bisect_left(run, h)
+            if k < len(run) and run[k] == h:
+                return True
+        return False
+
+
+class Intake:
+    """Validation, the duplicate rule, lateness and counts, into a window of held events.
+
+    ``engine`` provides the kinds, their column layouts and their fast path (``kinds``, ``layouts``,
+    ``schema``). ``fast=False`` takes every record through the models (what the fast path is tested
+    against). ``strict`` raises on the first rejected record (:class:`~hrguard.InvalidEventError`,
+    :class:`~hrguard.LateEventError`).
+    """
+
+    def __init__(self, engine: Any, strings: Interner | None = None, *, strict: bool = False,
+                 lateness: int | None = None, late_message: LateMessage | None = None, fast: bool = True):
+        self.kinds: dict[str, type[Event]] = engine.kinds
+        self.layouts = engine.layouts
+        self.schema: Schema = engine.schema
+        self.strings = strings if strings is not None else Interner()
+        self.strict = strict
+        self.lateness = lateness
+        self.late_message = late_message
+        self.fast = fast
+        self.stats = IngestStats()
+        self.rejected: list[Rejection] = []
+        self.window = ColumnBuilder(self.layouts, self.strings)  # the held events, in order of arrival
+        self._out = ColumnBuilder(self.layouts, self.strings)  # reused: a few released events at a time
+        self._spare = ColumnBuilder(self.layouts, self.strings)  # reused: the next window of a few
+        self.held: dict[str, int] = {}  # id -> window row
+        self.judged = JudgedIds()
+        self.clock: int | None = None  # the latest ts accepted
+        self.watermark: int | None = None  # the latest instant released
+        self.fast_rows = 0  # events taken by the fast path
+        self._block_judged: set[Any] = set()
+
+    # -- reading ------------------------------------------------------------------------------------------
+    def read(self, events: Any, size: int = 8192) -> Iterator[Block]:
+        """Take everything ``events`` holds (see :func:`~hrguard.ingest.read_blocks`), a block at a time;
+        yields each block once taken, so that the caller can release events in between."""
+        for block in read_blocks(events, size):
+            self.take(block)
+            yield block
+
+    def frame(self, events: Any, as_of: int | None = None) -> Frame:
+        """Everything ``events`` holds as one frame of the events at or before ``as_of`` (default: the
+        latest ``ts``); later ones are counted in ``stats.after_as_of``."""
+        for _ in self.read(events):
+            pass
+        return self.release_all(as_of)
+
+    def push(self, value: Any, source: str = "<stream>") -> bool:
+        """Take one record (its position is the number of records taken); whether it is a new event."""
+        ev = self.admit(value, source)
+        if ev is not None:
+            self.hold(ev)
+        return ev is not None
+
+    # -- releasing ----------------------------------------------------------------------------------------
+    def release(self, upto: int, base: int = 0) -> Frame | None:
+        """The held events at or before ``upto`` as a frame (``None`` if there are none); their ids are
+        remembered as released, and ``upto`` becomes the watermark."""
+        if self.watermark is None or upto > self.watermark:
+            self.watermark = upto
+        window = self.window
+        n = len(window)
+        if n == 0:
+            return None
+        if n <= SMALL_BLOCK:  # a stream's few held events: moved one by one (numpy's cost per call is fixed)
+            return self._release_few(upto, base)
+        ts = window.ts_array()  # a view of the window's buffer: let it go before the window changes
+        ready = ts <= upto
+        count = int(np.count_nonzero(ready))
+        if count == 0:
+            return None
+        if count == n:
+            order = order_by_ts_id(ts, np.asarray(window.ids, dtype=object))
+            in_order = bool((order == np.arange(n)).all())
+            del ts
+            frame = window.freeze_in_order(base) if in_order else window.freeze(base=base)
+            self.judged.add(window.ids)
+            window.clear()
+            self.held.clear()
+            return frame
+        frame = window.freeze(as_of=upto, base=base)
+        self.judged.add([i for i, r in zip(window.ids, ready.tolist()) if r])
+        self.window = window.subset(np.flatnonzero(~ready))
+        self.held = {rid: k for k, rid in enumerate(self.window.ids)}
+        return frame
+
+    def _release_few(self, upto: int, base: int) -> Frame | None:
+        window = self.window
+        ts, ids = window.ts.tolist(), window.ids
+        ready = sorted((r for r in range(len(ts)) if ts[r] <= upto), key=lambda r: (ts[r], ids[r]))
+        if not ready:
+            return None
+        if len(ready) == len(ts) and ready == list(range(len(ts))):  # all of them, in order already
+            frame = window.freeze_in_order(base)
+            self.judged.add(ids)
+            window.clear()
+            self.held.clear()
+            return frame
+        out = self._out
+        out.clear()
+        window.copy_rows(ready, out)
+        frame = out.freeze_in_order(base)  # copied in the order (ts, id)
+        out.clear()
+        self.judged.add([ids[r] for r in ready])
+        if len(ready) == len(ts):
+            window.clear()
+            self.held.clear()
+            return frame
+        keep = [r for r in range(len(ts)) if ts[r] > upto]
+        rest, self._spare = self._spare, window
+        rest.clear()
+        window.copy_rows(keep, rest)
+        window.clear()
+        self.window = rest
+        self.held = {rid: k for k, rid in enumerate(rest.ids)}
+        return frame
+
+    def release_all(self, as_of: int | None = None) -> Frame:
+        """Every held event at or before ``as_of`` (default: the latest ``ts``) as one frame; the rest
+        is counted in ``stats.after_as_of`` and dropped. The end of the input: nothing is remembered."""
+        window = self.window
+        if as_of is None and len(window):
+            as_of = int(window.ts_array().max())
+        frame = window.freeze(as_of=as_of)
+        self.stats.after_as_of += len(window) - len(frame)
+        self.window = ColumnBuilder(self.layouts, self.strings)
+        self.held = {}
+        return frame
+
+    # -- one block ----------------------------------------------------------------------------------------
+    def take(self, block: Block) -> None:
+        """Take one block: every record becomes a held event, a duplicate or a rejection, in order."""
+        if not block.values:
+            return
+        # the block's transient objects (Structs, tuples, lists) make no reference cycles, but as
+        # containers they would wake the cyclic GC every few hundred records: it waits until the block
+        # is taken (a tenth of the intake's time, measured)
+        paused = gc.isenabled()
+        if paused:
+            gc.disable()
+        try:
+            self._take(block)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _take(self, block: Block) -> None:
+        values = block.values
+        n = len(values)
+        # 1. parse and decode: a Struct per record the fast path takes, a record (or Broken) otherwise
+        structs: list[Any] = [None] * n
+        slow: dict[int, Any] = {}  # position -> what the model path gets
+        if self.fast and n >= SMALL_BLOCK:
+            self._decode(block, structs, slow)
+        else:
+            for i, v in enumerate(values):
+                if block.lines_are_json:
+                    if not v.strip():
+                        continue  # a blank line is no record
+                    v = parse_line(v)
+                slow[i] = v
+        # 2. the fast checks, kind by kind: rows that fail them go to the model
+        fast: list[tuple[KindColumns, str, np.ndarray]] = []  # (columns, kind, block positions)
+        if len(slow) < n:
+            deferred = Deferred()  # the block's timestamps, dates and times: parsed in one call each
+            for plan, pos in _by_plan(structs, self.schema):
+                kc = kind_columns(plan, [structs[i] for i in pos], self.strings, block.fresh, deferred)
+                fast.append((kc, plan.kind, np.asarray(pos, dtype=np.int64)))  # type: ignore[arg-type]
+            deferred.run()
+        # 3. the duplicate rule: a fast row's id must be new (not held, not released, not repeated in
+        # this block); the others take the model path, in order, so the first one received is kept
+        self._new_ids_only(fast, slow, values)
+        for kc, _, pos in fast:
+            bad = np.flatnonzero(~kc.ok)
+            for k in bad.tolist():
+                slow[int(pos[k])] = _record_of(block, int(pos[k]), structs)
+        # 4. in order of arrival: lateness, the model path, then the fast rows in bulk
+        if self.lateness is not None:
+            self._admit(block, fast, slow, structs)
+        else:
+            for i in sorted(slow):
+                self._one(block, i, slow[i])
+        self._emit(fast)
+
+    def _decode(self, block: Block, structs: list[Any], slow: dict[int, Any]) -> None:
+        values = block.values
+        schema = self.schema
+        if block.lines_are_json:
+            decode = schema.decode
+            failed = []
+            for i, raw in enumerate(values):
+                try:
+                    structs[i] = decode(raw)
+                except _DECODE_ERRORS:
+                    failed.append(i)
+            for i in failed:
+                raw = values[i]
+                if not raw.strip():
+                    continue  # a blank line is no record
+                record = parse_line(raw)
+                s = schema.with_unknown_fields(record) if type(record) is dict else None
+                if s is None:
+                    slow[i] = record
+                else:
+                    structs[i] = s
+            return
+        convert = schema.convert
+        for i, v in enumerate(values):
+            if type(v) is dict:
+                try:
+                    structs[i] = convert(v)
+                    continue
+                except _CONVERT_ERRORS:
+                    s = schema.with_unknown_fields(v)
+                    if s is not None:
+                        structs[i] = s
+                        continue
+            slow[i] = v
+
+    def _new_ids_only(self, fast: list[tuple[KindColumns, str, np.ndarray]], slow: dict[int, Any],
+                      values: list[Any]) -> None:
+        """Mark a fast row not ok unless its id is new (see :meth:`take`)."""
+        if not fast:
+            self._block_judged = self.judged.hits([_id_of(v) for v in slow.values()]) if self.judged else set()
+            return
+        ids: list[Any] = []
+        for kc, _, _ in fast:
+            ids.extend(kc.cols["id"])
+        ids.extend(_id_of(v) for v in slow.values())
+        not_new: set[Any] = set()
+        if len(set(ids)) != len(ids):
+            counts: dict[Any, int] = {}
+            for i in ids:
+                counts[i] = counts.get(i, 0) + 1
+            not_new = {i for i, c in counts.items() if c > 1}
+        held = self.held
+        if held and not held.keys().isdisjoint(ids):
+            not_new.update(i for i in ids if i in held)
+        self._block_judged = self.judged.hits(ids) if self.judged else set()
+        not_new |= self._block_judged
+        if not_new:
+            for kc, _, _ in fast:
+                kc.ok &= np.fromiter((i not in not_new for i in kc.cols["id"]), dtype=bool, count=kc.n)
+
+    def _admit(self, block: Block, fast: list[tuple[KindColumns, str, np.ndarray]], slow: dict[int, Any],
+               structs: list[Any]) -> None:
+        """Lateness in order of arrival: between two model-path records the clock is a running maximum
+        of the fast rows' ``ts`` (a late row's ``ts`` is behind the clock, so counting it changes
+        nothing); a late fast row takes the model path for its rejection."""
+        n = len(block.values)
+        ts = np.full(n, NULL_INT, dtype=np.int64)  # NULL_INT: no fast row here
+        for kc, _, pos in fast:
+            ts[pos[kc.ok]] = kc.cols["ts"][kc.ok]
+        late_fast = np.zeros(n, dtype=bool)
+        start = 0
+        for stop in sorted(slow) + [n]:
+            if stop > start:
+                self._admit_run(block, structs, ts, start, stop, late_fast)
+            if stop < n:
+                self._one(block, stop, slow[stop])
+            start = stop + 1
+        if late_fast.any():
+            for kc, _, pos in fast:
+                kc.ok &= ~late_fast[pos]
+
+    def _admit_run(self, block: Block, structs: list[Any], ts: np.ndarray, start: int, stop: int,
+                   late_fast: np.ndarray) -> None:
+        run = ts[start:stop]
+        present = run != NULL_INT
+        if not present.any():
+            return
+        t = np.where(present, run, np.iinfo(np.int64).min)
+        first = self.clock if self.clock is not None else int(t[present][0])
+        before = np.maximum(first, np.concatenate([[first], np.maximum.accumulate(t)[:-1]]))
+        bound = before - self.lateness - 1  # type: ignore[operator]
+        if self.watermark is not None:
+            bound = np.maximum(bound, self.watermark)
+        late = present & (run <= bound)
+        late_fast[start:stop] = late
+        for k in np.flatnonzero(late).tolist():  # rare: rejected by the model path, as of its arrival
+            self.clock = int(before[k])
+            self._one(block, start + k, _record_of(block, start + k, structs))
+        self.clock = max(first, int(t.max()))
+
+    def _emit(self, fast: list[tuple[KindColumns, str, np.ndarray]]) -> None:
+        taken = 0
+        window, held = self.window, self.held
+        for kc, kind, _ in fast:
+            keep = np.flatnonzero(kc.ok)
+            if keep.size == 0:
+                continue
+            ids, cols, attrs, entries = kc.take(keep)
+            row0 = len(window)
+            window.extend(kind, ids, cols, attrs, entries)
+            held.update(zip(ids, range(row0, row0 + len(ids))))
+            taken += int(keep.size)
+            if self.lateness is not None:
+                t = int(cols["ts"].max())
+                if self.clock is None or t > self.clock:
+                    self.clock = t
+        self.stats.received += taken
+        self.stats.valid += taken
+        self.fast_rows += taken
+
+    # -- one record, through the model ---------------------------------------------------------------------
+    def _one(self, block: Block, i: int, value: Any) -> None:
+        ev = self._check(value, block.lines[i], block.item(i), block.source, in_block=True)
+        if ev is not None:
+            self.hold(ev)
+
+    def admit(self, value: Any, source: str = "<stream>") -> Event | None:
+        """One record (a stream's push) through the models: the event if it is valid, in time and new
+        (not yet held: :meth:`hold` it), else ``None`` (rejected or a duplicate, and counted)."""
+        return self._check(value, self.stats.received + 1, None, source, in_block=False)
+
+    def hold(self, ev: Event, ts: int | None = None) -> None:
+        """Hold an event :meth:`admit` accepted (``ts``: its instant, if known), until it is released."""
+        ts = to_us(ev.ts) if ts is None else ts
+        self.stats.valid += 1
+        self.held[ev.id] = len(self.window)
+        self.window.add(ev, ts)
+        if self.lateness is not None and (self.clock is None or ts > self.clock):
+            self.clock = ts
+
+    def _check(self, value: Any, line: int, item: int | None, source: str, in_block: bool) -> Event | None:
+        """The model path's verdict on one record (see :meth:`admit`); ``in_block``: its id was among the
+        block's looked up in the released ids."""
+        stats = self.stats
+        stats.received += 1
+        out = validate(value, self.kinds)
+        if not isinstance(out, Event):
+            rid, fld, msg = out
+            self.reject(Rejection(line, rid, fld, msg, source, item))
+            return None
+        ev = out
+        if self.lateness is not None:
+            ts = to_us(ev.ts)
+            if self._is_late(ts):
+                self.reject(Rejection(line, ev.id, "ts", self._late_text(ts), source, item), late=True)
+                return None
+        rid = ev.id
+        row = self.held.get(rid)
+        if in_block and isinstance(value, dict):
+            judged = rid in self._block_judged
+        else:
+            judged = bool(self.judged) and bool(self.judged.hits([rid]))
+        if row is not None or judged:
+            if row is not None and self.window.same_as_row(row, ev):
+                stats.duplicates += 1
+            else:
+                self.reject(Rejection(line, rid, "id", _REPEATED, source, item))
+            return None
+        return ev
+
+    def _is_late(self, ts: int) -> bool:
+        bound = self.watermark
+        if self.clock is not None:
+            c = self.clock - self.lateness - 1  # type: ignore[operator]
+            bound = c if bound is None or c > bound else bound
+        return bound is not None and ts <= bound
+
+    def _late_text(self, ts: int) -> str:
+        return self.late_message(ts) if self.late_message is not None else "late event"
+
+    def reject(self, rejection: Rejection, late: bool = False) -> None:
+        self.stats.rejected += 1
+        self.stats.late += late
+        self.rejected.append(rejection)
+        if self.strict:
+            raise (LateEventError if late else InvalidEventError)(rejection)
+
+
+def _by_plan(structs: list[Any], schema: Schema) -> list[tuple[Any, list[int]]]:
+    """``(plan, positions)`` for each Struct type among ``structs`` (``None`` skipped), positions ascending."""
+    groups: dict[type, list[int]] = {}
+    for i, s in enumerate(structs):
+        if s is not None:
+            t = type(s)
+            g = groups.get(t)
+            if g is None:
+                g = groups[t] = []
+            g.append(i)
+    return [(schema.by_struct[t], pos) for t, pos in groups.items()]
+
+
+def _id_of(value: Any) -> Any:
+    rid = value.get("id") if type(value) is dict else None
+    return rid if type(rid) is str else None
+
+
+def _record_of(block: Block, i: int, structs: list[Any]) -> Any:
+    """What the model path gets for a record the fast path decoded but does not take."""
+    v = block.values[i]
+    if block.lines_are_json:
+        return parse_line(v)
+    return v

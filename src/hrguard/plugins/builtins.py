@@ -1,0 +1,33 @@
+"""hrguard's own plugin: the spec's event kinds, the built-in detectors and the bundled rulesets.
+
+It registers through exactly the hooks a vendor's plugin uses (see :mod:`hrguard.hookspecs`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from ..detectors import BUILTIN_DETECTORS
+from ..events import BUILTIN_KINDS
+from .hookspecs import hookimpl
+
+RULESETS_DIR = Path(__file__).resolve().parent.parent / "rulesets"  # the package's data, beside hrguard/__init__.py
+
+
+@hookimpl
+def hrguard_register_event_kinds(register: Callable) -> None:
+    for model in BUILTIN_KINDS:
+        register(model)
+
+
+@hookimpl
+def hrguard_register_detectors(register: Callable) -> None:
+    for detector in BUILTIN_DETECTORS:
+        register(detector)
+
+
+@hookimpl
+def hrguard_register_rulesets(register: Callable) -> None:
+    for path in sorted(RULESETS_DIR.glob("*.yaml")):
+        register(path.stem, path)

@@ -1,0 +1,19 @@
+"""Rulesets as validated data: the format (``_model``), safe YAML with located problems (``_yaml``), and loading
+with ``extends`` into the resolved :class:`Ruleset` (``_loader``)."""
+
+from __future__ import annotations
+
+from ._loader import load_ruleset
+from ._model import FORMAT_VERSION, Rule, RuleException, Ruleset, RulesetFile, RuleSpec, Scope, ruleset_json_schema
+
+__all__ = [
+    "FORMAT_VERSION",
+    "Rule",
+    "RuleException",
+    "RuleSpec",
+    "Ruleset",
+    "RulesetFile",
+    "Scope",
+    "load_ruleset",
+    "ruleset_json_schema",
+]

@@ -1,0 +1,192 @@
+"""Rulesets: YAML files that switch detectors on and tune them, validated as data with located errors.
+
+A ruleset loads whole or not at all: every problem (YAML syntax, unknown key, unknown detector,
+unknown or mistyped parameter, duplicate instance name, bad duration, CEL syntax error, unknown time
+zone, a cycle in ``extends``) is collected with its ``file:line:column`` and raised together in one
+:class:`~hrguard.errors.RulesetError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from ..errors import ArgumentTypeError, Problem, RulesetError
+from ..events import get_zone
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..engine import Engine
+
+from ._model import Rule, Ruleset, RulesetFile, RuleSpec, Scope
+from ._yaml import Doc, parse_yaml, pydantic_problems
+
+
+# -- loading -----------------------------------------------------------------------------------------
+def _resolve(ref: str, base_dir: Path | None, engine: Engine) -> Path | None:
+    p = Path(ref)
+    # relative to the extending file (never the working directory); a top-level path as given
+    candidates = [base_dir / p] if base_dir is not None and not p.is_absolute() else [p]
+    for c in candidates:
+        if c.is_file():
+            return c
+    reg = engine.registry.rulesets.get(ref) or engine.registry.rulesets.get(Path(ref).stem if ref.endswith((".yaml", ".yml")) and "/" not in ref else "")
+    if reg is not None:
+        return Path(reg.obj[1])
+    return None
+
+
+@dataclass
+class _Partial:
+    name: str | None
+    language: str | None
+    timezone: str | None
+    rules: list[Rule]
+
+
+def _load_file(path: Path, engine: Engine, problems: list[Problem], stack: tuple[Path, ...]) -> _Partial:
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        problems.append(Problem(file, None, None, f"cannot read ruleset: {exc}"))
+        return _Partial(None, None, None, [])
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        problems.append(Problem(file, line, None, f"a ruleset must be UTF-8 text: {exc.reason} at byte {exc.start}"))
+        return _Partial(None, None, None, [])
+    data, doc = parse_yaml(text, file, problems)
+    if doc.node is None and data is None and problems:
+        return _Partial(None, None, None, [])
+    return _load_data(data, doc, path.parent, engine, problems, stack + (path.resolve(),))
+
+
+def _load_data(data: Any, doc: Doc, base_dir: Path | None, engine: Engine, problems: list[Problem],
+               stack: tuple[Path, ...]) -> _Partial:
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        doc.problem((), f"a ruleset is a mapping with 'rules:', got {type(data).__name__}")
+        return _Partial(None, None, None, [])
+    # validate the shape first, rules one by one so every problem is found
+    raw_rules = data.get("rules", [])
+    top = {k: v for k, v in data.items() if k != "rules"}
+    try:
+        head = RulesetFile.model_validate(top)
+    except ValidationError as exc:
+        pydantic_problems(exc, doc, (), None, RulesetFile)
+        head = RulesetFile()
+    if head.timezone is not None:
+        try:
+            get_zone(head.timezone)
+        except ValueError as exc:
+            doc.problem(("timezone",), str(exc))
+    base_rules: list[Rule] = []
+    language, timezone, name = head.language, head.timezone, head.ruleset
+    extends = [head.extends] if isinstance(head.extends, str) else list(head.extends)
+    for i, ref in enumerate(extends):
+        at = ("extends", i) if isinstance(head.extends, list) else ("extends",)
+        target = _resolve(ref, base_dir, engine)
+        if target is None:
+            where = f" next to this file ({base_dir})" if base_dir is not None else ""
+            doc.problem(at, f"extends: no ruleset file{where} or bundled ruleset named {ref!r} "
+                            f"(bundled: {', '.join(sorted(engine.registry.rulesets)) or 'none'})")
+            continue
+        if target.resolve() in stack:
+            chain = list(stack[stack.index(target.resolve()):]) + [target.resolve()]
+            doc.problem(at, "extends: a cycle: " + " -> ".join(c.name for c in chain)
+                            + " (a ruleset cannot extend itself, directly or through others)")
+            continue
+        part = _load_file(target, engine, problems, stack)
+        language = language or part.language
+        timezone = timezone or part.timezone
+        by_name = {r.name: i for i, r in enumerate(base_rules)}
+        for r in part.rules:
+            if r.name in by_name:
+                base_rules[by_name[r.name]] = r
+            else:
+                by_name[r.name] = len(base_rules)
+                base_rules.append(r)
+    if not isinstance(raw_rules, list):
+        doc.problem(("rules",), f"'rules' must be a list of rules, got {type(raw_rules).__name__}")
+        raw_rules = []
+    own: list[Rule] = []
+    names: dict[str, int] = {}
+    for i, raw in enumerate(raw_rules):
+        path = ("rules", i)
+        try:
+            spec = RuleSpec.model_validate(raw)
+        except ValidationError as exc:
+            label = None
+            if isinstance(raw, Mapping):
+                label = raw.get("name") if isinstance(raw.get("name"), str) else raw.get("use")
+            pydantic_problems(exc, doc, path, label if isinstance(label, str) else None, RuleSpec)
+            continue
+        rule_name = spec.name or spec.use
+        if rule_name in names:
+            doc.problem(path + ("name",) if spec.name else path + ("use",),
+                        f"duplicate rule name {rule_name!r} (also rule #{names[rule_name] + 1}); give each instance a unique 'name'",
+                        rule_name)
+            continue
+        names[rule_name] = i
+        reg = engine.registry.detectors.get(spec.use)
+        if reg is None:
+            known = ", ".join(sorted(engine.registry.detectors))
+            doc.problem(path + ("use",), f"unknown detector {spec.use!r} (available: {known})", rule_name)
+            continue
+        det = reg.obj
+        try:
+            params = det.validate_params(spec.params)
+        except ValidationError as exc:
+            pydantic_problems(exc, doc, path + ("params",), rule_name, det.Params, owner=f"the params of {det.id}")
+            continue
+        cross = det.check(params, set(engine.kinds))
+        for sub, msg in cross:
+            doc.problem(path + ("params",) + tuple(sub), msg, rule_name)
+        if cross:
+            continue
+        scope = spec.scope if "scope" in spec.model_fields_set else Scope(**det.default_scope)
+        own.append(Rule(rule_name, det, params, spec.severity or det.default_severity, scope, tuple(spec.exceptions)))
+    by_name = {r.name: i for i, r in enumerate(base_rules)}
+    rules = list(base_rules)
+    for r in own:
+        if r.name in by_name:
+            rules[by_name[r.name]] = r  # a rule of the same name overrides the extended one
+        else:
+            rules.append(r)
+    return _Partial(name, language, timezone, rules)
+
+
+def load_ruleset(source: str | Path | Mapping[str, Any] | Ruleset, engine: Engine) -> Ruleset:
+    """Load a ruleset from a path, a bundled name (``"sales"``), or a mapping with ``engine``'s detectors and
+    bundled rulesets; raise ``RulesetError``.
+
+    ``hrguard.load_ruleset`` (:func:`hrguard.engine.load_ruleset`) is this with the default engine.
+    """
+    if engine is None:
+        raise ArgumentTypeError("engine", "hrguard.ruleset.load_ruleset needs the engine whose detectors the "
+                                          "ruleset uses; hrguard.load_ruleset(source) uses the default engine")
+    if isinstance(source, Ruleset):
+        return source
+    problems: list[Problem] = []
+    if isinstance(source, Mapping):
+        doc = Doc("<dict>", None, problems)
+        part = _load_data(source, doc, Path.cwd(), engine, problems, ())
+        label = "<dict>"
+    else:
+        path = _resolve(str(source), None, engine)
+        if path is None:
+            bundled = ", ".join(sorted(engine.registry.rulesets)) or "none"
+            raise RulesetError([Problem(str(source), None, None,
+                                        f"no ruleset file or bundled ruleset named {str(source)!r} (bundled: {bundled})")])
+        part = _load_file(path, engine, problems, ())
+        label = str(path)
+    if problems:
+        files = {p.file: i for i, p in reversed(list(enumerate(problems)))}  # files in order of first problem
+        problems.sort(key=lambda p: (files[p.file], p.line or 0, p.column or 0))
+        raise RulesetError(problems)
+    name = part.name or (Path(label).stem if label != "<dict>" else "ruleset")
+    return Ruleset(name, part.language or "en", part.timezone or "UTC", tuple(part.rules), label, engine)

@@ -1,0 +1,128 @@
+"""The ruleset format as pydantic models (also its JSON Schema), and the loaded form: :class:`Rule`, :class:`Ruleset`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import UnknownNameError
+from ..findings import Severity
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..engine import Engine
+    from ..sdk import Detector, DetectorParams
+
+FORMAT_VERSION = 1
+
+
+# -- the file format, as pydantic models (also the JSON Schema) --------------------------------------
+class Scope(BaseModel):
+    """Who a rule applies to: an employee matches when every non-empty list contains them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    roles: list[str] = Field(default_factory=list)
+    departments: list[str] = Field(default_factory=list)
+    employees: list[str] = Field(default_factory=list)
+
+
+class RuleException(BaseModel):
+    """Suppress matching findings (they are counted and listable, never silently dropped)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    employees: list[str] | None = None
+    customers: list[str] | None = None
+    until: date | None = Field(default=None, description="last local date the exception covers (inclusive)")
+    reason: str = Field(min_length=1, description="why: shown on every suppressed finding")
+
+
+class RuleSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    use: str = Field(description="detector id, built in or from a plugin")
+    name: str | None = Field(default=None, description="instance name, unique in the ruleset (default: the detector id)")
+    severity: Severity | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    scope: Scope = Field(default_factory=Scope)
+    exceptions: list[RuleException] = Field(default_factory=list)
+
+
+class RulesetFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="hrguard ruleset")
+    version: Literal[1] = Field(default=FORMAT_VERSION, description="ruleset format version")
+    ruleset: str | None = Field(default=None, description="the ruleset's name")
+    description: str | None = None
+    language: Literal["en", "zh"] | None = Field(default=None, description="message language (default en)")
+    timezone: str | None = Field(default=None, description="IANA zone for local dates and HH:MM times (default UTC)")
+    extends: list[str] | str = Field(default_factory=list, description="other rulesets: relative paths or bundled names")
+    rules: list[RuleSpec] = Field(default_factory=list)
+
+
+def ruleset_json_schema(engine: Engine | None = None) -> dict[str, Any]:
+    """JSON Schema of the ruleset format; with an engine, ``use`` and ``params`` are checked per detector."""
+    schema = RulesetFile.model_json_schema()
+    if engine is not None:
+        variants = []
+        for det_id, reg in sorted(engine.registry.detectors.items()):
+            pschema = reg.obj.Params.model_json_schema()
+            variants.append({
+                "if": {"properties": {"use": {"const": det_id}}},
+                "then": {"properties": {"params": pschema}},
+            })
+        rule = schema["$defs"]["RuleSpec"]
+        rule["properties"]["use"]["enum"] = sorted(engine.registry.detectors)
+        rule["allOf"] = variants
+    return schema
+
+
+# -- the loaded form ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Rule:
+    """One rule instance: a detector with validated params, severity, scope and exceptions."""
+
+    name: str
+    detector: type[Detector]
+    params: DetectorParams
+    severity: Severity
+    scope: Scope = Scope()
+    exceptions: tuple[RuleException, ...] = ()
+
+    @property
+    def use(self) -> str:
+        return self.detector.id
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    """A loaded, validated ruleset bound to the engine whose detectors it uses."""
+
+    name: str
+    language: str
+    timezone: str
+    rules: tuple[Rule, ...]
+    source: str
+    engine: Engine = field(repr=False, compare=False)
+
+    def rule(self, name: str) -> Rule:
+        for r in self.rules:
+            if r.name == name:
+                return r
+        raise UnknownNameError("name", self._no_rule(name))
+
+    def _no_rule(self, name: str) -> str:
+        return f"no rule named {name!r} in ruleset {self.name!r} (its rules: {', '.join(r.name for r in self.rules)})"
+
+    def with_params(self, name: str, **params: Any) -> Ruleset:
+        """A copy with rule ``name``'s params changed (validated), e.g. for a parameter sweep."""
+        from dataclasses import replace
+
+        rules = []
+        for r in self.rules:
+            if r.name == name:
+                merged = {**r.params.model_dump(mode="json"), **params}  # durations as "30m" again
+                r = replace(r, params=r.detector.Params.model_validate(merged))
+            rules.append(r)
+        if not any(r.name == name for r in self.rules):
+            raise UnknownNameError("name", self._no_rule(name))
+        return replace(self, rules=tuple(rules))
