@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import hrguard.synth as synth
+import hrguard.synth._dataset
 from hrguard.cli import main
 from hrguard.quality import evaluate, load_labels, load_roster
 from hrguard.synth import MISCONDUCT, NOISE, SCENARIOS, Synth, SynthConfig, write_dataset
@@ -52,7 +53,7 @@ def test_another_seed_gives_another_company(small: Path, tmp_path: Path) -> None
 
 
 def test_without_orjson_the_bytes_are_the_same(small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(synth, "_dumps",
+    monkeypatch.setattr(synth._dataset, "_dumps",
                         lambda obj: json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode())
     write_dataset(tmp_path, SMALL)
     assert (tmp_path / "events.jsonl").read_bytes() == (small / "events.jsonl").read_bytes()

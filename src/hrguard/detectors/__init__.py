@@ -9,11 +9,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from ..detector import Detector
+from ..sdk import Detector as _Detector
 
 
-def _collect() -> tuple[type[Detector], ...]:
-    found: list[type[Detector]] = []
+def _collect() -> tuple[type[_Detector], ...]:
+    found: list[type[_Detector]] = []
     for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if mod.name.startswith("_"):
             continue
