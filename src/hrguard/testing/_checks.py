@@ -1,27 +1,6 @@
-"""Testing detectors: event factories, batch-versus-stream runs, and the conformance kit.
+"""The conformance checks: each takes a :class:`DetectorCase` and raises ``AssertionError`` saying what is wrong.
 
-(PYTEST_DONT_REWRITE: the kit's failure messages are written to be read as they are, the same in
-and out of pytest.)
-
-The conformance kit is hrguard's ``check_estimator``: one call proves a detector keeps the contract
-of :mod:`hrguard.detector` and spec/detectors.md. Give it the detector and a few events that make it
-fire::
-
-    from hrguard.testing import check_detector
-
-    def test_my_detector_conforms():
-        check_detector(MyDetector, events=[...], plugins=[my_plugin])
-
-It runs every check of :data:`CHECKS` and raises one :class:`ConformanceError` naming each check that
-failed and why. :func:`parametrize_with_checks` makes one pytest test per (case, check) instead, so a
-failure report names the check::
-
-    @parametrize_with_checks([DetectorCase(MyDetector, events=[...], plugins=[my_plugin])])
-    def test_conformance(case, check):
-        check(case)
-
-``run_all_ways`` is the older, smaller tool: the same findings whatever the input order, the chunk
-size, or batch versus streaming, for a whole ruleset.
+(PYTEST_DONT_REWRITE: see :mod:`hrguard.testing`.)
 """
 
 from __future__ import annotations
@@ -32,299 +11,20 @@ import json
 import random
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ..engine import Engine, ScanResult, Stream
-from ..errors import ArgumentTypeError, ConformanceError, RulesetError, UnknownNameError
-from ..events import to_datetime
+from ..engine import Stream
+from ..errors import RulesetError
 from ..findings import Finding, Severity
-from ..plugins.hookspecs import hookimpl
-from ..rules import Ruleset
 from ..sdk import Detector, DetectorParams
 from ..sdk.state import dumps_state, loads_state
-
-__all__ = [
-    "CHECKS",
-    "ConformanceError",
-    "DetectorCase",
-    "EventFactory",
-    "KIND_DEFAULTS",
-    "at",
-    "check_detector",
-    "event",
-    "parametrize_with_checks",
-    "run_all_ways",
-    "stream_all",
-]
-
-_COUNTER = [0]
-
-
-# ==================================================================================================
-# event factories
-# ==================================================================================================
-def event(kind: str, ts: str | datetime, id: str | None = None, **fields: Any) -> dict[str, Any]:
-    """A plain event dict; ``id`` defaults to a fresh ``ev<N>``. ``ts`` may be a datetime or a string."""
-    if id is None:
-        _COUNTER[0] += 1
-        id = f"ev{_COUNTER[0]}"
-    if isinstance(ts, datetime):
-        ts = ts.isoformat()
-    return {"id": id, "kind": kind, "ts": ts, **fields}
-
-
-def at(base: str, **delta: float) -> str:
-    """``base`` (RFC 3339) shifted by ``timedelta(**delta)``, as RFC 3339."""
-    dt = datetime.fromisoformat(base) + timedelta(**delta)
-    return dt.isoformat()
-
-
-#: Plain values for the required fields of the built-in kinds (and a few useful optional ones).
-KIND_DEFAULTS: dict[str, dict[str, Any]] = {
-    "employee.hired": {"role": "sales"},
-    "employee.terminated": {},
-    "payroll.settled": {"final": False},
-    "site.registered": {"site_id": "S1", "name": "office", "lat": 31.2304, "lon": 121.4737},
-    "customer.registered": {"customer_id": "C1", "name": "Customer C1", "lat": 31.2304, "lon": 121.4737},
-    "customer.assigned": {"customer_id": "C1"},
-    "customer.stage_changed": {"customer_id": "C1", "stage": "quoting"},
-    "followup.logged": {"customer_id": "C1", "channel": "phone", "summary": "called"},
-    "plan.submitted": {"items": []},
-    "attendance.punched": {"direction": "in", "source": "gps", "lat": 31.2304, "lon": 121.4737, "accuracy_m": 10},
-    "summary.submitted": {"claims": []},
-    "approval.requested": {"request_id": "R1", "subject": "order"},
-    "approval.decided": {"request_id": "R1", "step": "manager", "decision": "approved"},
-    "order.recorded": {"order_id": "O1", "customer_id": "C1", "amount": 1000},
-    "invoice.issued": {"invoice_id": "I1", "order_id": "O1"},
-}
-_DATED = {"plan.submitted": "date", "summary.submitted": "date", "employee.terminated": "last_day"}
-
-
-class EventFactory:
-    """Event dicts with fresh ids and a clock that only moves when told to.
-
-    ``ev = EventFactory("2026-04-01T09:00:00+08:00")``; ``ev("attendance.punched", lat=..., lon=...)``
-    makes one event at the clock (``ts=`` overrides it) with the id ``e1``, ``e2``...;
-    ``ev.advance(hours=2)`` moves the clock. Fields the caller leaves out come from ``defaults``
-    (per kind; the built-in kinds have :data:`KIND_DEFAULTS`), and ``employee_id`` from the factory.
-    Dates (a plan's ``date``...) default to the clock's local date.
-    """
-
-    def __init__(self, start: str | datetime = "2026-04-01T09:00:00+00:00", *, prefix: str = "e",
-                 employee_id: str | None = "E1", tenant: str | None = None,
-                 defaults: Mapping[str, Mapping[str, Any]] | None = None):
-        self.now = to_datetime(start, what="start")  # hrguard's one policy for instants (hrguard.timeutil)
-        self.prefix = prefix
-        self.employee_id = employee_id
-        self.tenant = tenant
-        self.defaults = {**KIND_DEFAULTS, **{k: dict(v) for k, v in (defaults or {}).items()}}
-        self.made: list[dict[str, Any]] = []
-
-    def __call__(self, kind: str, ts: str | datetime | None = None, *, id: str | None = None,
-                 **fields: Any) -> dict[str, Any]:
-        when = self.now if ts is None else (ts if isinstance(ts, datetime) else datetime.fromisoformat(ts))
-        ev: dict[str, Any] = {"id": id or f"{self.prefix}{len(self.made) + 1}", "kind": kind, "ts": when.isoformat()}
-        if self.employee_id is not None:
-            ev["employee_id"] = self.employee_id
-        if self.tenant is not None:
-            ev["tenant"] = self.tenant
-        if kind in _DATED:
-            ev[_DATED[kind]] = when.date().isoformat()
-        ev.update(copy.deepcopy(self.defaults.get(kind, {})))
-        ev.update(fields)
-        self.made.append(ev)
-        return ev
-
-    def advance(self, **delta: float) -> EventFactory:
-        """Move the clock forward by ``timedelta(**delta)``; returns the factory (for chaining)."""
-        self.now += timedelta(**delta)
-        return self
-
-    def at(self, ts: str | datetime) -> EventFactory:
-        """Set the clock to ``ts``; returns the factory."""
-        self.now = ts if isinstance(ts, datetime) else datetime.fromisoformat(ts)
-        return self
-
-
-# ==================================================================================================
-# running a ruleset all ways
-# ==================================================================================================
-def stream_all(events: Sequence[dict[str, Any]], ruleset: Ruleset, as_of: Any, engine: Engine,
-               lateness: str = "0s", order: Sequence[int] | None = None) -> list[Finding]:
-    """Push events one by one (in ``order`` if given), then advance to ``as_of``; all findings, in the
-    order a scan lists them (a rule that defers work to ``advance_to`` releases its findings later)."""
-    s = Stream(ruleset, allowed_lateness=lateness, engine=engine)
-    idx = list(order) if order is not None else sorted(range(len(events)), key=lambda i: (_ts(events[i]), events[i]["id"]))
-    if as_of is not None:  # a scan ignores events after its as-of time; a stream never sees them
-        limit = _ts({"ts": as_of})
-        idx = [i for i in idx if _ts(events[i]) <= limit]
-    out: list[Finding] = []
-    for i in idx:
-        out.extend(s.push(events[i]))
-    end = as_of if as_of is not None else (max((_ts(e) for e in events), default=None))
-    if end is not None:  # advancing to end + lateness releases everything up to end
-        out.extend(s.advance_to(_ts({"ts": end}) + timedelta(microseconds=s.lateness)))
-    assert not s.rejected, f"stream rejected records: {s.rejected[:3]}"
-    return sorted(out, key=Finding.sort_key)
-
-
-def _ts(e: Mapping[str, Any]) -> datetime:
-    t = e["ts"]
-    return t if isinstance(t, datetime) else datetime.fromisoformat(str(t).replace("Z", "+00:00")).astimezone(timezone.utc)
-
-
-def run_all_ways(events: Sequence[dict[str, Any]], ruleset: Ruleset, as_of: Any = None, *, engine: Engine | None = None,
-                 seed: int = 0, chunk_sizes: Sequence[int] = (1, 3, 65_536)) -> ScanResult:
-    """Scan ``events`` in several orders and chunkings and as a stream; assert identical findings.
-
-    Returns the reference batch result. Raises ``AssertionError`` naming the first difference.
-    """
-    engine = engine or ruleset.engine
-    ref = engine.scan(list(events), ruleset, as_of)
-    want = _dump(ref.findings)
-    rnd = random.Random(seed)
-    for size in chunk_sizes:
-        shuffled = list(events)
-        rnd.shuffle(shuffled)
-        _same(want, _dump(engine.scan(shuffled, ruleset, as_of, chunk_size=size).findings),
-              f"batch, shuffled input, chunk_size={size}")
-    _same(want, _dump(stream_all(events, ruleset, ref.as_of, engine)), "stream, one event at a time")
-    return ref
-
-
-def _dump(findings: Iterable[Finding]) -> list[dict[str, Any]]:
-    return [f.model_dump(mode="json") for f in findings]
-
-
-def _same(want: list[dict[str, Any]], got: list[dict[str, Any]], how: str) -> None:
-    if want == got:
-        return
-    for i, (a, b) in enumerate(zip(want, got)):
-        if a != b:
-            raise AssertionError(f"{how}: finding #{i} differs:\n  batch: {a}\n  other: {b}")
-    raise AssertionError(f"{how}: {len(want)} findings in the reference run, {len(got)} here:\n"
-                         f"  extra: {(want if len(want) > len(got) else got)[min(len(want), len(got)):][:3]}")
-
-
-# ==================================================================================================
-# the conformance kit
-# ==================================================================================================
-class _Only:
-    """A plugin registering one detector class (for a detector no plugin of the engine registers)."""
-
-    def __init__(self, detector: type[Detector]):
-        self.detector = detector
-        self.__name__ = f"conformance:{detector.id or detector.__name__}"
-
-    @hookimpl
-    def hrguard_register_detectors(self, register: Callable[[type[Detector]], None]) -> None:
-        register(self.detector)
-
-
-_REF = object()  # "the reference scan's as-of time"
-
-
-@dataclass(eq=False)
-class DetectorCase:
-    """A detector and what the checks feed it: events that make it fire, params, plugins, as-of time.
-
-    ``plugins`` are registered in a fresh engine (no installed plugins); give ``engine`` instead to
-    use one you built. A detector that no plugin of the engine registers is registered for the run.
-    ``bad_params`` are params (merged over ``params``) that must be rejected, besides the ones the
-    kit makes itself. ``expect_findings=False`` states the events make no finding (then the checks
-    that need findings have nothing to compare; prefer events that fire).
-    """
-
-    detector: type[Detector]
-    events: Sequence[Mapping[str, Any]] = ()
-    params: Mapping[str, Any] = field(default_factory=dict)
-    plugins: Sequence[object] = ()
-    engine: Engine | None = None
-    as_of: Any = None
-    timezone: str = "UTC"
-    bad_params: Sequence[Mapping[str, Any]] = ()
-    expect_findings: bool = True
-    name: str = "under-test"
-    label: str | None = None
-
-    def __post_init__(self) -> None:
-        self.events = [dict(e) for e in self.events]
-        self.pristine = copy.deepcopy(self.events)  # what the events were before any check ran
-        self._engine: Engine | None = None
-        self._ref: ScanResult | None = None
-
-    def __repr__(self) -> str:
-        return f"DetectorCase({self.label or self.detector.id})"
-
-    @property
-    def id(self) -> str:
-        return self.label or self.detector.id or self.detector.__name__
-
-    # -- what the checks use -------------------------------------------------------------------------
-    def fresh_engine(self) -> Engine:
-        """A new engine with ``plugins`` (or the given engine itself), plus the detector when no plugin registers it."""
-        eng = self.engine if self.engine is not None else Engine(list(self.plugins), entrypoints=False)
-        det = self.detector
-        if eng.detectors.get(det.id) is det:
-            return eng
-        if det.id in eng.detectors:
-            raise AssertionError(
-                f"the engine's detector {det.id!r} is {eng.detectors[det.id].__qualname__} (from plugin "
-                f"{eng.registry.detectors[det.id].plugin!r}), not {det.__qualname__}: pass the engine or plugins "
-                f"that register it")
-        plugins = [p for name, p in eng.pm.list_name_plugin() if name != "hrguard.plugins.builtins"]
-        return Engine([*plugins, _Only(det)], entrypoints=False)
-
-    def engine_(self) -> Engine:
-        if self._engine is None:
-            self._engine = self.fresh_engine()
-        return self._engine
-
-    def rules(self, params: Mapping[str, Any] | None = None, language: str = "en") -> dict[str, Any]:
-        return {"ruleset": "conformance", "language": language, "timezone": self.timezone,
-                "rules": [{"use": self.detector.id, "name": self.name,
-                           "params": dict(self.params if params is None else params)}]}
-
-    def ruleset(self, language: str = "en", engine: Engine | None = None) -> Ruleset:
-        return (engine or self.engine_()).load_ruleset(self.rules(language=language))
-
-    def scan(self, events: Sequence[Mapping[str, Any]] | None = None, *, as_of: Any = _REF, language: str = "en",
-             chunk_size: int = 65_536, engine: Engine | None = None) -> ScanResult:
-        """Scan the case's events (or ``events``) as of the reference as-of time (or ``as_of``)."""
-        eng = engine or self.engine_()
-        when = self.reference().as_of if as_of is _REF else as_of
-        return eng.scan(list(self.events if events is None else events), self.ruleset(language, eng), when,
-                        chunk_size=chunk_size)
-
-    def reference(self) -> ScanResult:
-        """The batch scan everything else is compared with (computed once)."""
-        if self._ref is None:
-            eng = self.engine_()
-            ref = eng.scan(list(self.events), self.ruleset(), self.as_of)
-            if ref.rejected:
-                raise AssertionError(f"the case's events are not valid input ({len(ref.rejected)} rejected), "
-                                     f"e.g. {ref.rejected[0]}: fix the events (or register their kinds)")
-            self._ref = ref
-        return self._ref
-
-    def as_of_dt(self) -> datetime | None:
-        return self.reference().as_of
-
-
-def _want(case: DetectorCase) -> list[dict[str, Any]]:
-    return _dump(case.reference().findings)
-
-
-def _require_findings(case: DetectorCase) -> None:
-    if case.expect_findings and not case.reference().findings:
-        raise AssertionError("the case's events make no finding, so there is nothing to compare: "
-                             "give events that make the detector fire")
+from ._case import DetectorCase, expected_findings, require_findings
+from ._runs import assert_same, dump_findings, event_time, stream_all
 
 
 # -- the checks: each takes a DetectorCase and raises AssertionError saying what is wrong -----------
@@ -422,7 +122,7 @@ def check_case_fires(case: DetectorCase) -> None:
     """The case's events are valid input and make the detector fire (else the other checks prove little)."""
     ref = case.reference()
     assert not ref.errors, f"the detector raised: {ref.errors[0]}"
-    _require_findings(case)
+    require_findings(case)
 
 
 def check_no_errors(case: DetectorCase) -> None:
@@ -434,29 +134,29 @@ def check_no_errors(case: DetectorCase) -> None:
 
 def check_deterministic(case: DetectorCase) -> None:
     """Scanning the same events twice, with fresh engines and rulesets, gives identical findings."""
-    want = _want(case)
+    want = expected_findings(case)
     for run in (1, 2):
-        got = _dump(case.scan(engine=case.fresh_engine()).findings)
-        _same(want, got, f"run {run + 1} with a fresh engine")
+        got = dump_findings(case.scan(engine=case.fresh_engine()).findings)
+        assert_same(want, got, f"run {run + 1} with a fresh engine")
 
 
 def check_input_order(case: DetectorCase) -> None:
     """The order events arrive in does not change the findings (shuffled and reversed input)."""
-    want = _want(case)
+    want = expected_findings(case)
     orders = [list(reversed(case.events))]
     for seed in range(3):
         shuffled = list(case.events)
         random.Random(seed).shuffle(shuffled)
         orders.append(shuffled)
     for i, events in enumerate(orders):
-        _same(want, _dump(case.scan(events).findings), "reversed input" if i == 0 else f"shuffled input (seed {i - 1})")
+        assert_same(want, dump_findings(case.scan(events).findings), "reversed input" if i == 0 else f"shuffled input (seed {i - 1})")
 
 
 def check_chunking(case: DetectorCase) -> None:
     """How events are cut into chunks does not change the findings (chunk sizes 1, 2, 3, 5, 8)."""
-    want = _want(case)
+    want = expected_findings(case)
     for size in (1, 2, 3, 5, 8):
-        _same(want, _dump(case.scan(chunk_size=size).findings), f"batch, chunk_size={size}")
+        assert_same(want, dump_findings(case.scan(chunk_size=size).findings), f"batch, chunk_size={size}")
 
 
 def _restoring(cls: type[Detector]) -> type[Detector]:
@@ -482,7 +182,7 @@ def check_checkpoint(case: DetectorCase) -> None:
     """Saving the detector's state after any chunk (``state_dict``, to bytes and back) and going on
     with a fresh instance restored from it (``load_state_dict``) changes no finding (chunk sizes 1, 2,
     5, and a stream, where work deferred to ``advance_to`` is part of the state)."""
-    want = _want(case)
+    want = expected_findings(case)
     eng = case.engine_()
     rs = case.ruleset(engine=eng)
     rs = dataclasses.replace(rs, rules=tuple(dataclasses.replace(r, detector=_restoring(r.detector)) for r in rs.rules))
@@ -490,26 +190,26 @@ def check_checkpoint(case: DetectorCase) -> None:
         res = eng.scan(list(case.events), rs, case.as_of_dt(), chunk_size=size)
         how = f"batch, chunk_size={size}, the state saved and restored after every chunk"
         assert not res.errors, f"{how}: {res.errors[0]}"
-        _same(want, _dump(res.findings), how)
-    _same(want, _dump(stream_all(case.events, rs, case.as_of_dt(), eng)),
+        assert_same(want, dump_findings(res.findings), how)
+    assert_same(want, dump_findings(stream_all(case.events, rs, case.as_of_dt(), eng)),
           "stream, the state saved and restored after every push")
 
 
 def check_batch_vs_stream(case: DetectorCase) -> None:
     """A Stream gives the same findings as a batch scan, each as soon as the stream's clock passes
     its moment (also when time passes with no events), and in any order within allowed lateness."""
-    want = _want(case)
+    want = expected_findings(case)
     eng = case.engine_()
     rs = case.ruleset()
     as_of = case.as_of_dt()
-    _same(want, _dump(stream_all(case.events, rs, as_of, eng)), "stream, one event at a time")
+    assert_same(want, dump_findings(stream_all(case.events, rs, as_of, eng)), "stream, one event at a time")
     _stream_with_clock(case)
     if case.events:
-        span = max(_ts(e) for e in case.events) - min(_ts(e) for e in case.events)
+        span = max(event_time(e) for e in case.events) - min(event_time(e) for e in case.events)
         lateness = f"{int(span.total_seconds()) + 1}s"
         order = list(range(len(case.events)))
         random.Random(7).shuffle(order)
-        _same(want, _dump(stream_all(case.events, rs, as_of, eng, lateness=lateness, order=order)),
+        assert_same(want, dump_findings(stream_all(case.events, rs, as_of, eng, lateness=lateness, order=order)),
               f"stream, shuffled, allowed_lateness={lateness}")
 
 
@@ -527,19 +227,19 @@ def _stream_with_clock(case: DetectorCase) -> None:
     def step(what: str, out: list[Finding]) -> None:
         released.extend(out)
         wm = _watermark(s)
-        due = sorted(_dump(f for f in want if wm is not None and f.ts <= wm), key=_key)
-        got = sorted(_dump(released), key=_key)
+        due = sorted(dump_findings(f for f in want if wm is not None and f.ts <= wm), key=_key)
+        got = sorted(dump_findings(released), key=_key)
         how = f"stream with a clock, after {what} (watermark {wm and wm.isoformat()})"
         if defers and what.startswith("pushing"):  # a push need not wait for deferred work: a subset
             extra = [d for d in got if d not in due]
             assert not extra, f"{how}: released a finding a scan does not have by then: {extra[0]}"
             return
-        _same(due, got, how)
+        assert_same(due, got, how)
 
-    events = sorted((e for e in case.events if as_of is None or _ts(e) <= as_of), key=lambda e: (_ts(e), str(e["id"])))
-    times = sorted({_ts(e) for e in events})
+    events = sorted((e for e in case.events if as_of is None or event_time(e) <= as_of), key=lambda e: (event_time(e), str(e["id"])))
+    times = sorted({event_time(e) for e in events})
     for i, t in enumerate(times):
-        step(f"pushing the events at {t.isoformat()}", [f for e in events if _ts(e) == t for f in s.push(e)])
+        step(f"pushing the events at {t.isoformat()}", [f for e in events if event_time(e) == t for f in s.push(e)])
         nxt = times[i + 1] if i + 1 < len(times) else as_of
         if nxt is not None and nxt - t > timedelta(microseconds=4):
             for frac in (2, 4 / 3):
@@ -561,12 +261,12 @@ def _watermark(s: Stream) -> datetime | None:
 
 
 def _ids_in_input(case: DetectorCase) -> dict[str, datetime]:
-    return {str(e["id"]): _ts(e) for e in case.events if "id" in e and "ts" in e}
+    return {str(e["id"]): event_time(e) for e in case.events if "id" in e and "ts" in e}
 
 
 def check_evidence_exists(case: DetectorCase) -> None:
     """Every finding cites evidence: ids of input events, each once, in the one order (ts, id)."""
-    _require_findings(case)
+    require_findings(case)
     known = _ids_in_input(case)
     for f in case.reference().findings:
         assert f.evidence, f"finding {f.id} ({f.message!r}) cites no evidence"
@@ -584,7 +284,7 @@ def check_findings_well_formed(case: DetectorCase) -> None:
     """rule is the detector id, name the instance name, severity valid, ts aware and neither earlier
     than its evidence nor later than as_of, a message without unfilled ``{fields}``, JSON details,
     findings in (ts, id) order with unique ids."""
-    _require_findings(case)
+    require_findings(case)
     det = case.detector
     ref = case.reference()
     known = _ids_in_input(case)
@@ -618,7 +318,7 @@ def _cuts(case: DetectorCase, most: int = 24) -> list[datetime]:
     each finding's time (sampled down to ``most``), all before the reference as_of."""
     as_of = case.as_of_dt()
     tick = timedelta(microseconds=1)
-    times = {t for e in case.events for t in (_ts(e), _ts(e) - tick)} | {f.ts for f in case.reference().findings}
+    times = {t for e in case.events for t in (event_time(e), event_time(e) - tick)} | {f.ts for f in case.reference().findings}
     times = sorted(t for t in times if as_of is None or t < as_of)
     if len(times) > most:
         step = (len(times) - 1) / (most - 1)
@@ -629,7 +329,7 @@ def _cuts(case: DetectorCase, most: int = 24) -> list[datetime]:
 def check_stable_ids(case: DetectorCase) -> None:
     """A finding keeps its id: ids are unique, the same in every run, and the same in a scan as of
     any earlier time (re-running never creates a second id for the same finding)."""
-    _require_findings(case)
+    require_findings(case)
     ref = case.reference()
     ids = [f.id for f in ref.findings]
     assert len(set(ids)) == len(ids), f"finding ids are not unique: {sorted(i for i in ids if ids.count(i) > 1)}"
@@ -647,11 +347,11 @@ def check_stable_ids(case: DetectorCase) -> None:
 def check_past_is_final(case: DetectorCase) -> None:
     """Later events never change a finding: a scan as of an earlier time T gives exactly the
     findings of the full scan whose ts is at or before T (only the past counts)."""
-    _require_findings(case)
+    require_findings(case)
     findings = case.reference().findings
     for cut in _cuts(case):
-        want = _dump(f for f in findings if f.ts <= cut)
-        _same(want, _dump(case.scan(as_of=cut).findings), f"scan as of {cut.isoformat()} (vs. the full scan up to then)")
+        want = dump_findings(f for f in findings if f.ts <= cut)
+        assert_same(want, dump_findings(case.scan(as_of=cut).findings), f"scan as of {cut.isoformat()} (vs. the full scan up to then)")
 
 
 def check_input_not_mutated(case: DetectorCase) -> None:
@@ -713,11 +413,11 @@ def check_messages(case: DetectorCase) -> None:
     for lang in ("en", "zh"):
         empty = [k for k, v in msgs[lang].items() if not (isinstance(v, str) and v.strip())]
         assert not empty, f"{det.id}: empty {lang} templates: {empty}"
-    _require_findings(case)
+    require_findings(case)
     en = case.reference().findings
     zh = case.scan(language="zh").findings
-    strip = lambda fs: [{k: v for k, v in d.items() if k != "message"} for d in _dump(fs)]  # noqa: E731
-    _same(strip(en), strip(zh), "language zh (all but the message)")
+    strip = lambda fs: [{k: v for k, v in d.items() if k != "message"} for d in dump_findings(fs)]  # noqa: E731
+    assert_same(strip(en), strip(zh), "language zh (all but the message)")
     for f in zh:
         assert _CJK.search(f.message), f"finding {f.id}: the zh message is not in Chinese: {f.message!r}"
         assert not _PLACEHOLDER.search(f.message), f"finding {f.id}: the zh message has an unfilled field: {f.message!r}"
@@ -743,70 +443,3 @@ CHECKS: tuple[Callable[[DetectorCase], None], ...] = (
     check_messages,
 )
 """Every conformance check, in the order :func:`check_detector` runs them."""
-
-
-def _select(checks: Iterable[Callable | str] | None, skip: Iterable[Callable | str]) -> list[Callable[[DetectorCase], None]]:
-    by_name = {c.__name__: c for c in CHECKS}
-
-    def name(c: Callable | str) -> str:
-        n = c if isinstance(c, str) else c.__name__
-        n = n if n.startswith("check_") else f"check_{n}"
-        if n not in by_name and not callable(c):
-            raise UnknownNameError("checks", f"no conformance check {n!r}; checks: {', '.join(by_name)}")
-        return n
-
-    chosen = list(CHECKS) if checks is None else [c if callable(c) else by_name[name(c)] for c in checks]
-    skipped = {name(c) for c in skip}
-    return [c for c in chosen if c.__name__ not in skipped]
-
-
-def _case(detector: type[Detector] | DetectorCase, **kw: Any) -> DetectorCase:
-    if isinstance(detector, DetectorCase):
-        if any(v not in (None, (), {}) for v in kw.values()):
-            raise ArgumentTypeError("detector", "give either a DetectorCase or a detector class with keyword "
-                                                "arguments, not both")
-        return detector
-    return DetectorCase(detector, **{k: v for k, v in kw.items() if v is not None})
-
-
-def check_detector(detector: type[Detector] | DetectorCase, events: Sequence[Mapping[str, Any]] = (), *,
-                   params: Mapping[str, Any] | None = None, engine: Engine | None = None,
-                   plugins: Sequence[object] = (), as_of: Any = None, timezone: str | None = None,
-                   bad_params: Sequence[Mapping[str, Any]] = (), expect_findings: bool | None = None,
-                   checks: Iterable[Callable | str] | None = None, skip: Iterable[Callable | str] = ()) -> list[str]:
-    """Run the conformance checks on a detector; raise :class:`ConformanceError` listing every failure.
-
-    ``events`` should make the detector fire. ``checks`` (names or functions of :data:`CHECKS`)
-    runs only those; ``skip`` leaves some out. Returns the names of the checks that ran (all passed).
-    """
-    case = _case(detector, events=events, params=params, engine=engine, plugins=plugins, as_of=as_of,
-                 timezone=timezone, bad_params=bad_params, expect_findings=expect_findings)
-    chosen = _select(checks, skip)
-    failures: dict[str, str] = {}
-    for check in chosen:
-        try:
-            check(case)
-        except AssertionError as exc:
-            failures[check.__name__] = str(exc)
-        except Exception as exc:  # a check that cannot even run is a failure of that check
-            failures[check.__name__] = f"{type(exc).__name__}: {exc}"
-    if failures:
-        raise ConformanceError(case.id, failures, len(chosen))
-    return [c.__name__ for c in chosen]
-
-
-def parametrize_with_checks(cases: Iterable[DetectorCase | type[Detector]], *, checks: Iterable[Callable | str] | None = None,
-                            skip: Iterable[Callable | str] = ()) -> Any:
-    """A ``pytest.mark.parametrize`` over every (case, check) pair, with ids like ``geofence.mismatch-chunking``.
-
-    The decorated test takes ``case`` and ``check`` and calls ``check(case)``.
-    """
-    import pytest
-
-    pairs, ids = [], []
-    for c in cases:
-        case = c if isinstance(c, DetectorCase) else DetectorCase(c)
-        for check in _select(checks, skip):
-            pairs.append((case, check))
-            ids.append(f"{case.id}-{check.__name__.removeprefix('check_')}")
-    return pytest.mark.parametrize("case, check", pairs, ids=ids)

@@ -22,7 +22,8 @@ import pytest
 
 from ..engine import Engine
 from ..rules import Ruleset
-from ._checks import EventFactory, check_detector
+from ._factory import EventFactory
+from ._kit import check_detector
 
 
 @pytest.fixture
