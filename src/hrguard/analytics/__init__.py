@@ -1,7 +1,7 @@
 """Analyses over the columns: per-employee behaviour features and the customer trace.
 
 The isolation-forest scorer is the public module :mod:`hrguard.analytics.forest` (also
-:mod:`hrguard.ml`), imported on its own: it needs the ``ml`` extra (scikit-learn), and importing it
+:mod:`hrguard.analytics.forest`), imported on its own: it needs the ``ml`` extra (scikit-learn), and importing it
 without scikit-learn raises :class:`hrguard.MissingExtraError`."""
 
 from __future__ import annotations

@@ -708,5 +708,5 @@ def build_features(events: Any, *, timezone: str = "UTC", period: Period = "day"
 
 def time_of_day_seconds(hhmm: str) -> int:
     """Seconds after local midnight of ``HH:MM`` or ``HH:MM:SS`` (``24:00`` is the day's end): see
-    :func:`hrguard.timeutil.parse_time_of_day`."""
+    :func:`hrguard.events.parse_time_of_day`."""
     return parse_time_of_day(hhmm, allow_24=True)

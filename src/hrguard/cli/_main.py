@@ -58,7 +58,7 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
 
 def _instant(text: str) -> datetime:
-    """An instant option (``--as-of``), read by hrguard's one policy (:func:`hrguard.timeutil.to_instant_us`):
+    """An instant option (``--as-of``), read by hrguard's one policy (:func:`hrguard.events.to_instant_us`):
     text, so RFC 3339 with an offset."""
     try:
         return from_us(to_instant_us(text), timezone.utc)
@@ -67,7 +67,7 @@ def _instant(text: str) -> datetime:
 
 
 def _duration(text: str) -> timedelta:
-    """A duration option (``--max-disorder``), read by :func:`hrguard.timeutil.to_duration_us`: text, so
+    """A duration option (``--max-disorder``), read by :func:`hrguard.events.to_duration_us`: text, so
     ``1d``, ``30m``, ISO 8601 ``PT30M`` (a unit is needed)."""
     try:
         return timedelta(microseconds=to_duration_us(text))

@@ -1,4 +1,4 @@
-"""The built-in detectors of ``spec/detectors.md``, one module each; registered by :mod:`hrguard.builtins`.
+"""The built-in detectors of ``spec/detectors.md``, one module each; registered by :mod:`hrguard.plugins.builtins`.
 
 Every module here lists its detector classes in a module-level ``DETECTORS`` tuple; the set of
 built-ins is collected from those, in module-name order.

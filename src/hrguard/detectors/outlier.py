@@ -1,8 +1,8 @@
 """``outlier.isolation_forest``: an employee-period that behaves unlike the rest.
 
 Rules catch what someone thought of; this catches the employee whose day (or week) looks like no
-one else's. :class:`~hrguard.features.FeatureBuilder` turns the events into one vector per
-(employee, period); :class:`~hrguard.ml.IsolationForestScorer` (an Isolation Forest with
+one else's. :class:`~hrguard.analytics.FeatureBuilder` turns the events into one vector per
+(employee, period); :class:`~hrguard.analytics.forest.IsolationForestScorer` (an Isolation Forest with
 scikit-learn's estimator contract, the ``ml`` extra) scores them; a vector whose anomaly score
 passes the threshold fires, and its ``details`` name the features that set it apart most, with the
 population's typical values.
@@ -199,7 +199,7 @@ def fit_model(events: Any, path: Any = None, *, timezone: str = "UTC", as_of: An
     ``params`` are the rule's (``period``, ``features``, ``contamination``, ``n_estimators``...);
     the vectors are those of the periods ended by ``as_of`` (default: the latest event), every
     employee's unless ``roles`` is given (the latest role known by ``as_of``). Returns the fitted
-    :class:`~hrguard.ml.IsolationForestScorer`.
+    :class:`~hrguard.analytics.forest.IsolationForestScorer`.
     """
     p = OutlierParams.model_validate({k: v for k, v in params.items() if k != "fit_on"})
     ml = _ml()

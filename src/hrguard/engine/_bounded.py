@@ -64,7 +64,7 @@ class BoundedScan:
 
     @property
     def seen(self) -> Any:
-        """The ids of the events judged so far (:class:`~hrguard.intake.JudgedIds`)."""
+        """The ids of the events judged so far (:class:`~hrguard.ingest.JudgedIds`)."""
         return self.intake.judged
 
     # -- the run -------------------------------------------------------------------------------------

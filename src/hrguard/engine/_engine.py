@@ -50,7 +50,7 @@ class Engine:
         return self._schema
 
     def intake(self, *, strict: bool = False) -> Intake:
-        """A fresh :class:`~hrguard.intake.Intake` of this engine's kinds (its own strings)."""
+        """A fresh :class:`~hrguard.ingest.Intake` of this engine's kinds (its own strings)."""
         return Intake(self, strict=strict)
 
     @property
@@ -66,7 +66,7 @@ class Engine:
         """Judge ``events`` (a path, paths, a file, or an iterable of dicts/models) at ``as_of``.
 
         ``as_of`` is an instant and ``max_disorder`` a duration, read by hrguard's one policy
-        (:mod:`hrguard.timeutil`): ``as_of`` an aware datetime, RFC 3339 with an offset, or seconds
+        (:mod:`hrguard.events`): ``as_of`` an aware datetime, RFC 3339 with an offset, or seconds
         since the Unix epoch; ``max_disorder`` ``"1d"``, ``"30m"``, a ``timedelta`` or seconds.
         ``max_disorder`` scans in bounded memory instead of holding every event: see
         :class:`BoundedScan`. The findings are the same as without it whenever no event arrives more

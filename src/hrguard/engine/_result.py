@@ -42,7 +42,7 @@ class ScanResult:
         }
 
     def to_pandas(self, suppressed: bool = False) -> Any:
-        """The findings as a pandas DataFrame, one row per finding (:func:`hrguard.display.to_pandas`)."""
+        """The findings as a pandas DataFrame, one row per finding (:func:`hrguard.findings.to_pandas`)."""
         return to_pandas(self, suppressed=suppressed)
 
     def _repr_html_(self) -> str:

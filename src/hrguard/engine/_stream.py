@@ -30,7 +30,7 @@ class Stream:
     or before ``t - allowed_lateness`` is. An event at or before the final instant (the watermark)
     is rejected as late: reported and counted, never silently dropped.
 
-    ``allowed_lateness`` is a duration by hrguard's one policy (:mod:`hrguard.timeutil`): ``"10m"``,
+    ``allowed_lateness`` is a duration by hrguard's one policy (:mod:`hrguard.events`): ``"10m"``,
     ISO 8601 ``"PT10M"``, a ``timedelta``, or a number of seconds (``30`` is 30 seconds).
     """
 
@@ -110,7 +110,7 @@ class Stream:
         the work rules left out of pushes (the forest's fits and period scoring), done now.
 
         ``ts`` is an aware datetime, RFC 3339 with an offset, or seconds since the Unix epoch (see
-        :mod:`hrguard.timeutil`); anything else is an :class:`~hrguard.errors.InvalidArgumentError`.
+        :mod:`hrguard.events`); anything else is an :class:`~hrguard.errors.InvalidArgumentError`.
         """
         t = to_instant_us(ts, what="advance_to(ts)")
         self._clock = t if self._clock is None else max(self._clock, t)

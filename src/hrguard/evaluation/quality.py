@@ -38,7 +38,7 @@ lists the rules the labels expect that found nothing. Each scenario counts ``fin
 naming one of its employees within a label's ``[start, end + grace]``) and ``true_findings`` (those
 explaining one of its misconduct labels).
 
-Times are read by hrguard's one policy (:mod:`hrguard.timeutil`): label ``start``/``end`` are RFC 3339
+Times are read by hrguard's one policy (:mod:`hrguard.events`): label ``start``/``end`` are RFC 3339
 with an offset, aware datetimes or seconds since the Unix epoch; ``grace`` and ``noise_grace`` are
 durations (``"14d"``, a ``timedelta`` or a number of seconds).
 """

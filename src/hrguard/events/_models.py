@@ -51,7 +51,7 @@ _time_text = _refuse_numbers("a local time HH:MM", "'09:30'")
 PRECHECKS: frozenset[Any] = frozenset({_timestamp_text.func, _date_text.func, _time_text.func, _no_bool})
 """The pre-validators of the types below. Each only refuses inputs of a JSON type the field's plain form
 never has (a number for a timestamp, a boolean for money), so a checker that accepts only the plain
-form (:mod:`hrguard.fastpath`) can rely on them without running them."""
+form (:mod:`hrguard.ingest`) can rely on them without running them."""
 
 Timestamp = Annotated[AwareDatetime, _timestamp_text]
 Date = Annotated[date, _date_text]

@@ -6,7 +6,7 @@ epoch, UTC. Local dates are ``int`` days since 1970-01-01 in the ruleset's time 
 **One policy for times given to hrguard** — function arguments (``scan(as_of=)``,
 ``Stream(allowed_lateness=)``, ``Stream.advance_to()``, ``scan(max_disorder=)``, the notebook and
 quality helpers), command-line options (``--as-of``, ``--max-disorder``) and ruleset parameters
-(:data:`hrguard.params.Duration`) all go through :func:`to_instant_us` and :func:`to_duration_us`:
+(:data:`hrguard.sdk.Duration`) all go through :func:`to_instant_us` and :func:`to_duration_us`:
 
 - an **instant** is an aware ``datetime``; a string in RFC 3339 with an offset
   (``2026-04-20T18:00:00+08:00``, ``...Z``); or a number (``int``, ``float``, numpy) of **seconds since

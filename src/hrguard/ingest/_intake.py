@@ -4,7 +4,7 @@ Every record in becomes exactly one of: a valid event, held as a row of columns 
 releases it to the detectors; a duplicate delivery (same id, same content: counted and ignored); or
 a :class:`~hrguard.ingest.Rejection` naming its line (or position), id, field and problem.
 
-A block of records goes through the fast path (:mod:`hrguard.fastpath`: msgspec Structs generated
+A block of records goes through the fast path (:mod:`hrguard.ingest`: msgspec Structs generated
 from the models, checks and columns a block at a time) where it can and through the models
 (:func:`hrguard.ingest.validate`) for everything else (and for blocks of fewer than
 :data:`SMALL_BLOCK` records, a stream's pushes), always deciding in order of arrival:

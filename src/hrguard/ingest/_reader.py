@@ -4,8 +4,8 @@
 stdin; or Python records) as :class:`Block` s of records that keep their line numbers (or
 positions). :func:`validate` is the model path: one record validated by its kind's pydantic model,
 giving the event or a :class:`Rejection` naming the record's line, its id when it has one, the
-field and the problem. :class:`~hrguard.intake.Intake` takes the blocks: through the fast path
-(:mod:`hrguard.fastpath`) where it can, through :func:`validate` for everything else.
+field and the problem. :class:`~hrguard.ingest.Intake` takes the blocks: through the fast path
+(:mod:`hrguard.ingest`) where it can, through :func:`validate` for everything else.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ A name is an entry-point name (``badges``) or a distribution name (``hrguard-bad
 warning. A plugin that fails to import, or raises inside a hook, is reported as a
 :class:`~hrguard.errors.PluginError` naming it; it is never skipped silently.
 
-hrguard's own built-ins are a plugin too (:mod:`hrguard.builtins`), named in :data:`DEFAULT_PLUGINS`
+hrguard's own built-ins are a plugin too (:mod:`hrguard.plugins.builtins`), named in :data:`DEFAULT_PLUGINS`
 and loaded by name as an installed one is by its entry point: the core never imports a plugin, so the
 built-in detectors may use the engine as a vendor's do. Only pluggy's public API is used; the
 distribution each installed plugin came from is kept in :attr:`Registry.distributions`.

@@ -1,6 +1,6 @@
 """hrguard's own plugin: the spec's event kinds, the built-in detectors and the bundled rulesets.
 
-It registers through exactly the hooks a vendor's plugin uses (see :mod:`hrguard.hookspecs`).
+It registers through exactly the hooks a vendor's plugin uses (see :mod:`hrguard.plugins.hookspecs`).
 """
 
 from __future__ import annotations

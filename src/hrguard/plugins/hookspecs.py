@@ -3,7 +3,7 @@
 A plugin is a module or object with functions marked ``@hrguard.hookimpl`` whose names are hooks
 below. Installed distributions announce plugins through the ``hrguard`` entry-point group; an
 :class:`~hrguard.engine.Engine` can also be given plugins in code. hrguard's own event kinds,
-detectors and bundled rulesets are registered by ``hrguard.builtins`` through these same hooks.
+detectors and bundled rulesets are registered by ``hrguard.plugins.builtins`` through these same hooks.
 
 Registration hooks receive a ``register`` callable and return nothing. Each call registers one
 thing; registering a name that another plugin already registered is an error naming both plugins
@@ -40,7 +40,7 @@ def hrguard_register_event_kinds(register: Callable[[type[Event]], None]) -> Non
 
 @hookspec
 def hrguard_register_detectors(register: Callable[[type[Detector]], None]) -> None:
-    """Register detectors: call ``register(DetectorClass)`` once per :class:`~hrguard.detector.Detector`.
+    """Register detectors: call ``register(DetectorClass)`` once per :class:`~hrguard.sdk.Detector`.
 
     Called once when an engine loads its plugins, after the event kinds. The class's ``id`` is the
     name rulesets use in ``use:``; its ``Params`` model validates the ``params:`` of a rule.

@@ -167,7 +167,7 @@ def load_ruleset(source: str | Path | Mapping[str, Any] | Ruleset, engine: Engin
     ``hrguard.load_ruleset`` (:func:`hrguard.engine.load_ruleset`) is this with the default engine.
     """
     if engine is None:
-        raise ArgumentTypeError("engine", "hrguard.ruleset.load_ruleset needs the engine whose detectors the "
+        raise ArgumentTypeError("engine", "hrguard.rules.load_ruleset needs the engine whose detectors the "
                                           "ruleset uses; hrguard.load_ruleset(source) uses the default engine")
     if isinstance(source, Ruleset):
         return source

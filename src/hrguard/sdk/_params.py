@@ -48,7 +48,7 @@ Duration = Annotated[
 ]
 """A duration: written as ``"30m"``, ``"7d"``, ``"1h30m"``, ISO 8601 ``"PT30M"``, a ``timedelta``, or a
 number of seconds (``90`` is 90 seconds, as everywhere in hrguard; the text ``"90"`` needs a unit: see
-:mod:`hrguard.timeutil`); held as integer microseconds, written back (JSON) in the shortest exact form
+:mod:`hrguard.events`); held as integer microseconds, written back (JSON) in the shortest exact form
 (``"90s"``).
 
 Validating with ``context=MICROSECONDS`` reads integers as microseconds, for round trips of

@@ -68,7 +68,7 @@ class EventFactory:
     def __init__(self, start: str | datetime = "2026-04-01T09:00:00+00:00", *, prefix: str = "e",
                  employee_id: str | None = "E1", tenant: str | None = None,
                  defaults: Mapping[str, Mapping[str, Any]] | None = None):
-        self.now = to_datetime(start, what="start")  # hrguard's one policy for instants (hrguard.timeutil)
+        self.now = to_datetime(start, what="start")  # hrguard's one policy for instants (hrguard.events)
         self.prefix = prefix
         self.employee_id = employee_id
         self.tenant = tenant

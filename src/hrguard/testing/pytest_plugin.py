@@ -1,7 +1,9 @@
 """pytest fixtures for testing hrguard detectors and plugins (``hrguard.testing`` underneath).
 
-Loaded automatically through the ``pytest11`` entry point once hrguard is installed; or put
-``pytest_plugins = ["hrguard.pytest_plugin"]`` in your top-level ``conftest.py``. The fixtures:
+Loaded automatically through the ``pytest11`` entry point once hrguard is installed; with plugin
+autoloading off, put ``pytest_plugins = ["hrguard.pytest_plugin"]`` in your top-level ``conftest.py``
+(that name works either way; naming this module itself there while the entry point also loads it is
+refused by pytest as a plugin registered twice). The fixtures:
 
 - ``hrguard_plugins``: the plugins your tests register (none by default): override it in your
   ``conftest.py`` to return ``[your_plugin_module]``.

@@ -27,7 +27,7 @@ class Latest(Store):
     3. :meth:`commit` folds the staged updates into the carried state.
 
     (:meth:`lookup` and :meth:`commit` also take the updates directly — ``lookup(q_key, q_pos, u_key,
-    u_pos, u_vals)``, ``commit(u_key, u_vals)`` — as 0.1's ``hrguard.kit.Latest`` did.)
+    u_pos, u_vals)``, ``commit(u_key, u_vals)`` — as 0.1's ``hrguard.sdk.Latest`` did.)
 
     The carried state is sorted ``int64`` keys with one numpy column per field: 8 bytes a key plus
     the fields, however many updates. Commits and look-ups of fewer than :attr:`SMALL` keys (a
