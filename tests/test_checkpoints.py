@@ -85,7 +85,7 @@ _values = st.recursive(_arrays | _json,
 _states = st.dictionaries(_keys, _values, max_size=5)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(states=st.lists(_states, min_size=1, max_size=3))
 def test_random_state_dicts_come_back_as_they_were_saved(make, states):
@@ -346,7 +346,7 @@ def _crash_loop(kind: str, where: Path, kills: int, seed: int) -> tuple[list[int
 @pytest.mark.parametrize("kind", ["sqlite", "files"])
 def test_a_save_killed_midway_leaves_a_whole_checkpoint(tmp_path, kind):
     where = tmp_path / "ck.db" if kind == "sqlite" else tmp_path
-    seqs, _ = _crash_loop(kind, where, kills=3, seed=1)
+    seqs, _ = _crash_loop(kind, where, kills=2, seed=1)
     assert seqs == sorted(seqs)
 
 

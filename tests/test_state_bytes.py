@@ -39,7 +39,7 @@ def test_every_truncation_is_a_state_error():
             loads_state(GOOD[:n])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, len(GOOD) - 1), st.integers(0, 255)), min_size=1, max_size=6))
 def test_corrupted_bytes_load_or_raise_a_state_error_and_nothing_else(flips):
     data = bytearray(GOOD)

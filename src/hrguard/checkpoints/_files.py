@@ -168,14 +168,15 @@ class FileCheckpoints(Closable):
         if version != FORMAT_VERSION:
             return version, {"fingerprint": None}, b""  # verify() refuses it, naming the version
         line, newline, payload = rest.partition(b"\n")
+        unreadable = f"corrupt checkpoint: key {key!r} #{seq} in {where}: unreadable header"
+        if not newline or len(line) > _MAX_HEADER:
+            raise StateError(f"{unreadable} (no header line)")
         try:
-            if not newline or len(line) > _MAX_HEADER:
-                raise ValueError("no header line")
             header = json.loads(line)
-            if not isinstance(header, dict):
-                raise ValueError("the header is not an object")
         except (ValueError, UnicodeDecodeError) as exc:
-            raise StateError(f"corrupt checkpoint: key {key!r} #{seq} in {where}: unreadable header ({exc})") from exc
+            raise StateError(f"{unreadable} ({exc})") from exc
+        if not isinstance(header, dict):
+            raise StateError(f"{unreadable} (not a JSON object)")
         return version, header, payload
 
     def seqs(self, key: str) -> list[int]:
