@@ -5,6 +5,7 @@ The public surface is what ``__all__`` lists; everything else is internal.
 
 from __future__ import annotations
 
+from .checkpoints import FileCheckpoints, SqliteCheckpoints
 from .columns import Chunk
 from .engine import Engine, ScanResult, Stream, default_engine, load_ruleset, scan
 from .errors import (
@@ -32,11 +33,13 @@ from .ingest import Rejection
 from .plugins.hookspecs import hookimpl
 from .rules import Rule, Ruleset
 from .sdk import Detector, DetectorParams, Duration, RuleContext
+from .sinks import CallbackSink, JsonlSink, Sink, SqliteSink
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ArgumentTypeError",
+    "CallbackSink",
     "Chunk",
     "ConformanceError",
     "Detector",
@@ -46,10 +49,12 @@ __all__ = [
     "Engine",
     "Event",
     "FieldError",
+    "FileCheckpoints",
     "Finding",
     "HrguardError",
     "InvalidArgumentError",
     "InvalidEventError",
+    "JsonlSink",
     "LateEventError",
     "MissingExtraError",
     "MissingFileError",
@@ -64,6 +69,9 @@ __all__ = [
     "StateError",
     "ScanResult",
     "Severity",
+    "Sink",
+    "SqliteCheckpoints",
+    "SqliteSink",
     "Stream",
     "UnknownNameError",
     "UsageError",

@@ -1,8 +1,10 @@
 """Rulesets as validated data: the format (``_model``), safe YAML with located problems (``_yaml``), and loading
-with ``extends`` into the resolved :class:`Ruleset` (``_loader``)."""
+with ``extends`` into the resolved :class:`Ruleset` (``_loader``), and a ruleset's :func:`fingerprint` (``_fingerprint``):
+the hash that ties a saved state (a checkpoint) to the rules and plugins it was built under."""
 
 from __future__ import annotations
 
+from ._fingerprint import fingerprint, fingerprint_content
 from ._loader import load_ruleset
 from ._model import FORMAT_VERSION, Rule, RuleException, Ruleset, RulesetFile, RuleSpec, Scope, ruleset_json_schema
 
@@ -14,6 +16,8 @@ __all__ = [
     "Ruleset",
     "RulesetFile",
     "Scope",
+    "fingerprint",
+    "fingerprint_content",
     "load_ruleset",
     "ruleset_json_schema",
 ]

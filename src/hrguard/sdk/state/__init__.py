@@ -22,7 +22,9 @@ Saving: :meth:`Store.state_dict` returns plain numpy arrays and JSON values (nev
 way ``torch.nn.Module`` finds its parameters — by walking its attributes — plus the plain values it
 declares in ``carried``; :class:`hrguard.Detector` is :class:`Stateful`, so every detector, built-in
 or plugin, can be checkpointed with no code of its own. :func:`dumps_state` / :func:`loads_state`
-turn a state dict into bytes (an ``.npz`` archive with ``allow_pickle=False`` and one JSON member).
+turn a state dict into bytes (an ``.npz`` archive with ``allow_pickle=False`` and one JSON member);
+:func:`loads_state` reads untrusted bytes: anything it cannot read, or over :data:`MAX_STATE_BYTES`, is a
+:class:`StateError`.
 """
 
 
@@ -30,7 +32,7 @@ from __future__ import annotations
 
 from ...errors import StateError
 from ._arrays import last_per_key
-from ._bytes import dumps_state, loads_state
+from ._bytes import MAX_STATE_BYTES, dumps_state, loads_state
 from ._column import Column
 from ._latest import Latest
 from ._rows import Rows
@@ -39,6 +41,7 @@ from ._stateful import Stateful, Store
 __all__ = [
     "Column",
     "Latest",
+    "MAX_STATE_BYTES",
     "Rows",
     "StateError",
     "Stateful",
