@@ -272,10 +272,6 @@ class Schema:
                 self.plans[k] = None
         fast = [p for p in self.plans.values() if p is not None]
         self.by_struct: dict[type, StructPlan] = {p.struct: p for p in fast}
-        #: the plans in a fixed order, and each Struct type's index in it (``None``'s type: -1)
-        self.struct_plans: list[StructPlan] = fast
-        self.struct_codes: dict[type, int] = {p.struct: i for i, p in enumerate(fast)}
-        self.struct_codes[_NONE] = -1
         if fast:
             union = Union[tuple(p.struct for p in fast)] if len(fast) > 1 else fast[0].struct
             self._decoder = msgspec.json.Decoder(union)

@@ -29,7 +29,6 @@ import gc
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
-from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -293,9 +292,9 @@ class Intake:
         fast: list[tuple[KindColumns, str, np.ndarray]] = []  # (columns, kind, block positions)
         if len(slow) < n:
             deferred = Deferred()  # the block's timestamps, dates and times: parsed in one call each
-            for plan, pos, members in _by_plan(structs, self.schema):
-                kc = kind_columns(plan, members, self.strings, block.fresh, deferred)
-                fast.append((kc, plan.kind, pos))
+            for plan, pos in _by_plan(structs, self.schema):
+                kc = kind_columns(plan, [structs[i] for i in pos], self.strings, block.fresh, deferred)
+                fast.append((kc, plan.kind, np.asarray(pos, dtype=np.int64)))  # type: ignore[arg-type]
             deferred.run()
         # 3. the duplicate rule: a fast row's id must be new (not held, not released, not repeated in
         # this block); the others take the model path, in order, so the first one received is kept
@@ -500,25 +499,17 @@ class Intake:
             raise (LateEventError if late else InvalidEventError)(rejection)
 
 
-def _by_plan(structs: list[Any], schema: Schema) -> list[tuple[Any, np.ndarray, list[Any]]]:
-    """``(plan, positions, Structs)`` for each Struct type among ``structs`` (``None`` skipped), in order
-    of first appearance, positions ascending.
-
-    The types are coded in one C-level pass (``map``) and grouped by a stable sort: a Python loop
-    over the block's records cost as much as decoding them."""
-    codes = schema.struct_codes
-    n = len(structs)
-    t = np.fromiter(map(codes.__getitem__, map(type, structs)), dtype=np.int16, count=n)
-    order = np.argsort(t, kind="stable")
-    counts = np.bincount(t + 1, minlength=len(schema.struct_plans) + 1)[1:]  # code -1 (None) first
-    ends = np.cumsum(counts) + (n - int(counts.sum()))
-    groups = []
-    for c in np.flatnonzero(counts).tolist():
-        pos = order[ends[c] - counts[c]:ends[c]]
-        members = [structs[int(pos[0])]] if pos.size == 1 else list(itemgetter(*pos.tolist())(structs))
-        groups.append((int(pos[0]), schema.struct_plans[c], pos, members))
-    groups.sort(key=lambda g: g[0])
-    return [g[1:] for g in groups]
+def _by_plan(structs: list[Any], schema: Schema) -> list[tuple[Any, list[int]]]:
+    """``(plan, positions)`` for each Struct type among ``structs`` (``None`` skipped), positions ascending."""
+    groups: dict[type, list[int]] = {}
+    for i, s in enumerate(structs):
+        if s is not None:
+            t = type(s)
+            g = groups.get(t)
+            if g is None:
+                g = groups[t] = []
+            g.append(i)
+    return [(schema.by_struct[t], pos) for t, pos in groups.items()]
 
 
 def _id_of(value: Any) -> Any:
