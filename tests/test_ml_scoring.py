@@ -12,9 +12,9 @@ import json
 import numpy as np
 import pytest
 
-import hrguard.analytics.forest as ml
+import hrguard.analytics._isoforest as ml  # the forest itself: its private helpers
 from hrguard.ml import IsolationForestScorer, ModelFileError, average_path_length
-from hrguard.analytics.forest import _digest
+from hrguard.analytics._isoforest import _digest  # the forest itself (scikit-learn-free) lives there
 
 
 def plain_scores(s: IsolationForestScorer, X: np.ndarray) -> np.ndarray:

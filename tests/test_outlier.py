@@ -16,9 +16,10 @@ from sklearn.utils.estimator_checks import parametrize_with_checks as sklearn_ch
 import hrguard
 from hrguard.demo import load_events
 from hrguard.detectors.outlier import IsolationForestOutlier, fit_model
+from hrguard.analytics import IsolationForest as RuleForest
 from hrguard.errors import MissingExtraError, RulesetError
 from hrguard.ml import IsolationForestScorer, ModelFileError
-from hrguard.analytics.forest import _digest
+from hrguard.analytics._isoforest import _digest  # the forest itself (scikit-learn-free) lives there
 from hrguard.testing import DetectorCase, parametrize_with_checks, run_all_ways
 
 SH = timezone(timedelta(hours=8))
@@ -77,7 +78,7 @@ def test_the_population_sample_bounds_the_threshold_and_statistics(monkeypatch):
 
 
 def test_trees_are_isolation_trees():
-    from hrguard.analytics.forest import _node_depths
+    from hrguard.analytics._isoforest import _node_depths
     from hrguard.ml import average_path_length
 
     X = data()
@@ -399,14 +400,14 @@ def test_a_stream_fits_and_scores_in_advance_to_never_in_a_push(engine, monkeypa
                               "rules": [{"use": "outlier.isolation_forest", "params": PARAMS}]})
     calls: list[str] = []
     where = ["scan"]
-    for name in ("fit", "score_samples"):
-        orig = getattr(IsolationForestScorer, name)
+    for name in ("fit", "score_samples"):  # of the rule's forest (the scorer's, without scikit-learn)
+        orig = getattr(RuleForest, name)
 
         def spy(self, X, *a, _orig=orig, _name=name, **kw):
             calls.append(f"{_name} in {where[0]}")
             return _orig(self, X, *a, **kw)
 
-        monkeypatch.setattr(IsolationForestScorer, name, spy)
+        monkeypatch.setattr(RuleForest, name, spy)
     batch = engine.scan(events, rs)
     assert batch.findings and "fit in scan" in calls and "score_samples in scan" in calls
     calls.clear()

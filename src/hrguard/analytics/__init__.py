@@ -1,8 +1,10 @@
-"""Analyses over the columns: per-employee behaviour features and the customer trace.
+"""Analyses over the columns: per-employee behaviour features, the Isolation Forest, the customer trace.
 
-The isolation-forest scorer is the public module :mod:`hrguard.analytics.forest` (also
-:mod:`hrguard.analytics.forest`), imported on its own: it needs the ``ml`` extra (scikit-learn), and importing it
-without scikit-learn raises :class:`hrguard.MissingExtraError`."""
+:class:`IsolationForest` is the forest in NumPy alone (what ``outlier.isolation_forest`` fits and
+scores, so a scan never imports scikit-learn); the scorer with scikit-learn's estimator contract is
+the public module :mod:`hrguard.analytics.forest` (also :mod:`hrguard.ml`), imported on its own: it
+needs the ``ml`` extra (scikit-learn), and importing it without scikit-learn raises
+:class:`hrguard.MissingExtraError`."""
 
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ from ._features import (
     period_starts,
     time_of_day_seconds,
 )
+from ._isoforest import IsolationForest
 from ._trace import (
     Trace,
     TraceEntry,
@@ -72,6 +75,7 @@ __all__ = [
     "FeatureConfig",
     "FeatureMatrix",
     "HR_RECORDS",
+    "IsolationForest",
     "OFF_HOURS",
     "ORDER",
     "ORDERS",

@@ -2,8 +2,9 @@
 
 Rules catch what someone thought of; this catches the employee whose day (or week) looks like no
 one else's. :class:`~hrguard.analytics.FeatureBuilder` turns the events into one vector per
-(employee, period); :class:`~hrguard.analytics.forest.IsolationForestScorer` (an Isolation Forest with
-scikit-learn's estimator contract, the ``ml`` extra) scores them; a vector whose anomaly score
+(employee, period); an Isolation Forest (:class:`~hrguard.analytics.IsolationForest`: the forest of
+:class:`~hrguard.analytics.forest.IsolationForestScorer` without scikit-learn's estimator layer, so a scan does
+not import scikit-learn; the rule still needs the ``ml`` extra) scores them; a vector whose anomaly score
 passes the threshold fires, and its ``details`` name the features that set it apart most, with the
 population's typical values.
 
@@ -49,6 +50,7 @@ from ..analytics import (
     FeatureBlock,
     FeatureBuilder,
     FeatureConfig,
+    IsolationForest,
     build_features,
     time_of_day_seconds,
 )
@@ -271,7 +273,7 @@ class IsolationForestOutlier(Detector):
 
     def __init__(self, params: OutlierParams, ctx: RuleContext):
         super().__init__(params, ctx)
-        self.ml = _ml()
+        _require_ml()  # the rule needs the ml extra, though it fits and scores the NumPy forest itself
         self.builder = FeatureBuilder(ctx.clock, ctx.strings, params.feature_config())
         self.names = params.feature_names()
         self.cols = np.asarray([FEATURE_NAMES.index(n) for n in self.names], dtype=np.int64)
@@ -385,8 +387,8 @@ class IsolationForestOutlier(Detector):
     # -- running the jobs --------------------------------------------------------------------------
     def _fit(self, X: np.ndarray) -> Any:
         p = self.params
-        return self.ml.IsolationForestScorer(n_estimators=p.n_estimators, max_samples=p.max_samples,
-                                             contamination=p.contamination, random_state=p.random_state).fit(X)
+        return IsolationForest(n_estimators=p.n_estimators, max_samples=p.max_samples,
+                               contamination=p.contamination, random_state=p.random_state).fit(X)
 
     def _run(self, job: dict[str, Any], scorer: Any) -> tuple[Any, Any]:
         """A job's work, given the model before it: ``(model after it, (raw scores, rows that fire,
@@ -426,7 +428,7 @@ class IsolationForestOutlier(Detector):
         rest = dict(state)
         arrays = {k[len("scorer."):]: rest.pop(k) for k in [k for k in rest if k.startswith("scorer.")]}
         super().load_state_dict(rest)
-        self.scorer = _scorer_from_arrays(self.ml, arrays) if arrays else None
+        self.scorer = _scorer_from_arrays(arrays) if arrays else None
         self._saved_scorer = (self.scorer, arrays) if arrays else None
 
     def _judge(self, job: dict[str, Any], raw: np.ndarray, fire: np.ndarray,
@@ -504,14 +506,14 @@ def _scorer_arrays(scorer: Any) -> dict[str, np.ndarray]:
             return {k: z[k] for k in z.files}
 
 
-def _scorer_from_arrays(ml: Any, arrays: Mapping[str, Any]) -> Any:
+def _scorer_from_arrays(arrays: Mapping[str, Any]) -> Any:
     """The scorer :func:`_scorer_arrays` saved, loaded (and checked, digest included) as a model file is."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "scorer.npz")
         np.savez(path, **{k: np.asarray(v) for k, v in arrays.items()})
-        return ml.IsolationForestScorer.load(path)
+        return IsolationForest.load(path)
 
 
 DETECTORS = (IsolationForestOutlier,)

@@ -17,6 +17,7 @@ The findings must be the same either way.
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from typing import Any, ClassVar, Iterable
 
@@ -163,12 +164,44 @@ class Detector(Stateful):
     def render(self, reason: str, details: dict[str, Any], **extra: Any) -> str:
         lang = self.messages.get(self.ctx.language) or self.messages.get("en") or {}
         template = lang.get(reason) or lang.get("default") or f"{self.id}: {reason}"
-        values = _Fmt({**extra, **details})
+        names = _FIELDS.get(template)
+        if names is None:
+            names = _FIELDS[template] = _field_names(template)
+        if not names:  # nested fields in a format spec, or none at all: the mapping answers every look-up
+            return template.format_map(_Fmt({**extra, **details}))
+        values = {}
+        for name in names:  # the template's own fields only, each converted once (_Fmt's rules)
+            v = details[name] if name in details else extra.get(name, _ABSENT)
+            values[name] = ("{" + name + "}" if v is _ABSENT else _Num(v) if isinstance(v, float)
+                            else _Dash() if v is None else v)
         return template.format_map(values)
 
     def drain(self) -> list[Finding]:
         out, self._out = self._out, []
         return out
+
+
+_ABSENT = object()
+_FIELDS: dict[str, tuple[str, ...]] = {}  # template -> the names it looks up (empty: let _Fmt answer)
+
+
+def _field_names(template: str) -> tuple[str, ...]:
+    """The mapping keys ``template.format_map`` looks up (``a`` of ``{a.b}`` or ``{a[0]}``), or ``()``
+    when a format spec holds a field of its own (``{x:{width}}``) or there is none: then every
+    look-up goes through :class:`_Fmt`."""
+    names: list[str] = []
+    try:
+        for _, field, spec, _ in string.Formatter().parse(template):
+            if field is None:
+                continue
+            if spec and "{" in spec:
+                return ()
+            root = field.split(".", 1)[0].split("[", 1)[0]
+            if root not in names:
+                names.append(root)
+    except ValueError:  # a malformed template: format_map raises the same error
+        return ()
+    return tuple(names)
 
 
 class _Fmt(dict):

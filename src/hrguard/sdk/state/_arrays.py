@@ -54,9 +54,38 @@ def last_per_key(keys: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     if keys.size == 1:
         return np.zeros(1, dtype=np.int64)
-    rev = keys[::-1]
-    _, first_in_rev = np.unique(rev, return_index=True)
-    return keys.size - 1 - first_in_rev
+    if keys.dtype.kind not in "iub":  # floats (NaN), objects: np.unique's rules
+        _, first_in_rev = np.unique(keys[::-1], return_index=True)
+        return keys.size - 1 - first_in_rev
+    order, starts = key_groups(keys)
+    return np.maximum.reduceat(order, starts)
+
+
+def key_groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(order, starts)``: an order that sorts the integer ``keys`` (not stable) and where each run of
+    equal keys begins in it. With ``np.minimum``/``np.maximum.reduceat(order, starts)`` it gives the
+    first/last index of each key, ordered by key: what ``np.unique(..., return_index=True)`` gives,
+    without the stable sort it needs (several times slower than numpy's default sort)."""
+    order = np.argsort(keys)
+    s = keys[order]
+    new = np.empty(s.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(s[1:], s[:-1], out=new[1:])
+    return order, np.flatnonzero(new)
+
+
+def search(keys: np.ndarray, q: np.ndarray, side: str = "left") -> np.ndarray:
+    """``np.searchsorted(keys, q, side)``, the queries searched in sorted order when there are many.
+
+    numpy starts each binary search where the previous one ended when the queries ascend: on a
+    large ``keys`` that saves most of the cache misses of random queries (3x faster for 65,536
+    queries into a million keys, sort included)."""
+    if q.size < 256 or keys.size < 4096 or not (q[1:] < q[:-1]).any():  # few, or ascending already
+        return np.searchsorted(keys, q, side=side)  # type: ignore[call-overload]
+    order = np.argsort(q)
+    out = np.empty(q.size, dtype=np.intp)
+    out[order] = np.searchsorted(keys, q[order], side=side)  # type: ignore[call-overload]
+    return out
 
 
 def chunk_hits(u_key: np.ndarray, u_pos: np.ndarray, q: np.ndarray, q_pos: np.ndarray) -> np.ndarray:

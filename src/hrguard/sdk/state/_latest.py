@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import StateError
-from ._arrays import EMPTY, as_i64, chunk_hits, common_dtype, field_spec, filled, last_per_key
+from ._arrays import EMPTY, as_i64, chunk_hits, common_dtype, field_spec, filled, last_per_key, search
 from ._stateful import Store
 
 
@@ -326,7 +326,7 @@ class Latest(Store):
         keys = self._keys
         if keys.size == 0 or q.size == 0:
             return np.full(q.size, -1, dtype=np.int64)
-        i = np.searchsorted(keys, q)
+        i = search(keys, q)
         ic = np.minimum(i, keys.size - 1)
         return np.where(keys[ic] == q, ic, -1)
 
@@ -362,7 +362,7 @@ class Latest(Store):
             v = vals[name].astype(col.dtype, copy=False)
             col[at[held]] = v[held]
         if new.any():
-            where = np.searchsorted(self._keys, keys[new])
+            where = search(self._keys, keys[new])
             self._keys = np.insert(self._keys, where, keys[new])
             for name in self.fields:
                 self._cols[name] = np.insert(self._cols[name], where, vals[name][new].astype(self._cols[name].dtype))

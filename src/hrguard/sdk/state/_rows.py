@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import StateError
-from ._arrays import EMPTY, as_i64
+from ._arrays import EMPTY, as_i64, search
 from ._stateful import Store
 
 
@@ -98,8 +98,8 @@ class Rows(Store):
         else:
             self._fold()
             for keys, cols in self.runs:
-                lo = np.searchsorted(keys, q_keys, side="left")
-                cnt = np.searchsorted(keys, q_keys, side="right") - lo
+                lo = search(keys, q_keys, "left")
+                cnt = search(keys, q_keys, "right") - lo
                 total = int(cnt.sum())
                 if total == 0:
                     continue
