@@ -529,3 +529,41 @@ def test_a_few_values_parse_as_a_block_does(values):
         k = len(few_got)
         assert few_ok.tolist() == ok[:k].tolist(), (parse.__name__, values)
         assert few_got[few_ok].tolist() == got[:k][ok[:k]].tolist(), (parse.__name__, values)
+
+
+# -- (0, 0) is no location ------------------------------------------------------------------------------------------
+ZERO_FIXES = [
+    {"id": "p1", "kind": "attendance.punched", "ts": "2026-03-30T09:00:00+08:00", "employee_id": "E1",
+     "direction": "in", "lat": 0, "lon": 0},
+    {"id": "p2", "kind": "attendance.punched", "ts": "2026-03-30T09:01:00+08:00", "employee_id": "E1",
+     "direction": "in", "lat": 0.0, "lon": -0.0},
+    {"id": "p3", "kind": "attendance.punched", "ts": "2026-03-30T09:02:00+08:00", "employee_id": "E1",
+     "direction": "in", "lat": 0, "lon": 5.5},  # on the equator: a place, kept
+    {"id": "c1", "kind": "customer.registered", "ts": "2026-03-30T08:00:00+08:00", "customer_id": "C1",
+     "lat": 0, "lon": 0},
+    {"id": "f1", "kind": "followup.logged", "ts": "2026-03-30T10:00:00+08:00", "employee_id": "E1",
+     "customer_id": "C1", "photos": [{"uri": "a.jpg", "lat": 0, "lon": 0}, {"uri": "b.jpg", "lat": 31.2, "lon": 0}]},
+]
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_zero_zero_is_no_location_on_both_paths(as_json):
+    values = as_lines(ZERO_FIXES) if as_json else ZERO_FIXES
+    intake = assert_same(values * 1, size=64, as_json=as_json)
+    assert intake.stats.valid == len(ZERO_FIXES) and not intake.rejected
+    frame, _ = run(values, 64, as_json, fast=True)
+    text = "\n".join(rows(frame))
+    assert "'p1', " in text and "'lat': 'nan', 'lon': 'nan'" in [r for r in rows(frame) if "'p1'" in r][0]
+    assert "'lat': 'nan', 'lon': 'nan'" in [r for r in rows(frame) if "'p2'" in r][0]
+    assert "'lat': 0.0, 'lon': 5.5" in [r for r in rows(frame) if "'p3'" in r][0]
+    assert "'lat': 'nan', 'lon': 'nan'" in [r for r in rows(frame) if "'c1'" in r][0]
+    photos = [r for r in rows(frame) if "'f1'" in r][0]
+    assert "{'uri': 'a.jpg', 'lat': 'nan', 'lon': 'nan'" in photos and "'lat': 31.2, 'lon': 0.0" in photos
+
+
+def test_the_model_reads_zero_zero_as_no_location():
+    from hrguard.events import AttendancePunched
+
+    ev = AttendancePunched.model_validate(ZERO_FIXES[0])
+    assert (ev.lat, ev.lon) == (None, None)
+    assert AttendancePunched.model_validate(ZERO_FIXES[2]).lat == 0

@@ -466,3 +466,18 @@ def test_property_batch_equals_shuffled_chunked_and_streamed(engine, prop_rs, ev
     punches = {e["id"] for e in events if e["kind"] == "attendance.punched"}
     assert all(set(f.evidence) & punches for f in r.findings)  # every finding is about a punch
     assert len(r.findings) == len({f.id for f in r.findings})
+
+
+def test_a_zero_zero_fix_is_a_punch_without_location_not_a_place_13000_km_away():
+    # Odoo and other HR systems store "no location" as (0, 0): judged as no location (issue 11)
+    events = [
+        {"id": "c1", "kind": "customer.registered", "ts": "2026-03-30T08:00:00+08:00", "customer_id": "C1",
+         "lat": 31.23, "lon": 121.47, "owner_id": "E1"},
+        {"id": "p1", "kind": "attendance.punched", "ts": "2026-03-30T09:00:00+08:00", "employee_id": "E1",
+         "direction": "in", "lat": 0, "lon": 0, "customer_id": "C1"},
+    ]
+    import hrguard
+
+    found = [f for f in hrguard.scan(events, "sales").findings if f.rule == "geofence.mismatch"]
+    assert len(found) == 1 and "without a location" in found[0].message, [f.message for f in found]
+    assert found[0].details.get("distance_m") is None

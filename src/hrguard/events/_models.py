@@ -90,6 +90,14 @@ Flag = Annotated[bool, Field(strict=True)]
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
+def _no_location_at_zero(model: BaseModel, pairs: tuple[tuple[str, str], ...]) -> None:
+    """Each declared ``(lat, lon)`` pair that is exactly ``(0, 0)`` becomes ``(None, None)``: no location."""
+    for a, b in pairs:
+        if getattr(model, a) == 0 and getattr(model, b) == 0:
+            object.__setattr__(model, a, None)  # the model is frozen; this runs while it is being built
+            object.__setattr__(model, b, None)
+
+
 def _pair(lat: float | None, lon: float | None, what: str) -> None:
     """``lat`` and ``lon`` come together or not at all; the error names the one that is missing."""
     if lat is not None and lon is None:
@@ -106,11 +114,14 @@ class Nested(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
     #: see :attr:`Event.BOTH_OR_NEITHER`
     BOTH_OR_NEITHER: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    #: see :attr:`Event.LOCATIONS`
+    LOCATIONS: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> Nested:
         for a, b, what in self.BOTH_OR_NEITHER:
             _pair(getattr(self, a), getattr(self, b), what)
+        _no_location_at_zero(self, self.LOCATIONS)
         return self
 
 
@@ -123,6 +134,10 @@ class Event(BaseModel):
     #: ``(("lat", "lon", "a punch"),)``: the model rejects a record with only one of them, naming the
     #: missing one; being declared rather than coded, the rule is also read by the fast path
     BOTH_OR_NEITHER: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    #: optional ``(lat, lon)`` pairs where exactly ``(0, 0)`` means "no location" (how Odoo and other HR
+    #: systems store a missing fix): such a pair is read as both absent, never as a place in the Gulf of
+    #: Guinea. Declared, like ``BOTH_OR_NEITHER``, so the fast path reads the same rule.
+    LOCATIONS: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     id: NonEmpty = Field(description="unique event id; findings cite it as evidence")
     kind: str
@@ -160,6 +175,7 @@ class Event(BaseModel):
     def _both_or_neither(self) -> Event:
         for a, b, what in self.BOTH_OR_NEITHER:
             _pair(getattr(self, a), getattr(self, b), what)
+        _no_location_at_zero(self, self.LOCATIONS)
         return self
 
     @classmethod
@@ -217,6 +233,7 @@ class SiteRegistered(Event):
 class CustomerRegistered(Event):
     kind: Literal["customer.registered"]
     BOTH_OR_NEITHER = (("lat", "lon", "a customer's location"),)
+    LOCATIONS = (("lat", "lon"),)
     customer_id: NonEmpty
     name: str | None = None
     owner_id: str | None = None
@@ -241,6 +258,7 @@ class CustomerStageChanged(Event):
 
 class Photo(Nested):
     BOTH_OR_NEITHER = (("lat", "lon", "a photo's location"),)
+    LOCATIONS = (("lat", "lon"),)
 
     uri: Text
     lat: Lat | None = None
@@ -274,6 +292,7 @@ class PlanSubmitted(Event):
 class AttendancePunched(Event):
     kind: Literal["attendance.punched"]
     BOTH_OR_NEITHER = (("lat", "lon", "a punch"),)
+    LOCATIONS = (("lat", "lon"),)
     direction: Literal["in", "out"]
     lat: Lat | None = None
     lon: Lon | None = None

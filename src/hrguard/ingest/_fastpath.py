@@ -218,6 +218,7 @@ class StructPlan:
     pairs: tuple[tuple[str, str], ...]
     known: frozenset[str]  # the record keys the Struct takes (``kind`` included for an event)
     kind: str | None = None
+    locations: tuple[tuple[str, str], ...] = ()  # (lat, lon) pairs where exactly (0, 0) means no location
 
     @classmethod
     def of(cls, model: type[BaseModel], *, entry: bool = False) -> StructPlan:
@@ -251,7 +252,11 @@ class StructPlan:
             kw.update(tag=kind, tag_field="kind")
         struct = msgspec.defstruct(f"Fast{model.__name__}", names, **kw)
         known = frozenset(c.name for c in codecs) | ({"kind"} if not entry else set())
-        return cls(model, struct, tuple(codecs), pairs, known, kind)
+        locations = tuple(model.LOCATIONS)  # type: ignore[attr-defined]
+        for a, b in locations:
+            if {c.how for c in codecs if c.name in (a, b)} != {"float"}:
+                raise _Unsupported((a, b))
+        return cls(model, struct, tuple(codecs), pairs, known, kind, locations)
 
 
 class Schema:
@@ -414,6 +419,11 @@ def kind_columns(plan: StructPlan, structs: list[Any], strings: Interner, fresh:
         out.cols[c.name] = _column(c, vals, strings, out.ok, deferred)
     for a, b in plan.pairs:
         out.ok &= np.isnan(out.cols[a]) == np.isnan(out.cols[b])
+    for a, b in plan.locations:  # (0, 0) is no location, as the models read it
+        zero = (out.cols[a] == 0) & (out.cols[b] == 0)
+        if zero.any():
+            out.cols[a][zero] = np.nan
+            out.cols[b][zero] = np.nan
     return out
 
 
