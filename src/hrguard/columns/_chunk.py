@@ -572,7 +572,7 @@ def _table(kb: _KindBuffers, src: np.ndarray | None, rows: np.ndarray) -> KindTa
     nested: dict[str, NestedTable] = {}
     for name, child in kb.entries.items():
         counts = cols[name].astype(np.int64)
-        nested[name] = NestedTable(np.cumsum(counts) - counts,
+        nested[name] = NestedTable(counts.cumsum() - counts,
                                    {f: cols.pop(f"{name}.{f}") for f, _ in child.fields})
     return KindTable(kb.layout.kind, kb.layout, rows, cols, nested)
 
