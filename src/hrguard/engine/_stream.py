@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+import sys
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..columns import Chunk, positions
+from ..columns import NULL_CODE, Chunk, positions
 from ..errors import DetectorError, InvalidArgumentError
 from ..events import format_duration, from_us, to_duration_us, to_instant_us, to_us
 from ..findings import Finding
@@ -55,6 +57,12 @@ class Stream:
         self.intake = Intake(self.engine, strict=strict, lateness=self.lateness, late_message=self._late)
         self.strings = self.intake.strings
         self.runner = Runner(self.ruleset, self.strings, streaming=True)
+        # the rules' set-up (imports, models) happens here rather than in the first push; the objects
+        # those imports made are collected now, not by a collection that would land in a push
+        modules = len(sys.modules)
+        self.runner.prepare(NULL_CODE)
+        if len(sys.modules) > modules:
+            gc.collect()
         self._clock: int | None = None
         self._watermark: int | None = None
         self._no_events = empty_frame(self.strings)
