@@ -32,7 +32,8 @@ def _q(values: list[int], p: float) -> float:
     return values[min(len(values) - 1, int(p * len(values)))] / 1e6  # ns -> ms
 
 
-def run(path: str, ruleset: str, lateness: str, sort: bool, top: int, limit_ms: float, check: bool) -> dict[str, Any]:
+def run(path: str, ruleset: str, lateness: str, sort: bool, top: int, limit_ms: float, check: bool,
+        batch: int = 1) -> dict[str, Any]:
     import orjson
 
     import hrguard
@@ -42,7 +43,7 @@ def run(path: str, ruleset: str, lateness: str, sort: bool, top: int, limit_ms: 
     if sort:
         events.sort(key=lambda e: e["ts"])  # one offset in the generated files: string order is time order
     engine = hrguard.default_engine()
-    stream = engine.stream(ruleset, allowed_lateness=lateness)
+    stream = engine.stream(ruleset, allowed_lateness=lateness, **({"batch": batch} if batch != 1 else {}))
     pc, tc = time.perf_counter_ns, time.thread_time_ns
     per_rule: dict[str, int] = {}  # this push's time in each rule
     rule_total: dict[str, int] = {}  # the whole run's
@@ -105,6 +106,7 @@ def run(path: str, ruleset: str, lateness: str, sort: bool, top: int, limit_ms: 
     final_ms = (pc() - t) / 1e6
     out: dict[str, Any] = {
         "file": Path(path).name, "events": len(events), "ruleset": ruleset, "lateness": lateness, "sorted": sort,
+        "batch": batch,
         "findings": len(stream.findings), "returned": n_out, "final_advance_ms": round(final_ms, 3),
         "mean_us": round(total_wall / len(events) / 1e3, 1), "cpu_mean_us": round(total_cpu / len(events) / 1e3, 1),
     }
@@ -142,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--top", type=int, default=10, help="slowest pushes listed")
     ap.add_argument("--limit-ms", type=float, default=20.0)
     ap.add_argument("--check", action="store_true", help="compare the findings with a batch scan's")
+    ap.add_argument("--batch", type=int, default=1, help="Stream(batch=N): judge final events every N accepted ones")
     ap.add_argument("--out", help="write the JSON here too")
     args = ap.parse_args(argv)
     if args.file:
@@ -150,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         from throughput import ensure_data
 
         path = str(ensure_data(args.events, args.seed))
-    res = run(path, args.ruleset, args.lateness, args.sorted, args.top, args.limit_ms, args.check)
+    res = run(path, args.ruleset, args.lateness, args.sorted, args.top, args.limit_ms, args.check, args.batch)
     text = json.dumps(res, indent=2)
     print(text)
     if args.out:

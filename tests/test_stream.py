@@ -222,3 +222,46 @@ def test_freeze_in_order_on_a_reused_builder_is_what_freeze_gives(engine, picks)
                 assert nt.starts.tolist() == u.nested[name].starts.tolist(), name
                 for f, col in nt.cols.items():
                     assert repr(col.tolist()) == repr(u.nested[name].cols[f].tolist()), (name, f)
+
+
+@pytest.mark.parametrize(("batch", "lateness"), [(7, "0s"), (64, "0s"), (7, "30m")])
+def test_a_batched_stream_returns_the_same_findings_later(engine, batch, lateness):
+    """``batch``: final events wait for every batch-th event accepted; the findings (ids and content), the
+    rejections and the result are the unbatched stream's, the findings only come back later."""
+    events = load_events()
+    rs = engine.load_ruleset("sales")
+    plain, batched = Stream(rs, lateness, engine=engine), Stream(rs, lateness, engine=engine, batch=batch)
+    got_plain, got_batched = [], []
+    for e in events:
+        got_plain += plain.push(e)
+        out = batched.push(e)
+        got_batched += out
+        if out:  # only the push completing a batch (of events accepted: not rejected, not duplicates) returns findings
+            assert batched.stats.valid % batch == 0
+    last = max(e["ts"] for e in events)
+    got_plain += plain.advance_to(last)
+    got_batched += batched.advance_to(last)
+    assert [f.model_dump() for f in got_batched] == [f.model_dump() for f in got_plain]
+    assert [f.model_dump() for f in batched.result().findings] == [f.model_dump() for f in plain.result().findings]
+    assert batched.result().as_of == plain.result().as_of
+    assert len(batched.rejected) == len(plain.rejected)
+    assert got_plain  # the demo has findings
+
+
+def test_a_batched_stream_result_judges_what_waits(engine, stall_rs):
+    events = [stage("s1", "01T10:00:00"), follow("f1", "02T10:00:00"), stage("s2", "08T10:00:00", st="signed")]
+    s = Stream(stall_rs, engine=engine, batch=100)
+    for e in events:
+        assert s.push(e) == []
+    plain = Stream(stall_rs, engine=engine)
+    for e in events:
+        plain.push(e)
+    assert s.watermark is None
+    assert [f.id for f in s.result().findings] == [f.id for f in plain.result().findings]
+    assert s.watermark == plain.watermark
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "8"])
+def test_a_batch_must_be_a_whole_number_of_pushes(engine, stall_rs, bad):
+    with pytest.raises(hrguard.InvalidArgumentError, match="batch"):
+        Stream(stall_rs, engine=engine, batch=bad)

@@ -275,6 +275,12 @@ def _column(dtype: Any) -> Column:
     return Column(dtype, None if dtype == object else 0)
 
 
+_NO_BOOL = np.zeros(0, dtype=bool)
+_NO_BOOL.flags.writeable = False
+_TRUE = np.ones(1, dtype=bool)
+_TRUE.flags.writeable = False
+
+
 class FeatureBuilder:
     """Builds the vectors incrementally from time-ordered chunks of one tenant's events.
 
@@ -301,6 +307,7 @@ class FeatureBuilder:
         self.sites = Latest(lat=np.nan, lon=np.nan)  # site -> location
         self.followups = Rows(cust=np.int64, pos=np.int64)  # by (employee, local date)
         self._open: set[int] = set()  # period starts with something in them
+        self._hr: tuple[int, ...] = ()  # the codes of the HR record kinds (see _hr_codes)
         self._ends: dict[int, int] = {}  # period start -> its end (a cache)
         # one row per event an employee acted in: vector key, feature bits, ts, id, position
         self._events = _Log(key=np.int64, mask=np.int64, ts=np.int64, id=object, pos=np.int64)
@@ -332,9 +339,8 @@ class FeatureBuilder:
         if acting.size:
             kind = f.kind[acting]
             hr = None
-            for code in (self.strings.find(k) for k in sorted(HR_RECORDS)):
-                if code >= 0:
-                    hr = kind == code if hr is None else hr | (kind == code)
+            for code in self._hr_codes():
+                hr = kind == code if hr is None else hr | (kind == code)
             if hr is not None and hr.any():
                 acting = acting[~hr]
         if acting.size:
@@ -344,6 +350,13 @@ class FeatureBuilder:
         self.places.commit()
         self.sites.commit()
         self.owners.commit()
+
+    def _hr_codes(self) -> tuple[int, ...]:
+        """The codes of the HR record kinds seen so far (a kind's code never changes once it has one)."""
+        codes = self._hr
+        if len(codes) < len(HR_RECORDS):
+            codes = self._hr = tuple(c for c in (self.strings.find(k) for k in sorted(HR_RECORDS)) if c >= 0)
+        return codes
 
     def _stage(self, chunk: Chunk) -> None:
         """Stage the chunk's updates of customers' places and owners and of sites' places."""
@@ -379,7 +392,7 @@ class FeatureBuilder:
             """This kind's rows by an employee: (which of the kind's rows, frame rows, index in ``acting``)."""
             rows = chunk.rows(kind)
             if rows.size == 0:  # most kinds, in a stream's one-event chunk
-                return np.zeros(0, dtype=bool), rows, rows
+                return _NO_BOOL, rows, rows
             has = f.employee[rows] >= 0
             return has, rows[has], np.searchsorted(acting, rows[has])
 
@@ -436,7 +449,7 @@ class FeatureBuilder:
             j = np.concatenate([s[0] for s in sums])
             self._extras.append(key=keys[j], col=np.concatenate([np.full(s[0].size, s[1]) for s in sums]),
                                 val=np.concatenate([s[2] for s in sums]))
-        self._open.update(starts[np.r_[True, starts[1:] != starts[:-1]]].tolist())  # in time order: runs
+        self._open.update(starts[np.concatenate((_TRUE, starts[1:] != starts[:-1]))].tolist())  # in time order: runs
 
     def _add_claims(self, chunk: Chunk, rows: np.ndarray, has: np.ndarray, j: np.ndarray, emp: np.ndarray,
                     mask: np.ndarray, sums: list[tuple[np.ndarray, int, np.ndarray]]) -> None:

@@ -572,7 +572,7 @@ def _table(kb: _KindBuffers, src: np.ndarray | None, rows: np.ndarray) -> KindTa
     nested: dict[str, NestedTable] = {}
     for name, child in kb.entries.items():
         counts = cols[name].astype(np.int64)
-        nested[name] = NestedTable(np.cumsum(counts) - counts,
+        nested[name] = NestedTable(counts.cumsum() - counts,
                                    {f: cols.pop(f"{name}.{f}") for f, _ in child.fields})
     return KindTable(kb.layout.kind, kb.layout, rows, cols, nested)
 
@@ -655,6 +655,7 @@ class Frame:
     kind_index: np.ndarray
     tables: dict[int, KindTable]
     base: int = 0
+    _by_name: dict[str, KindTable] | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return int(self.ts.size)
@@ -680,6 +681,13 @@ class Frame:
     def tenants(self) -> list[int]:
         return sorted(set(np.unique(self.tenant).tolist()))
 
+    def table(self, kind: str) -> KindTable | None:
+        """The table of the ``kind`` events (``None``: the frame has none), found by name."""
+        by_name = self._by_name
+        if by_name is None:
+            by_name = self._by_name = {t.kind: t for t in self.tables.values()}
+        return by_name.get(kind)
+
 
 _NO_ROWS = np.zeros(0, dtype=np.int64)  # rows of a kind a chunk has none of (shared: nothing to write in it)
 
@@ -695,7 +703,7 @@ class Chunk:
     frame: Frame
     idx: np.ndarray
     upto: int
-    _rows: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    _rows: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _nested: dict[tuple[str, str], Entries] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -728,10 +736,9 @@ class Chunk:
 
     def rows(self, kind: str) -> np.ndarray:
         """Frame rows of the events of ``kind`` in this chunk, ascending (in event order)."""
-        code = self.frame.strings.find(kind)
-        cached = self._rows.get(code)
+        cached = self._rows.get(kind)  # by name: detectors ask a chunk tens of times (a stream's one event)
         if cached is None:
-            table = self.frame.tables.get(code)
+            table = self.frame.table(kind)
             if table is None or self.idx.size == 0:
                 cached = _NO_ROWS
             elif self.idx.size == self.frame.ts.size:  # the whole frame (a stream's chunks): all its rows
@@ -742,7 +749,7 @@ class Chunk:
                 if cand.size and self.idx.size != hi - lo + 1:  # not contiguous: keep only ours
                     cand = cand[np.isin(cand, self.idx, assume_unique=True)]
                 cached = cand
-            self._rows[code] = cached
+            self._rows[kind] = cached
         return cached
 
     def col(self, kind: str, name: str) -> np.ndarray:
@@ -752,11 +759,10 @@ class Chunk:
         of entries; the entries themselves are :meth:`nested`.
         """
         rows = self.rows(kind)
-        table = self.frame.tables.get(self.frame.strings.find(kind))
-        if table is None:
-            if rows.size == 0:
-                return np.zeros(0)
-            raise AssertionError(f"rows of kind {kind!r} without a table")  # pragma: no cover - rows() is empty then
+        if rows.size == 0:
+            table = self.frame.table(kind)
+            return np.zeros(0) if table is None else table.cols[name][:0].copy()
+        table = self.frame.table(kind)
         if rows is table.rows:  # every row of the kind (a chunk of the whole frame): no gather needed
             return table.cols[name].copy()
         return table.cols[name][self.frame.kind_index[rows]]
@@ -768,7 +774,7 @@ class Chunk:
         got = self._nested.get(key)
         if got is None:
             rows = self.rows(kind)
-            table = self.frame.tables.get(self.frame.strings.find(kind))
+            table = self.frame.table(kind)
             if table is None or rows.size == 0:
                 got = Entries.none(table.nested[name] if table is not None else None)
             else:

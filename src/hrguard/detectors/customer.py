@@ -293,7 +293,7 @@ class OwnershipConflict(Detector):
         pairs = pack2(emp[cand], cust[cand])
         # the first candidate of each (E, C, day) in event order
         by_key = np.lexsort((cand, days, pairs))
-        first = np.r_[True, (pairs[by_key][1:] != pairs[by_key][:-1]) | (days[by_key][1:] != days[by_key][:-1])]
+        first = np.concatenate(([True], (pairs[by_key][1:] != pairs[by_key][:-1]) | (days[by_key][1:] != days[by_key][:-1])))
         strings = self.ctx.strings
         for k in np.sort(by_key[first]).tolist():
             day = int(days[k])

@@ -86,8 +86,9 @@ class Engine:
         rs = ruleset if isinstance(ruleset, Ruleset) else self.load_ruleset(ruleset)
         return judge(frame, rs, intake, as_of, chunk_size=chunk_size)
 
-    def stream(self, ruleset: Any = "sales", allowed_lateness: Any = "0s", *, strict: bool = False) -> Stream:
-        return Stream(ruleset, allowed_lateness, engine=self, strict=strict)
+    def stream(self, ruleset: Any = "sales", allowed_lateness: Any = "0s", *, strict: bool = False,
+               batch: int = 1) -> Stream:
+        return Stream(ruleset, allowed_lateness, engine=self, strict=strict, batch=batch)
 
 
 def default_engine() -> Engine:

@@ -336,6 +336,9 @@ def get_zone(name: str) -> ZoneInfo:
         raise InvalidArgumentError(None, f"unknown IANA time zone {name!r} (e.g. 'Asia/Shanghai', 'UTC')") from exc
 
 
+_I64 = np.dtype(np.int64)
+
+
 class LocalClock:
     """Converts instants to local dates and times of one zone, vectorised over ``int64`` columns.
 
@@ -359,19 +362,21 @@ class LocalClock:
         return off
 
     def offsets(self, ts_us: np.ndarray) -> np.ndarray:
-        ts_us = np.asarray(ts_us, dtype=np.int64)
+        if type(ts_us) is not np.ndarray or ts_us.dtype != _I64:
+            ts_us = np.asarray(ts_us, dtype=np.int64)
         if ts_us.size == 0:
             return np.zeros(0, dtype=np.int64)
+        if ts_us.size == 1:  # a stream's single event: no need to sort (nor a numpy call per step)
+            return np.array([self._offset_of_bucket(ts_us.item(0) // _BUCKET_US)], dtype=np.int64)
         buckets = np.floor_divide(ts_us, _BUCKET_US)
-        if buckets.size == 1:  # a stream's single event: no need to sort
-            return np.array([self._offset_of_bucket(int(buckets[0]))], dtype=np.int64)
         uniq, inverse = np.unique(buckets, return_inverse=True)
         offs = np.fromiter((self._offset_of_bucket(int(b)) for b in uniq), dtype=np.int64, count=uniq.size)
         return offs[inverse]
 
     def local_us(self, ts_us: np.ndarray) -> np.ndarray:
         """Local wall-clock microseconds since 1970-01-01T00:00 (local)."""
-        ts_us = np.asarray(ts_us, dtype=np.int64)
+        if type(ts_us) is not np.ndarray or ts_us.dtype != _I64:
+            ts_us = np.asarray(ts_us, dtype=np.int64)
         return ts_us + self.offsets(ts_us)
 
     def local_days(self, ts_us: np.ndarray) -> np.ndarray:

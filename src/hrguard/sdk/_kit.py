@@ -64,18 +64,29 @@ def asof_rows(u_key: np.ndarray, u_pos: np.ndarray, q_key: np.ndarray, q_pos: np
 
 def pack2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pack two int arrays (``a`` < 2**31, ``|b|`` < 2**31) into one int64 key."""
-    return (np.asarray(a, dtype=np.int64) << 32) + (np.asarray(b, dtype=np.int64) + (1 << 31))
+    return (_i64(a) << 32) + (_i64(b) + (1 << 31))
 
 
 def unpack2(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The two int arrays :func:`pack2` packed into ``keys``."""
-    keys = np.asarray(keys, dtype=np.int64)
+    keys = _i64(keys)
     return keys >> 32, (keys & 0xFFFFFFFF) - (1 << 31)
 
 
 def rows_pos(chunk: Any, rows: np.ndarray) -> np.ndarray:
     """Positions in the total order of the given frame rows of a chunk."""
-    return chunk.frame.base + np.asarray(rows, dtype=np.int64)
+    return chunk.frame.base + _i64(rows)
+
+
+_I64 = np.dtype(np.int64)
+
+
+def _i64(a: Any) -> np.ndarray:
+    """``np.asarray(a, dtype=np.int64)`` without its cost when ``a`` already is such an array (numpy's
+    fixed cost per call is most of a stream's one-event chunk)."""
+    if type(a) is np.ndarray and a.dtype == _I64:
+        return a
+    return np.asarray(a, dtype=np.int64)
 
 
 def pos_after(chunk: Any, ts: np.ndarray) -> np.ndarray:

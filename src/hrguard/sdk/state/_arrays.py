@@ -114,5 +114,11 @@ def chunk_hits(u_key: np.ndarray, u_pos: np.ndarray, q: np.ndarray, q_pos: np.nd
     return out
 
 
+_I64 = np.dtype(np.int64)
+
+
 def as_i64(a: Any) -> np.ndarray:
+    """``a`` as a 1-d ``int64`` array: ``a`` itself when it is one (the common case costs no numpy call)."""
+    if type(a) is np.ndarray and a.dtype == _I64 and a.ndim == 1:
+        return a
     return np.asarray(a, dtype=np.int64).reshape(-1)

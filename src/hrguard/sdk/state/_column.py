@@ -20,14 +20,17 @@ class Column(Store):
         self.n = 0
 
     def extend(self, values: Any) -> None:
-        values = np.asarray(values, dtype=self._a.dtype).reshape(-1)
-        need = self.n + values.size
-        if need > self._a.size:
-            cap = max(need, 2 * self._a.size)
-            grown = np.full(cap, self._fill, dtype=self._a.dtype)
-            grown[: self.n] = self._a[: self.n]
-            self._a = grown
-        self._a[self.n : need] = values
+        a = self._a
+        if type(values) is not np.ndarray or values.dtype != a.dtype or values.ndim != 1:
+            values = np.asarray(values, dtype=a.dtype).reshape(-1)
+        n = self.n
+        need = n + values.size
+        if need > a.size:
+            cap = max(need, 2 * a.size)
+            grown = np.full(cap, self._fill, dtype=a.dtype)
+            grown[:n] = a[:n]
+            a = self._a = grown
+        a[n:need] = values
         self.n = need
 
     def append(self, value: Any) -> None:

@@ -66,7 +66,8 @@ class Latest(Store):
             if v is None:
                 v = filled(k.size, dtypes[name], self.missing[name])
             else:
-                v = np.asarray(v)
+                if type(v) is not np.ndarray:
+                    v = np.asarray(v)
                 if v.dtype != dtypes[name]:
                     self._widen(name, v.dtype)
             vals[name] = v

@@ -51,7 +51,9 @@ class Rows(Store):
         if n < self.SMALL:
             values = []
             for name, t in self.dtypes.items():
-                v = np.asarray(cols[name], dtype=t)
+                v = cols[name]
+                if type(v) is not np.ndarray or v.dtype != t:
+                    v = np.asarray(v, dtype=t)
                 values.append([v.item()] * n if v.ndim == 0 else v.tolist())
             recent = self._recent
             for key, row in zip(keys.tolist(), zip(*values)):
