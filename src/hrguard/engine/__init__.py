@@ -15,7 +15,7 @@ from ._bounded import BoundedScan
 from ._engine import Engine, default_engine, load_ruleset, scan
 from ._result import ScanResult
 from ._runner import DEFAULT_CHUNK, Runner
-from ._stream import Stream
+from ._stream import STATE_FORMAT, Outcome, Released, Stream
 
 __all__ = [
     "DEFAULT_CHUNK",
@@ -24,6 +24,9 @@ __all__ = [
     "GcFreezer",
     "Runner",
     "ScanResult",
+    "Outcome",
+    "Released",
+    "STATE_FORMAT",
     "Stream",
     "default_engine",
     "load_ruleset",

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import bisect
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..columns import Chunk, Frame, Interner
-from ..errors import DetectorError
+from ..errors import DetectorError, HrguardError, StateError
 from ..events import LocalClock, from_us, to_us
 from ..findings import Finding
 from ..ingest import Intake
@@ -19,6 +20,7 @@ from ..sdk import Detector, RuleContext
 from ._result import ScanResult
 
 log = logging.getLogger("hrguard")
+
 
 DEFAULT_CHUNK = 65_536
 """Events per chunk a batch scan gives the detectors."""
@@ -254,6 +256,57 @@ class Runner:
             if scope.departments and dept not in scope.departments:
                 return False
         return True
+
+    # -- saving -----------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything the runner carries (every tenant's rules' state, which rules are disabled, the
+        directory, the findings and errors so far) as arrays and JSON; the strings' codes are the
+        interner's, saved with it by the caller."""
+        tenants = []
+        for tenant, rules in sorted(self._rules.items()):
+            tenants.append({
+                "tenant": tenant,
+                "live": list(rules.live),
+                "rules": [{"name": rule.name, "state": det.state_dict()} for rule, det in rules.entries],
+            })
+        return {
+            "tenants": tenants,
+            "directory": [[t, e, ts, [list(v) for v in vals]] for (t, e), (ts, vals) in sorted(self.directory.items())],
+            "findings": [f.model_dump(mode="json") for f in self.findings],
+            "suppressed": [f.model_dump(mode="json") for f in self.suppressed],
+            "errors": [{"rule": e.rule, "detector": e.detector, "cause": type(e.cause).__name__, "message": str(e.cause)}
+                       for e in self.errors],
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` saved into a fresh runner of the same ruleset."""
+        try:
+            for t in state["tenants"]:
+                tenant = int(t["tenant"])
+                self._prepared.pop(tenant, None)
+                inst = self._build(tenant)
+                names = [r["name"] for r in t["rules"]]
+                if names != [rule.name for rule, _ in inst]:
+                    raise StateError(f"the saved rules {names} are not this ruleset's "
+                                     f"{[rule.name for rule, _ in inst]}")
+                for (_, det), saved in zip(inst, t["rules"]):
+                    det.load_state_dict(saved["state"])
+                self.instances[tenant] = inst
+                rules = self._rules[tenant] = _Rules(inst)
+                for i, live in enumerate(t["live"]):
+                    if not live:
+                        rules.disable(i)
+            self.directory = {(int(t), int(e)): (list(ts), [tuple(v) for v in vals])
+                              for t, e, ts, vals in state["directory"]}
+            self.findings = [Finding.model_validate(f) for f in state["findings"]]
+            self.suppressed = [Finding.model_validate(f) for f in state["suppressed"]]
+            # a detector's error as saved: its type's name and message
+            self.errors = [DetectorError(e["rule"], e["detector"], HrguardError(f"{e['cause']}: {e['message']}"))
+                           for e in state["errors"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, StateError):
+                raise
+            raise StateError(f"a runner's saved state that does not fit: {type(exc).__name__}: {exc}") from exc
 
     def result(self, intake: Intake, as_of_us: int | None) -> ScanResult:
         findings = sorted(self.findings, key=Finding.sort_key)

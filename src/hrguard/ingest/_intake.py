@@ -25,10 +25,12 @@ events accepted before it and ``watermark`` the latest instant released. A late 
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+import hashlib
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import msgspec
@@ -53,8 +55,17 @@ LateMessage = Callable[[int], str]
 """``message(ts)``: why a record with this ``ts`` (microseconds) is late, for its rejection."""
 
 
+def stable_hash(key: Any) -> int:
+    """A 64-bit hash of an id that is the same in every process (Python's ``hash`` of a string is not:
+    it is salted per process), so remembered ids survive a checkpoint. A key that is not a string
+    (a tenant-qualified id) is hashed by its ``repr``."""
+    text = key if type(key) is str else repr(key)
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
 class JudgedIds:
-    """The ids of events already released, as 64-bit hashes (8 bytes an id).
+    """The ids of events already released, as 64-bit hashes (8 bytes an id, :func:`stable_hash`).
 
     Held in a few sorted runs (merged like a binary counter, so adding is amortised linear), plus a
     small set of the latest ones (a stream releases one event at a time); queried a block of ids at a
@@ -81,13 +92,13 @@ class JudgedIds:
 
     def add(self, ids: list[str]) -> None:
         if len(ids) < 64:
-            self.recent.update(map(hash, ids))
+            self.recent.update(map(stable_hash, ids))
             if len(self.recent) < self.BUFFER:
                 return
             h = np.fromiter(self.recent, dtype=np.int64, count=len(self.recent))
             self.recent = set()
         else:
-            h = np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids))
+            h = np.fromiter(map(stable_hash, ids), dtype=np.int64, count=len(ids))
         h.sort()
         runs = self.runs
         runs.append(array("q", h.tobytes()))
@@ -102,13 +113,14 @@ class JudgedIds:
         if not ids or not self:
             return set()
         if len(ids) < 8:
-            return {i for i in ids if self._has(hash(i))}
+            return {i for i in ids if self._has(stable_hash(i))}
         out: set[Any] = set()
         if self.recent:
             recent = self.recent
-            out.update(i for i in ids if hash(i) in recent)
+            hashes = list(map(stable_hash, ids))
+            out.update(i for i, h in zip(ids, hashes) if h in recent)
         if self.runs:
-            h = np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids))
+            h = np.fromiter(map(stable_hash, ids), dtype=np.int64, count=len(ids))
             found = np.zeros(h.size, dtype=bool)
             for run in self.runs:
                 r = np.frombuffer(run, dtype=np.int64)
@@ -117,6 +129,17 @@ class JudgedIds:
             if found.any():
                 out.update(ids[k] for k in np.flatnonzero(found).tolist())
         return out
+
+    def state_dict(self) -> dict[str, Any]:
+        """The remembered hashes as one sorted ``int64`` array."""
+        parts = [np.frombuffer(r, dtype=np.int64) for r in self.runs]
+        parts.append(np.fromiter(self.recent, dtype=np.int64, count=len(self.recent)))
+        return {"hashes": np.sort(np.concatenate(parts))}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        h = np.asarray(state["hashes"], dtype=np.int64)
+        self.runs = [array("q", np.sort(h).tobytes())] if h.size else []
+        self.recent = set()
 
     def _has(self, h: int) -> bool:
         if h in self.recent:
@@ -480,6 +503,27 @@ class Intake:
                 self.reject(Rejection(line, rid, "id", _REPEATED, source, item))
             return None
         return ev
+
+    # -- saving -------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """What the intake carries besides its held events (which the caller saves as records): counts,
+        rejections, the clock and watermark, and the released ids' hashes."""
+        return {
+            "stats": dataclasses.asdict(self.stats),
+            "rejected": [r.to_dict() for r in self.rejected],
+            "clock": self.clock,
+            "watermark": self.watermark,
+            "judged": self.judged.state_dict(),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` saved (after the held events were held again)."""
+        self.stats = IngestStats(**state["stats"])
+        self.rejected = [Rejection(r["line"], r["id"], r["field"], r["message"], r["source"], r.get("item"))
+                         for r in state["rejected"]]
+        self.clock = state["clock"]
+        self.watermark = state["watermark"]
+        self.judged.load_state_dict(state["judged"])
 
     def _is_late(self, ts: int) -> bool:
         bound = self.watermark
