@@ -188,3 +188,31 @@ def test_a_host_killed_at_random_points_loses_and_repeats_nothing(tmp_path, seed
     assert sorted(r[0] for r in rows) == sorted(ids(want.findings))  # 0 lost, 0 extra
     assert sorted(r[0] for r in rows) == sorted(ids(never_stopped.result().findings))
     assert len(rows) == len({r[0] for r in rows})
+
+
+# -- guards ---------------------------------------------------------------------------------------------
+def test_an_event_from_the_future_is_rejected_and_does_not_block_the_stream():
+    s = hrguard.Stream("sales", max_ahead="1d")
+    s.advance_to("2026-03-30T08:00:00+08:00")  # the host's timer: now
+    typo = s.push({"id": "t1", "kind": "attendance.punched", "ts": "2099-03-30T09:00:00+08:00",
+                   "employee_id": "E1", "direction": "in"}).outcome
+    assert typo.status == "rejected" and typo.rejection.field == "ts" and "max_ahead 1d" in typo.rejection.message
+    ok = s.push({"id": "t2", "kind": "attendance.punched", "ts": "2026-03-30T09:00:00+08:00",
+                 "employee_id": "E1", "direction": "in"}).outcome
+    assert ok.status == "accepted"  # the clock did not jump to 2099
+    assert hrguard.Stream("sales").max_ahead is None  # off by default: history with gaps equals a scan
+
+
+def test_advance_to_refuses_a_bare_date_and_reads_numbers_as_seconds():
+    s = hrguard.Stream("sales")
+    with pytest.raises(hrguard.InvalidArgumentError):
+        s.advance_to("2026-04-02")
+    s.advance_to(1775000000)
+    assert s.clock.year == 2026
+
+
+def test_a_correction_under_the_same_id_is_rejected_and_says_how_to_send_one():
+    s = hrguard.Stream("sales")
+    s.push(EVENTS[0])
+    fixed = s.push({**EVENTS[0], "employee_id": "E-fixed"}).outcome
+    assert fixed.status == "rejected" and "Corrections" in fixed.rejection.message

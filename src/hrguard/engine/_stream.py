@@ -69,7 +69,8 @@ class _Tenant:
     def __init__(self, stream: Stream, name: str):
         self.name = name
         self.stream = stream
-        self.intake = Intake(stream.engine, strict=stream.strict, lateness=stream.lateness, late_message=self._late)
+        self.intake = Intake(stream.engine, strict=stream.strict, lateness=stream.lateness, late_message=self._late,
+                             max_ahead=stream.max_ahead)
         self.strings = self.intake.strings
         self.runner = Runner(stream.ruleset, self.strings, streaming=True)
         # the rules' set-up (imports, models) happens here rather than in the first push; the objects
@@ -141,6 +142,8 @@ class _Tenant:
 
     def advance_to(self, t: int) -> list[Finding]:
         self.clock = t if self.clock is None else max(self.clock, t)
+        intake = self.intake  # its clock (for max_ahead) is the time, too: lateness reads the watermark
+        intake.clock = t if intake.clock is None else max(intake.clock, t)
         return self.release(t - self.stream.lateness) + self.runner.settle()
 
     def finish(self) -> list[Finding]:
@@ -215,6 +218,12 @@ class Stream:
     released (a list, as always) that also carries ``outcomes``: what became of each record pushed
     (:class:`Outcome`). ``sinks`` (see :mod:`hrguard.sinks`) are given every finding released.
 
+    **Events from the future.** With ``max_ahead`` (e.g. ``"1d"`` for a live feed; off by default, so that
+    a stream of history with long gaps stays equal to a batch scan), an event more than that ahead of
+    its tenant's clock is rejected, naming the clock: one record dated 2099 would otherwise move the
+    clock there and make every later event late. A tenant's first event has no clock to compare with;
+    a host that calls ``advance_to(now)`` from a timer gives it one.
+
     ``allowed_lateness`` is a duration by hrguard's one policy (:mod:`hrguard.events`): ``"10m"``,
     ISO 8601 ``"PT10M"``, a ``timedelta``, or a number of seconds (``30`` is 30 seconds).
 
@@ -228,12 +237,13 @@ class Stream:
     """
 
     def __init__(self, ruleset: Any = "sales", allowed_lateness: Any = "0s", *, engine: Engine | None = None,
-                 strict: bool = False, batch: int = 1, sinks: Iterable[Any] = ()):
+                 strict: bool = False, batch: int = 1, sinks: Iterable[Any] = (), max_ahead: Any = None):
         if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
             raise InvalidArgumentError("batch", f"expected a whole number of pushes >= 1, got {batch!r}")
         self.batch = batch
         self.strict = strict
         self.lateness = to_duration_us(allowed_lateness, what="allowed_lateness")
+        self.max_ahead = None if max_ahead is None else to_duration_us(max_ahead, what="max_ahead")
         self.engine = engine if engine is not None else _default.engine()
         self.ruleset = ruleset if isinstance(ruleset, Ruleset) else self.engine.load_ruleset(ruleset)
         self.sinks = list(sinks)
@@ -434,10 +444,12 @@ class Stream:
 
     @classmethod
     def restore(cls, store: Any, key: str, ruleset: Any = "sales", allowed_lateness: Any = "0s", *,
-                engine: Engine | None = None, strict: bool = False, batch: int = 1, sinks: Iterable[Any] = ()) -> Stream:
+                engine: Engine | None = None, strict: bool = False, batch: int = 1, sinks: Iterable[Any] = (),
+                max_ahead: Any = None) -> Stream:
         """A stream continuing from the newest checkpoint of ``key`` in ``store`` (a new stream when there is
         none). The ruleset, plugins, ``allowed_lateness`` and ``batch`` must be those it was saved with."""
-        stream = cls(ruleset, allowed_lateness, engine=engine, strict=strict, batch=batch, sinks=sinks)
+        stream = cls(ruleset, allowed_lateness, engine=engine, strict=strict, batch=batch, sinks=sinks,
+                     max_ahead=max_ahead)
         saved = store.load(key, fingerprint=fingerprint(stream.ruleset))
         if saved is not None:
             stream.load_state_dict(saved[1])

@@ -38,12 +38,13 @@ import numpy as np
 
 from ..columns import NULL_INT, ColumnBuilder, Frame, Interner, order_by_ts_id
 from ..errors import InvalidEventError, LateEventError
-from ..events import Event, to_us
+from ..events import Event, format_duration, from_us, to_us
 from ._fastpath import Deferred, KindColumns, Schema, kind_columns
 from ._reader import Block, IngestStats, Rejection, parse_line, read_blocks, validate
 
 _REPEATED = ("repeated id with different content: ids must be unique (the first record received with this id "
-             "is kept; this one is rejected)")
+             "is kept; this one is rejected). A correction of an earlier record is a new record with its own id "
+             "(see docs/events.md, Corrections)")
 _DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError)
 _CONVERT_ERRORS = (msgspec.ValidationError, TypeError, ValueError, OverflowError)
 
@@ -161,13 +162,15 @@ class Intake:
     """
 
     def __init__(self, engine: Any, strings: Interner | None = None, *, strict: bool = False,
-                 lateness: int | None = None, late_message: LateMessage | None = None, fast: bool = True):
+                 lateness: int | None = None, late_message: LateMessage | None = None, fast: bool = True,
+                 max_ahead: int | None = None):
         self.kinds: dict[str, type[Event]] = engine.kinds
         self.layouts = engine.layouts
         self.schema: Schema = engine.schema
         self.strings = strings if strings is not None else Interner()
         self.strict = strict
         self.lateness = lateness
+        self.max_ahead = max_ahead  # a stream's guard: an event further ahead of the clock is rejected
         self.late_message = late_message
         self.fast = fast
         self.stats = IngestStats()
@@ -489,6 +492,13 @@ class Intake:
             ts = to_us(ev.ts)
             if self._is_late(ts):
                 self.reject(Rejection(line, ev.id, "ts", self._late_text(ts), source, item), late=True)
+                return None
+            if self.max_ahead is not None and self.clock is not None and ts > self.clock + self.max_ahead:
+                self.reject(Rejection(line, ev.id, "ts", (
+                    f"{ev.ts.isoformat()} is more than max_ahead {format_duration(self.max_ahead)} ahead of the "
+                    f"stream's clock {from_us(self.clock).isoformat()}: a wrong clock or a mistyped date? (accepting "
+                    f"it would make every event before it late; raise max_ahead, or advance_to first, if it is real)"),
+                    source, item))
                 return None
         rid = ev.id
         row = self.held.get(rid)
