@@ -166,10 +166,17 @@ def test_two_tenants_over_http_get_a_batch_scans_findings_each(served: tuple[str
     assert answer["outcomes"][1]["rejection"]["field"] == "kind"
     assert "unknown kind 'attendance.punchd'" in answer["outcomes"][1]["rejection"]["message"]
 
+    health = _health(base)
+    assert health["acme"]["received"] == len(acme) + 2 and health["globex"]["received"] == len(EVENTS["globex"])
+    assert health["acme"]["checkpointed"] == len(acme) // 100 * 100  # every 100 records of the tenant
+    assert (health["acme"]["duplicates"], health["acme"]["rejected"]) == (1, 1)
+
     for tenant, events in EVENTS.items():
         status, answer = _call(base, "POST", f"/advance?ts={_q(_advance_ts(events))}&tenant={tenant}")
         assert status == 200, answer
         assert [t["tenant"] for t in answer["tenants"]] == [tenant]
+    assert {t: (h["received"], h["checkpointed"]) for t, h in _health(base).items()} == {
+        "acme": (len(acme) + 2, len(acme) + 2), "globex": (len(EVENTS["globex"]),) * 2}  # an advance checkpoints
     for tenant, events in EVENTS.items():
         assert [f["id"] for f in _findings(base, f"?tenant={tenant}")] == _scan_ids(events)
         assert [f["id"] for f in _findings(base, f"?tenant={tenant}&min_severity=high")] == _scan_ids(
@@ -177,11 +184,6 @@ def test_two_tenants_over_http_get_a_batch_scans_findings_each(served: tuple[str
     everything = _findings(base)
     assert len(everything) == len({f["id"] for f in everything}) == sum(len(_scan_ids(e)) for e in EVENTS.values())
     assert _scan_ids(EVENTS["acme"]) and _scan_ids(EVENTS["globex"])  # the test proves something
-
-    health = _health(base)
-    assert health["acme"]["received"] == len(acme) + 2 and health["globex"]["received"] == len(EVENTS["globex"])
-    assert health["acme"]["checkpointed"] == len(acme) // 100 * 100  # every 100 records of the tenant
-    assert (health["acme"]["duplicates"], health["acme"]["rejected"]) == (1, 1)
 
 
 def test_bad_requests_get_clear_errors_and_change_nothing(served: tuple[str, Any]) -> None:

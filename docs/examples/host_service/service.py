@@ -5,7 +5,8 @@ README next to this file explains how to run it, what each endpoint answers, and
 crash. In short:
 
     POST /events                 JSON Lines or a JSON array of events -> each record's outcome
-    POST /advance?ts=...         time has passed (all tenants, or &tenant=...) -> findings released
+    POST /advance?ts=...         time has passed (all tenants, or &tenant=...) -> findings released;
+                                 the tenants advanced are checkpointed
     POST /checkpoint             checkpoint every tenant now (before a planned restart, say)
     GET  /findings?tenant=...&min_severity=...&since=...   rows of the SQLite findings table
     GET  /health                 per tenant: records received, checkpointed, clock, watermark
@@ -224,7 +225,10 @@ class HostService:
         for t in chosen:
             with t.lock:
                 released.extend(t.stream.advance_to(ts))
-                t.changed = True
+                # checkpointed at once: an advance is never lost in a crash, so re-sending a tenant's records
+                # from its checkpointed position repeats exactly what happened (an advance decides which
+                # records are late). Advances come from a timer, a few a minute at most: cheap enough.
+                self._checkpoint(t)
                 status = t._status()
             tenants.append({k: status[k] for k in ("tenant", "clock", "watermark")})
         return {"findings": [f.to_json_dict() for f in released], "tenants": tenants}
