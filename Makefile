@@ -22,7 +22,7 @@ test: $(STAMP)
 
 # the day-to-day loop (about a minute on 2 cores): everything but the slow end-to-end tests, on 2 workers
 test-quick: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow" -n 2 -x
+	$(BIN)/python -m pytest -q -m "not slow" -n 2 --dist loadgroup -x
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py

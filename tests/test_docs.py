@@ -195,6 +195,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("cmd", COMMANDS, ids=str)
+@pytest.mark.xdist_group("docs-console")  # one scratch folder: a page's commands build on each other
 def test_console_commands_run(cmd: Command, scratch: Path) -> None:
     proc = run_command(cmd, scratch)
     assert proc.returncode == cmd.exit_code, (

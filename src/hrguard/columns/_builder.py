@@ -130,6 +130,9 @@ class ColumnBuilder:
     def ts_array(self) -> np.ndarray:
         return as_numpy(self.ts, np.int64)
 
+    def tenant_array(self) -> np.ndarray:
+        return as_numpy(self.tenant, np.int32)
+
     def add(self, event: Event, ts: int | None = None) -> None:
         """Add one validated event (the model path); ``ts``: its instant, if known."""
         kind = event.kind
@@ -206,13 +209,16 @@ class ColumnBuilder:
                     return False
         return True
 
-    def freeze(self, as_of: int | None = None, base: int = 0) -> Frame:
-        """Sort into the spec's order ``(ts, id)`` and drop events after ``as_of``."""
+    def freeze(self, as_of: int | None = None, base: int = 0, keep: np.ndarray | None = None) -> Frame:
+        """Sort into the spec's order ``(ts, id)`` and drop events after ``as_of`` (and the rows where
+        ``keep``, a mask of the rows, is false)."""
         ts = self.ts_array()
         ids = np.asarray(self.ids, dtype=object)
         order = order_by_ts_id(ts, ids)
         if as_of is not None:
             order = order[ts[order] <= as_of]
+        if keep is not None:
+            order = order[keep[order]]
         kind = as_numpy(self.kind, np.int32)[order]
         kind_row_orig = as_numpy(self.kind_row, np.int64)[order]
         tables: dict[int, KindTable] = {}

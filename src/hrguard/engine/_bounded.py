@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..columns import Chunk
+from ..columns import Chunk, Frame
 from ..events import format_duration, from_us, to_duration_us, to_instant_us
 from ..ingest import Intake
 from ..rules import Ruleset
@@ -21,28 +22,31 @@ if TYPE_CHECKING:
 class BoundedScan:
     """A scan in memory bounded by the detectors' state, not by the number of events.
 
-    The input is read once, in order of arrival, a block of records at a time. Its clock is the
-    latest ``ts`` of the valid events read so far. An event more than ``max_disorder`` behind the
-    clock when it is read (``ts < clock - max_disorder``) is rejected as late: reported and counted
-    (``stats.late``), as a :class:`Stream` with ``allowed_lateness = max_disorder`` would. The other
-    valid events wait in a window (in column form) until they are final, i.e. strictly older than
-    ``clock - max_disorder`` (nothing earlier can still be accepted); whenever at least
-    ``chunk_size`` of them are final they go to the detectors in one micro-batch: sorted into the
-    order ``(ts, id)`` and fed through a :class:`Runner` in chunks, exactly as :meth:`Engine.scan`
-    feeds its one big frame. At the end time advances to ``as_of`` (the given one, or else the latest
-    ``ts`` read, which is what a plain scan uses) and the rest is judged.
+    The input is read once, in order of arrival, a block of records at a time. Each tenant has its
+    own clock: the latest ``ts`` of its valid events read so far (null and ``""`` are the same,
+    default tenant). An event more than ``max_disorder`` behind its tenant's clock when it is read
+    (``ts < clock - max_disorder``) is rejected as late: reported and counted (``stats.late``). The
+    other valid events wait in a window (in column form) until they are final, i.e. strictly older
+    than their tenant's ``clock - max_disorder`` (nothing earlier of that tenant can still be
+    accepted); whenever at least ``chunk_size`` of them are final they go to the detectors in one
+    micro-batch: sorted into the order ``(ts, id)`` and fed through a :class:`Runner` in chunks, each
+    tenant's up to its own final instant (the detectors of one tenant never see another's events or
+    time). At the end time advances to ``as_of`` (the given one, or else the latest ``ts`` read of
+    any tenant, which is what a plain scan uses) for every tenant and the rest is judged.
 
     So the findings, suppressed findings and counts equal the plain scan's whenever no event arrives
-    more than ``max_disorder`` behind the latest ``ts`` read before it. Events after an explicit
-    ``as_of`` are counted in ``stats.after_as_of`` and never judged (they wait in the window until
-    the end: keep ``as_of`` at or after the input's end for bounded memory).
+    more than ``max_disorder`` behind the latest ``ts`` read before it of its tenant: a company that
+    syncs every two hours is not late because another company's events are newer. (A tenant whose
+    events stop waits, with its last ``max_disorder`` of events, until the end.) Events after an
+    explicit ``as_of`` are counted in ``stats.after_as_of`` and never judged (they wait in the window
+    until the end: keep ``as_of`` at or after the input's end for bounded memory).
 
-    The duplicate rule is the plain scan's: a repeated id with the same content (compared in column
-    form) is a duplicate, with other content a rejection. Ids of judged events are remembered as
-    64-bit hashes (8 bytes an event, the one thing that grows with the input besides the detectors'
-    state and the findings); a new event whose id hashes like a judged one is rejected as a repeated
-    id (for distinct ids that happens by chance with probability about n**2 / 2**65: 3e-6 for ten
-    million events).
+    The duplicate rule is the plain scan's: ids are unique within a tenant, and a repeated
+    ``(tenant, id)`` with the same content (compared in column form) is a duplicate, with other
+    content a rejection. Keys of judged events are remembered as 64-bit hashes (8 bytes an event, the
+    one thing that grows with the input besides the detectors' state and the findings); a new event
+    whose key hashes like a judged one is rejected as a repeated id (for distinct keys that happens
+    by chance with probability about n**2 / 2**65: 3e-6 for ten million events).
     """
 
     BLOCK = 2048  # records validated, checked and taken at a time (at most chunk_size); releases come between blocks
@@ -54,7 +58,8 @@ class BoundedScan:
         self.lateness = to_duration_us(max_disorder, what="max_disorder")
         self.chunk_size = max(1, int(chunk_size))
         # the window of events not yet final, the lateness rule and the judged ids are the intake's
-        self.intake = Intake(engine, strict=strict, lateness=self.lateness, late_message=self._late)
+        self.intake = Intake(engine, strict=strict, lateness=self.lateness, late_message=self._late,
+                             tenant_clocks=True)
         self.strings = self.intake.strings
         self.runner = Runner(ruleset, self.strings)
         self.as_of: int | None = None
@@ -79,43 +84,88 @@ class BoundedScan:
                 held = len(intake.window)
                 self.peak_window = max(self.peak_window, held)
                 if held >= self.chunk_size and self._ready_count() >= self.chunk_size:
-                    self._release(self._final_bound())
+                    self._release(self._final_bounds())
                 gcf.freeze()
             final = self.as_of if self.as_of is not None else intake.clock
-            if final is not None and (intake.watermark is None or final > intake.watermark):
-                self._release(final)
+            if final is not None:
+                self._release({t: final for t in intake.clocks})
             intake.stats.after_as_of = len(intake.window)  # only events after as_of are left
             intake.window.clear()
             intake.held.clear()
             return self.runner.result(intake, final)
 
-    def _final_bound(self) -> int:
-        """The latest instant at or before which every event is final now."""
-        clock = self.intake.clock
-        assert clock is not None
-        bound = clock - self.lateness - 1
-        return bound if self.as_of is None else min(bound, self.as_of)
+    def _final_bounds(self) -> dict[int, int]:
+        """Per tenant (code), the latest instant at or before which each of its events is final now."""
+        lag = self.lateness + 1
+        if self.as_of is None:
+            return {t: c - lag for t, c in self.intake.clocks.items()}
+        return {t: min(c - lag, self.as_of) for t, c in self.intake.clocks.items()}
 
     def _ready_count(self) -> int:
-        return int(np.count_nonzero(self.intake.window.ts_array() <= self._final_bound()))
+        window = self.intake.window
+        bounds = self._final_bounds()
+        tenants = window.tenant_array()
+        t0 = int(tenants[0])
+        if (tenants == t0).all():
+            return int(np.count_nonzero(window.ts_array() <= bounds[t0]))
+        codes = np.asarray(sorted(bounds), dtype=np.int64)
+        limits = np.asarray([bounds[int(t)] for t in codes], dtype=np.int64)
+        return int(np.count_nonzero(window.ts_array() <= limits[np.searchsorted(codes, tenants)]))
 
     def _late(self, ts: int) -> str:
         zone = self.runner.clock.zone
-        clock = self.intake.clock
+        clock = self.intake.late_clock
         read = from_us(clock, zone).isoformat() if clock is not None else "-"
         return (f"late event: {from_us(ts, zone).isoformat()} is more than max_disorder "
-                f"{format_duration(self.lateness)} behind the latest ts read before it ({read}); events that "
-                f"old are already judged. Raise max_disorder, or scan without it.")
+                f"{format_duration(self.lateness)} behind the latest ts read before it of its tenant ({read}); "
+                f"events that old are already judged. Raise max_disorder, or scan without it.")
 
     # -- release ---------------------------------------------------------------------------------------
-    def _release(self, upto: int) -> None:
-        """Judge every waiting event at or before ``upto`` (sorted, in chunks); time reaches ``upto``."""
-        frame = self.intake.release(upto, self._next_pos)
-        runner = self.runner
+    def _release(self, bounds: dict[int, int]) -> None:
+        """Judge every waiting event of each tenant at or before its bound (sorted, in chunks, a tenant at
+        a time); each tenant's time reaches its bound, events or not."""
+        intake, runner = self.intake, self.runner
+        before = dict(intake.watermarks)
+        frame = intake.release_tenants(bounds, self._next_pos)
+        fed: set[int] = set()
         if frame is not None:
             self._next_pos += len(frame)
-            for chunk in frame.chunks(self.chunk_size, upto_last=upto):
-                runner.feed(chunk)
-        else:
-            runner.feed(Chunk.empty(empty_frame(self.strings), upto))
+            for t, rows in _by_tenant(frame.tenant):
+                fed.add(t)
+                for chunk in _chunks(frame, rows, self.chunk_size, bounds[t]):
+                    runner.feed_tenant(t, chunk)
+        no_events = None
+        for t, b in bounds.items():  # time passes for the tenants with no event here
+            w = before.get(t)
+            if t not in fed and (w is None or b > w):
+                if no_events is None:
+                    no_events = empty_frame(self.strings)
+                runner.feed_tenant(t, Chunk.empty(no_events, b))
         self.releases += 1
+
+
+def _by_tenant(tenant: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """``(tenant code, its rows)`` of a frame's tenant column, rows ascending."""
+    t0 = int(tenant[0])
+    if (tenant == t0).all():
+        return [(t0, np.arange(tenant.size))]
+    return [(int(t), np.flatnonzero(tenant == t)) for t in np.unique(tenant)]
+
+
+def _chunks(frame: Frame, rows: np.ndarray, target: int, upto_last: int) -> Iterator[Chunk]:
+    """:meth:`Frame.chunks` of the frame rows ``rows`` (ascending: one tenant's), the last one up to ``upto_last``."""
+    if rows.size == len(frame):
+        yield from frame.chunks(target, upto_last=upto_last)
+        return
+    ts = frame.ts[rows]
+    n = rows.size
+    start = 0
+    while start < n:
+        end = min(n, start + max(1, target))
+        if end < n:
+            end = int(np.searchsorted(ts, ts[end - 1], side="right"))
+        upto = int(ts[end - 1])
+        if end == n:
+            upto = max(upto, upto_last)
+        yield Chunk(frame, rows[start:end], upto)
+        start = end

@@ -174,6 +174,22 @@ class Runner:
             parts = []
         present = {p[0] for p in parts}  # tenants with no events here still need time to pass:
         parts += [(t, Chunk.empty(f, chunk.upto), ()) for t in self._rules if t not in present]
+        return self._run(parts)
+
+    def feed_tenant(self, tenant: int, chunk: Chunk) -> list[Finding]:
+        """Give one chunk of ``tenant``'s events (empty: its time passes to ``chunk.upto``) to that tenant's
+        rules only: the other tenants' time stands still (a bounded scan's tenants each have a clock).
+        A tenant with no events yet is not built for an empty chunk (as :meth:`feed` does not)."""
+        if not len(chunk):
+            if tenant not in self._rules:
+                return []
+            return self._run([(tenant, chunk, ())])
+        self._learn_directory(chunk)
+        return self._run([(tenant, chunk, None)])
+
+    def _run(self, parts: list[tuple[int, Chunk, Sequence[str] | None]]) -> list[Finding]:
+        """Each ``(tenant, chunk, kinds or None)`` to the tenant's rules; the new in-scope findings in (ts, id) order."""
+        text = self.strings.text
         new: list[Finding] = []
         for tenant, part, kinds in parts:
             if kinds is None:

@@ -20,7 +20,7 @@ from ..columns import NULL_CODE, Chunk, positions
 from ..errors import ArgumentTypeError, DetectorError, InvalidArgumentError, StateError
 from ..events import Event, format_duration, from_us, to_duration_us, to_instant_us, to_us
 from ..findings import Finding
-from ..ingest import IngestStats, Intake, Rejection
+from ..ingest import IngestStats, Intake, Rejection, tenant_key
 from ..rules import Ruleset, fingerprint
 from . import _default
 from ._result import ScanResult
@@ -123,7 +123,7 @@ class _Tenant:
     def _hold(self, ev: Event, ts: int) -> None:
         self.intake.hold(ev, ts)
         held = self.held
-        held[ev.id] = ev
+        held[tenant_key(ev.id, ev.tenant)] = ev  # keyed as the intake keys its held events
         if len(held) > 2 * len(self.intake.held) + 64:  # forget the released ones now and then
             self.held = {i: held[i] for i in self.intake.held if i in held}
 

@@ -143,8 +143,15 @@ class Event(BaseModel):
     kind: str
     ts: Timestamp = Field(description="when it happened (RFC 3339 with an offset)")
     employee_id: str | None = Field(default=None, description="the employee who acted")
-    tenant: str | None = Field(default=None, description="tenant/company; tenants never meet in a finding")
+    tenant: str | None = Field(default=None, description="tenant/company; tenants never meet in a finding "
+                                                         "(null and \"\" are the same, default tenant)")
     attrs: dict[str, Any] = Field(default_factory=dict, description="free-form extra data, preserved")
+
+    @field_validator("tenant", mode="after")
+    @classmethod
+    def _default_tenant(cls, v: str | None) -> str | None:
+        # the spec: null and "" are the same (default) tenant; the fast path reads "" the same way
+        return v or None
 
     @field_validator("attrs", mode="before")
     @classmethod

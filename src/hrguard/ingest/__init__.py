@@ -19,6 +19,9 @@ from ._intake import (
     Intake,
     JudgedIds,
     LateMessage,
+    builder_keys,
+    tenant_key,
+    tenant_keys,
 )
 from ._reader import (
     Block,
@@ -48,6 +51,7 @@ __all__ = [
     "StructPlan",
     "field_codec",
     "json_problem",
+    "builder_keys",
     "kind_columns",
     "parse_dates",
     "parse_instants",
@@ -55,5 +59,7 @@ __all__ = [
     "parse_times",
     "read_blocks",
     "salvage_id",
+    "tenant_key",
+    "tenant_keys",
     "validate",
 ]

@@ -50,7 +50,7 @@ from pydantic.functional_serializers import PlainSerializer
 from pydantic.functional_validators import BeforeValidator
 from pydantic.types import Strict
 
-from ..columns import BOOL, CODE, FLOAT, NESTED, NULL_INT, OBJECT, Interner, column_type, converter
+from ..columns import BOOL, CODE, FLOAT, NESTED, NULL_CODE, NULL_INT, OBJECT, Interner, column_type, converter
 from ..events import PRECHECKS, UNINTERNED, Event, Nested
 
 _NONE = type(None)
@@ -424,6 +424,11 @@ def kind_columns(plan: StructPlan, structs: list[Any], strings: Interner, fresh:
         if zero.any():
             out.cols[a][zero] = np.nan
             out.cols[b][zero] = np.nan
+    if plan.kind is not None:  # an event: "" is the default tenant, as the models read it
+        blank = strings.find("")
+        tenant = out.cols.get("tenant")
+        if blank >= 0 and isinstance(tenant, np.ndarray):
+            tenant[tenant == blank] = NULL_CODE
     return out
 
 

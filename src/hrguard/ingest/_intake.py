@@ -11,15 +11,21 @@ from the models, checks and columns a block at a time) where it can and through 
 rejections come in input order, the first record received with an id is the one kept, and a late
 record is judged against the clock as it was when the record arrived.
 
-**The duplicate rule** (one, for every caller): an id among the held events compares the two
-records' content in column form (field order, the offset a timestamp was written with and the
-spelling of money do not matter): the same content is a duplicate, other content a rejection. An id
-of an event already released is a rejection (its content cannot be the same: an identical record
-would be late). Released ids are remembered as 64-bit hashes (:class:`JudgedIds`), 8 bytes an event.
+**The duplicate rule** (one, for every caller): ids are unique within a tenant, so the rule keys
+on ``(tenant, id)`` (null and ``""`` are the same, default tenant): see :func:`tenant_key`, which
+keeps the plain id as the key of the default tenant and builds a composite key, a string, for the
+others. A key among the held events compares the two records' content in column form (field order,
+the offset a timestamp was written with and the spelling of money do not matter): the same content
+is a duplicate, other content a rejection. A key of an event already released is a rejection (its
+content cannot be the same: an identical record would be late). Released keys are remembered as
+64-bit hashes (:class:`JudgedIds`), 8 bytes an event.
 
 **Lateness** (streams and bounded scans: ``lateness`` given): a record is late when its ``ts`` is
 at or before ``max(watermark, clock - lateness - 1)``, where ``clock`` is the latest ``ts`` of the
-events accepted before it and ``watermark`` the latest instant released. A late record is rejected
+events accepted before it and ``watermark`` the latest instant released. With ``tenant_clocks``
+(the bounded scan) both are its tenant's: ``clock`` the latest ``ts`` accepted of its tenant, and
+``watermark`` the later of the instant released for every tenant (:meth:`Intake.release`) and the
+one released for its tenant (:meth:`Intake.release_tenants`). A late record is rejected
 (``stats.late``) with the caller's message.
 """
 
@@ -36,7 +42,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from ..columns import NULL_INT, ColumnBuilder, Frame, Interner, order_by_ts_id
+from ..columns import NULL_CODE, NULL_INT, ColumnBuilder, Frame, Interner, order_by_ts_id
 from ..errors import InvalidEventError, LateEventError
 from ..events import Event, format_duration, from_us, to_us
 from ._fastpath import Deferred, KindColumns, Schema, kind_columns
@@ -53,7 +59,50 @@ SMALL_BLOCK = 16
 block (numpy calls) would be more than it saves."""
 
 LateMessage = Callable[[int], str]
-"""``message(ts)``: why a record with this ``ts`` (microseconds) is late, for its rejection."""
+"""``message(ts)``: why a record with this ``ts`` (microseconds) is late, for its rejection (the clock
+it was judged against is :attr:`Intake.late_clock`)."""
+
+_ESC = "\x00"
+
+
+def tenant_key(rid: str, tenant: str | None) -> str:
+    """The key of the duplicate rule for event id ``rid`` of ``tenant`` (null and ``""``: the default).
+
+    Ids are unique within a tenant. The default tenant's key is the id itself (so a single-tenant
+    input pays nothing), another tenant's is ``"\\x00<len(tenant)>:<tenant><id>"``; a default-tenant
+    id that starts with ``"\\x00"`` gets one more in front. Keys of different ``(tenant, id)`` pairs
+    are different strings, whatever the ids and tenants hold.
+    """
+    if tenant:
+        return f"{_ESC}{len(tenant)}:{tenant}{rid}"
+    return _ESC + rid if rid[:1] == _ESC else rid
+
+
+def tenant_keys(ids: list[str], tenants: np.ndarray | array, strings: Interner) -> list[str]:
+    """:func:`tenant_key` of every ``ids[k]`` of the tenant coded ``tenants[k]`` (``ids`` itself, not a
+    copy, when they are all of the default tenant and none starts with ``"\\x00"``)."""
+    if _default_only(tenants):
+        if _ESC not in "".join(ids):  # the ids are the keys
+            return ids
+        return [tenant_key(i, None) for i in ids]
+    text = strings.strings
+    return [tenant_key(i, text[t] if t >= 0 else None) for i, t in zip(ids, tenants.tolist())]
+
+
+def _default_only(tenants: np.ndarray | array) -> bool:
+    """Whether every code of ``tenants`` is the default tenant's (a few values: without numpy's cost per call)."""
+    n = len(tenants)
+    if n == 0:
+        return True
+    if n <= 64:
+        return max(tenants) < 0
+    return int(tenants.max()) < 0  # type: ignore[union-attr]
+
+
+def builder_keys(builder: ColumnBuilder) -> list[str]:
+    """The keys of every row of a :class:`ColumnBuilder` (a window of held events), in row order."""
+    return tenant_keys(builder.ids, builder.tenant if len(builder) <= 64 else builder.tenant_array(),
+                       builder.strings)
 
 
 def stable_hash(key: Any) -> int:
@@ -158,12 +207,14 @@ class Intake:
     ``engine`` provides the kinds, their column layouts and their fast path (``kinds``, ``layouts``,
     ``schema``). ``fast=False`` takes every record through the models (what the fast path is tested
     against). ``strict`` raises on the first rejected record (:class:`~hrguard.InvalidEventError`,
-    :class:`~hrguard.LateEventError`).
+    :class:`~hrguard.LateEventError`). ``tenant_clocks``: lateness is judged against the record's
+    tenant's clock and watermark (``clocks``, ``watermarks``: tenant code -> instant), not the
+    latest ``ts`` of every tenant.
     """
 
     def __init__(self, engine: Any, strings: Interner | None = None, *, strict: bool = False,
                  lateness: int | None = None, late_message: LateMessage | None = None, fast: bool = True,
-                 max_ahead: int | None = None):
+                 max_ahead: int | None = None, tenant_clocks: bool = False):
         self.kinds: dict[str, type[Event]] = engine.kinds
         self.layouts = engine.layouts
         self.schema: Schema = engine.schema
@@ -178,10 +229,14 @@ class Intake:
         self.window = ColumnBuilder(self.layouts, self.strings)  # the held events, in order of arrival
         self._out = ColumnBuilder(self.layouts, self.strings)  # reused: a few released events at a time
         self._spare = ColumnBuilder(self.layouts, self.strings)  # reused: the next window of a few
-        self.held: dict[str, int] = {}  # id -> window row
-        self.judged = JudgedIds()
+        self.held: dict[str, int] = {}  # tenant_key(id, tenant) -> window row
+        self.judged = JudgedIds()  # of tenant keys
         self.clock: int | None = None  # the latest ts accepted
-        self.watermark: int | None = None  # the latest instant released
+        self.watermark: int | None = None  # the latest instant released (for every tenant)
+        self.tenant_clocks = tenant_clocks
+        self.clocks: dict[int, int] = {}  # tenant code -> the latest ts accepted of it (tenant_clocks)
+        self.watermarks: dict[int, int] = {}  # tenant code -> the latest instant released for it alone
+        self.late_clock: int | None = None  # the clock the last late record was judged against
         self.fast_rows = 0  # events taken by the fast path
         self._block_judged: set[Any] = set()
 
@@ -229,15 +284,58 @@ class Intake:
             in_order = bool((order == np.arange(n)).all())
             del ts
             frame = window.freeze_in_order(base) if in_order else window.freeze(base=base)
-            self.judged.add(window.ids)
+            self.judged.add(builder_keys(window))
             window.clear()
             self.held.clear()
             return frame
         frame = window.freeze(as_of=upto, base=base)
-        self.judged.add([i for i, r in zip(window.ids, ready.tolist()) if r])
-        self.window = window.subset(np.flatnonzero(~ready))
-        self.held = {rid: k for k, rid in enumerate(self.window.ids)}
+        self._keep(ready)
         return frame
+
+    def release_tenants(self, bounds: dict[int, int], base: int = 0) -> Frame | None:
+        """The held events of each tenant in ``bounds`` (tenant code -> instant) at or before its bound, as
+        one frame (``None`` if there are none); a tenant not in ``bounds`` releases nothing. Their keys
+        are remembered as released, and each bound becomes its tenant's watermark."""
+        wms = self.watermarks
+        for t, b in bounds.items():
+            w = wms.get(t)
+            if w is None or b > w:
+                wms[t] = b
+        window = self.window
+        if len(window) == 0 or not bounds:
+            return None
+        ts = window.ts_array()
+        tenants = window.tenant_array()
+        t0 = int(tenants[0])
+        if (tenants == t0).all():  # one tenant (the usual window): one bound
+            if t0 not in bounds:
+                return None
+            ready = ts <= bounds[t0]
+        else:
+            codes = np.asarray(sorted(bounds), dtype=np.int64)
+            limits = np.asarray([bounds[int(t)] for t in codes], dtype=np.int64)
+            k = np.minimum(np.searchsorted(codes, tenants), codes.size - 1)
+            ready = (codes[k] == tenants) & (ts <= limits[k])
+        del ts, tenants  # views of the window's buffers: let them go before the window changes
+        count = int(np.count_nonzero(ready))
+        if count == 0:
+            return None
+        frame = window.freeze(base=base, keep=ready)
+        if count == len(window):
+            self.judged.add(builder_keys(window))
+            window.clear()
+            self.held.clear()
+            return frame
+        self._keep(ready)
+        return frame
+
+    def _keep(self, released: np.ndarray) -> None:
+        """After a release of the window rows ``released`` (a mask): remember their keys, keep the rest."""
+        window = self.window
+        keys = builder_keys(window)
+        self.judged.add([k for k, r in zip(keys, released.tolist()) if r])
+        self.window = window.subset(np.flatnonzero(~released))
+        self.held = dict(zip(builder_keys(self.window), range(len(self.window))))
 
     def _release_few(self, upto: int, base: int) -> Frame | None:
         window = self.window
@@ -245,9 +343,10 @@ class Intake:
         ready = sorted((r for r in range(len(ts)) if ts[r] <= upto), key=lambda r: (ts[r], ids[r]))
         if not ready:
             return None
+        keys = builder_keys(window)
         if len(ready) == len(ts) and ready == list(range(len(ts))):  # all of them, in order already
             frame = window.freeze_in_order(base)
-            self.judged.add(ids)
+            self.judged.add(keys)
             window.clear()
             self.held.clear()
             return frame
@@ -256,18 +355,18 @@ class Intake:
         window.copy_rows(ready, out)
         frame = out.freeze_in_order(base)  # copied in the order (ts, id)
         out.clear()
-        self.judged.add([ids[r] for r in ready])
+        self.judged.add([keys[r] for r in ready])
         if len(ready) == len(ts):
             window.clear()
             self.held.clear()
             return frame
         keep = [r for r in range(len(ts)) if ts[r] > upto]
+        self.held = {keys[r]: k for k, r in enumerate(keep)}  # (keys may be the window's list of ids)
         rest, self._spare = self._spare, window
         rest.clear()
         window.copy_rows(keep, rest)
         window.clear()
         self.window = rest
-        self.held = {rid: k for k, rid in enumerate(rest.ids)}
         return frame
 
     def release_all(self, as_of: int | None = None) -> Frame:
@@ -324,7 +423,7 @@ class Intake:
             deferred.run()
         # 3. the duplicate rule: a fast row's id must be new (not held, not released, not repeated in
         # this block); the others take the model path, in order, so the first one received is kept
-        self._new_ids_only(fast, slow, values)
+        keys = self._new_ids_only(fast, slow)
         for kc, _, pos in fast:
             bad = np.flatnonzero(~kc.ok)
             for k in bad.tolist():
@@ -335,7 +434,7 @@ class Intake:
         else:
             for i in sorted(slow):
                 self._one(block, i, slow[i])
-        self._emit(fast)
+        self._emit(fast, keys)
 
     def _decode(self, block: Block, structs: list[Any], slow: dict[int, Any]) -> None:
         values = block.values
@@ -372,16 +471,19 @@ class Intake:
                         continue
             slow[i] = v
 
-    def _new_ids_only(self, fast: list[tuple[KindColumns, str, np.ndarray]], slow: dict[int, Any],
-                      values: list[Any]) -> None:
-        """Mark a fast row not ok unless its id is new (see :meth:`take`)."""
+    def _new_ids_only(self, fast: list[tuple[KindColumns, str, np.ndarray]],
+                      slow: dict[int, Any]) -> list[list[str]]:
+        """Mark a fast row not ok unless its key (tenant and id) is new (see :meth:`take`); the keys of
+        each fast kind's rows."""
         if not fast:
-            self._block_judged = self.judged.hits([_id_of(v) for v in slow.values()]) if self.judged else set()
-            return
+            self._block_judged = self.judged.hits([_key_of(v) for v in slow.values()]) if self.judged else set()
+            return []
+        strings = self.strings
+        keys = [tenant_keys(kc.cols["id"], kc.cols["tenant"], strings) for kc, _, _ in fast]
         ids: list[Any] = []
-        for kc, _, _ in fast:
-            ids.extend(kc.cols["id"])
-        ids.extend(_id_of(v) for v in slow.values())
+        for k in keys:
+            ids.extend(k)
+        ids.extend(_key_of(v) for v in slow.values())
         not_new: set[Any] = set()
         if len(set(ids)) != len(ids):
             counts: dict[Any, int] = {}
@@ -394,8 +496,9 @@ class Intake:
         self._block_judged = self.judged.hits(ids) if self.judged else set()
         not_new |= self._block_judged
         if not_new:
-            for kc, _, _ in fast:
-                kc.ok &= np.fromiter((i not in not_new for i in kc.cols["id"]), dtype=bool, count=kc.n)
+            for (kc, _, _), k in zip(fast, keys):
+                kc.ok &= np.fromiter((i not in not_new for i in k), dtype=bool, count=kc.n)
+        return keys
 
     def _admit(self, block: Block, fast: list[tuple[KindColumns, str, np.ndarray]], slow: dict[int, Any],
                structs: list[Any]) -> None:
@@ -404,13 +507,19 @@ class Intake:
         nothing); a late fast row takes the model path for its rejection."""
         n = len(block.values)
         ts = np.full(n, NULL_INT, dtype=np.int64)  # NULL_INT: no fast row here
+        tenants = np.full(n, NULL_CODE, dtype=np.int32) if self.tenant_clocks else None
         for kc, _, pos in fast:
             ts[pos[kc.ok]] = kc.cols["ts"][kc.ok]
+            if tenants is not None:
+                tenants[pos[kc.ok]] = kc.cols["tenant"][kc.ok]
         late_fast = np.zeros(n, dtype=bool)
         start = 0
         for stop in sorted(slow) + [n]:
             if stop > start:
-                self._admit_run(block, structs, ts, start, stop, late_fast)
+                if tenants is not None:
+                    self._admit_run_tenants(block, structs, ts, tenants, start, stop, late_fast)
+                else:
+                    self._admit_run(block, structs, ts, start, stop, late_fast)
             if stop < n:
                 self._one(block, stop, slow[stop])
             start = stop + 1
@@ -437,22 +546,62 @@ class Intake:
             self._one(block, start + k, _record_of(block, start + k, structs))
         self.clock = max(first, int(t.max()))
 
-    def _emit(self, fast: list[tuple[KindColumns, str, np.ndarray]]) -> None:
+    def _admit_run_tenants(self, block: Block, structs: list[Any], ts: np.ndarray, tenants: np.ndarray,
+                           start: int, stop: int, late_fast: np.ndarray) -> None:
+        """:meth:`_admit_run` with a clock (and watermark) per tenant: each tenant's rows against its own."""
+        run = ts[start:stop]
+        idx = np.flatnonzero(run != NULL_INT)
+        if idx.size == 0:
+            return
+        tt = tenants[start:stop][idx]
+        t0 = int(tt[0])
+        groups = [(t0, idx)] if (tt == t0).all() else [(int(t), idx[tt == t]) for t in np.unique(tt)]
+        late_rows: list[tuple[int, int, int]] = []  # (row in the run, tenant, its clock when it arrived)
+        after: dict[int, int] = {}
+        for t, pos in groups:
+            tv = run[pos]
+            c = self.clocks.get(t)
+            first = c if c is not None else int(tv[0])
+            before = np.maximum(first, np.concatenate([[first], np.maximum.accumulate(tv)[:-1]]))
+            bound = before - self.lateness - 1  # type: ignore[operator]
+            w, wt = self.watermark, self.watermarks.get(t)
+            if wt is not None and (w is None or wt > w):
+                w = wt
+            if w is not None:
+                bound = np.maximum(bound, w)
+            late = tv <= bound
+            if late.any():
+                late_rows.extend((int(pos[j]), t, int(before[j])) for j in np.flatnonzero(late).tolist())
+            after[t] = max(first, int(tv.max()))
+        for k, t, clock in sorted(late_rows):  # rare: rejected by the model path, as of its arrival
+            late_fast[start + k] = True
+            self.clocks[t] = clock
+            self._one(block, start + k, _record_of(block, start + k, structs))
+        self.clocks.update(after)
+        latest = max(after.values())
+        if self.clock is None or latest > self.clock:
+            self.clock = latest
+
+    def _emit(self, fast: list[tuple[KindColumns, str, np.ndarray]], keys: list[list[str]]) -> None:
         taken = 0
         window, held = self.window, self.held
-        for kc, kind, _ in fast:
+        for (kc, kind, _), kk in zip(fast, keys):
             keep = np.flatnonzero(kc.ok)
             if keep.size == 0:
                 continue
             ids, cols, attrs, entries = kc.take(keep)
+            if keep.size != kc.n:
+                kk = [kk[i] for i in keep.tolist()]
             row0 = len(window)
             window.extend(kind, ids, cols, attrs, entries)
-            held.update(zip(ids, range(row0, row0 + len(ids))))
+            held.update(zip(kk, range(row0, row0 + len(ids))))
             taken += int(keep.size)
             if self.lateness is not None:
                 t = int(cols["ts"].max())
                 if self.clock is None or t > self.clock:
                     self.clock = t
+                if self.tenant_clocks:
+                    self._tick_tenants(cols["tenant"], cols["ts"])
         self.stats.received += taken
         self.stats.valid += taken
         self.fast_rows += taken
@@ -472,10 +621,29 @@ class Intake:
         """Hold an event :meth:`admit` accepted (``ts``: its instant, if known), until it is released."""
         ts = to_us(ev.ts) if ts is None else ts
         self.stats.valid += 1
-        self.held[ev.id] = len(self.window)
+        self.held[tenant_key(ev.id, ev.tenant)] = len(self.window)
         self.window.add(ev, ts)
-        if self.lateness is not None and (self.clock is None or ts > self.clock):
-            self.clock = ts
+        if self.lateness is not None:
+            if self.clock is None or ts > self.clock:
+                self.clock = ts
+            if self.tenant_clocks:
+                t = self.strings.code(ev.tenant)
+                c = self.clocks.get(t)
+                if c is None or ts > c:
+                    self.clocks[t] = ts
+
+    def _tick_tenants(self, tenants: np.ndarray, ts: np.ndarray) -> None:
+        """The tenants' clocks after accepting events of ``tenants`` at ``ts`` (aligned arrays)."""
+        clocks = self.clocks
+        t0 = int(tenants[0])
+        if (tenants == t0).all():
+            groups = [(t0, int(ts.max()))]
+        else:
+            groups = [(int(t), int(ts[tenants == t].max())) for t in np.unique(tenants)]
+        for t, m in groups:
+            c = clocks.get(t)
+            if c is None or m > c:
+                clocks[t] = m
 
     def _check(self, value: Any, line: int, item: int | None, source: str, in_block: bool) -> Event | None:
         """The model path's verdict on one record (see :meth:`admit`); ``in_block``: its id was among the
@@ -490,7 +658,7 @@ class Intake:
         ev = out
         if self.lateness is not None:
             ts = to_us(ev.ts)
-            if self._is_late(ts):
+            if self._is_late(ts, ev.tenant):
                 self.reject(Rejection(line, ev.id, "ts", self._late_text(ts), source, item), late=True)
                 return None
             if self.max_ahead is not None and self.clock is not None and ts > self.clock + self.max_ahead:
@@ -501,11 +669,12 @@ class Intake:
                     source, item))
                 return None
         rid = ev.id
-        row = self.held.get(rid)
-        if in_block and isinstance(value, dict):
-            judged = rid in self._block_judged
+        key = tenant_key(rid, ev.tenant)
+        row = self.held.get(key)
+        if in_block and type(value) is dict:  # its key was looked up with the block's (see _key_of)
+            judged = key in self._block_judged
         else:
-            judged = bool(self.judged) and bool(self.judged.hits([rid]))
+            judged = bool(self.judged) and bool(self.judged.hits([key]))
         if row is not None or judged:
             if row is not None and self.window.same_as_row(row, ev):
                 stats.duplicates += 1
@@ -535,10 +704,21 @@ class Intake:
         self.watermark = state["watermark"]
         self.judged.load_state_dict(state["judged"])
 
-    def _is_late(self, ts: int) -> bool:
+    def _is_late(self, ts: int, tenant: str | None = None) -> bool:
         bound = self.watermark
-        if self.clock is not None:
-            c = self.clock - self.lateness - 1  # type: ignore[operator]
+        clock = self.clock
+        if self.tenant_clocks:
+            t = self.strings.find(tenant) if tenant else NULL_CODE
+            if tenant and t == NULL_CODE:  # a tenant never seen: no clock yet
+                clock = None
+            else:
+                clock = self.clocks.get(t)
+                w = self.watermarks.get(t)
+                if w is not None and (bound is None or w > bound):
+                    bound = w
+        self.late_clock = clock
+        if clock is not None:
+            c = clock - self.lateness - 1  # type: ignore[operator]
             bound = c if bound is None or c > bound else bound
         return bound is not None and ts <= bound
 
@@ -566,9 +746,30 @@ def _by_plan(structs: list[Any], schema: Schema) -> list[tuple[Any, list[int]]]:
     return [(schema.by_struct[t], pos) for t, pos in groups.items()]
 
 
-def _id_of(value: Any) -> Any:
-    rid = value.get("id") if type(value) is dict else None
-    return rid if type(rid) is str else None
+def _key_of(value: Any) -> Any:
+    """The key of a record the models will validate, read off the record as given (``None``: no id to
+    read); the same string as :func:`tenant_key` of the event it becomes (a ``bytes`` id or tenant is
+    read as the models read it)."""
+    if type(value) is not dict:
+        return None
+    rid = _text(value.get("id"))
+    tenant = value.get("tenant")
+    if tenant is not None and type(tenant) is not str:
+        tenant = _text(tenant)
+        if tenant is None:
+            return None  # not a valid tenant: the record is rejected
+    return None if rid is None or not rid else tenant_key(rid, tenant)
+
+
+def _text(v: Any) -> str | None:
+    if type(v) is str:
+        return v
+    if isinstance(v, (bytes, bytearray)):
+        try:
+            return bytes(v).decode()
+        except UnicodeDecodeError:
+            return None
+    return None
 
 
 def _record_of(block: Block, i: int, structs: list[Any]) -> Any:
