@@ -163,7 +163,8 @@ def work_restore(db: str, ruleset: str, lateness: str, tail_path: str) -> dict[s
             "load_state_dict_cpu_s": round(parts["load_state_dict_cpu"], 3),
             "load_state_dict_wall_s": round(parts["load_state_dict_wall"], 3)},
         "rss_start_mb": _mb(rss0), "rss_after_import_mb": _mb(rss_imported), "rss_after_restore_mb": _mb(_status_kb("VmRSS")),
-        "peak_rss_restore_mb": _mb(_status_kb("VmHWM")), "ru_maxrss_restore_mb": _maxrss_mb(),
+        # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across fork + exec, so a child reports its parent's peak
+        "peak_rss_restore_mb": _mb(_status_kb("VmHWM")),
         "facts": _stream_facts(stream),
     }
     import orjson
