@@ -124,7 +124,7 @@ class _Tenant:
         self.intake.hold(ev, ts)
         held = self.held
         held[tenant_key(ev.id, ev.tenant)] = ev  # keyed as the intake keys its held events
-        if len(held) > 2 * len(self.intake.held) + 64:  # forget the released ones now and then
+        if len(held) > 2 * len(self.intake.held) + 8:  # forget the released ones soon: they die young, not in gen 2
             self.held = {i: held[i] for i in self.intake.held if i in held}
 
     def release(self, upto: int) -> list[Finding]:
