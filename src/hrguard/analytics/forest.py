@@ -59,34 +59,12 @@ __all__ = ["IsolationForestScorer", "ModelFileError", "average_path_length"]
 
 
 class IsolationForestScorer(OutlierMixin, BaseEstimator, IsolationForest):
-    """Isolation Forest anomaly scores for the rows of any numeric matrix.
+    """Isolation Forest anomaly scores for the rows of any numeric matrix, as a scikit-learn estimator.
 
-    Parameters are scikit-learn's :class:`~sklearn.ensemble.IsolationForest` ones:
-
-    - ``n_estimators``: number of trees (100).
-    - ``max_samples``: rows drawn (without replacement) to grow each tree (256; capped at the
-      number of rows).
-    - ``contamination``: ``"auto"`` (the paper's threshold, anomaly score 0.5) or the expected
-      share of outliers in the training data, in ``(0, 0.5]``, which sets the threshold at that
-      quantile of the training scores (of at most :data:`POPULATION_SAMPLE` training rows).
-    - ``random_state``: an ``int`` for reproducible trees (NumPy's ``default_rng`` seed; ``None``:
-      different trees every fit).
-    - ``n_jobs``: threads that score ranges of at least 1,024 rows (``None``: 1). Scores do not depend on it.
-
-    Learned attributes: ``offset_`` (``decision_function = score_samples - offset_``),
-    ``max_samples_``, ``n_features_in_`` (and ``feature_names_in_`` when fitted on a DataFrame),
-    ``nodes_`` (every tree's node arrays, as :func:`grow_forest` returns them and :meth:`save` writes
-    them), ``path_lengths_`` (per node: depth plus ``c(n_node_samples)`` minus one), ``center_`` and
-    ``scale_`` (the population's median and robust spread per feature, for :meth:`explain`).
+    The forest, its parameters (scikit-learn's :class:`~sklearn.ensemble.IsolationForest` ones) and
+    its learned attributes are :class:`hrguard.analytics.IsolationForest`'s, inherited with its
+    ``__init__``; this class adds scikit-learn's estimator contract and input checks.
     """
-
-    def __init__(self, n_estimators: int = 100, max_samples: int = 256, contamination: str | float = "auto",
-                 random_state: int | None = None, n_jobs: int | None = None):
-        self.n_estimators = n_estimators
-        self.max_samples = max_samples
-        self.contamination = contamination
-        self.random_state = random_state
-        self.n_jobs = n_jobs
 
     def fit(self, X: Any, y: Any = None) -> IsolationForestScorer:
         """Grow the forest on the rows of ``X`` (``y`` is ignored); return ``self``.
