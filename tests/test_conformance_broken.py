@@ -252,6 +252,16 @@ class CrashesOnEmpty(Uninvoiced):
         super().process(chunk)
 
 
+class ForgetsTooSoon(Uninvoiced):
+    """Forgets the invoices older than the watermark: an order invoiced long ago looks uninvoiced when
+    its timer fires (only the expire check forgets early enough to see it)."""
+
+    id = "demo.forgets_too_soon"
+
+    def expire(self, watermark: int) -> None:
+        self.invoiced.clear()
+
+
 class EnglishOnly(Uninvoiced):
     id = "demo.english_only"
     messages = {"en": Uninvoiced.messages["en"]}
@@ -267,6 +277,7 @@ BROKEN = [
     ("check_input_order", LeaksCodes, {}, "order_code"),
     ("check_chunking", ForgetsAcrossChunks, {}, "chunk_size=1"),
     ("check_checkpoint", StateOutsideTheStore, {}, "the state saved and restored after every chunk"),
+    ("check_expire", ForgetsTooSoon, {}, "expire() after every chunk"),
     ("check_batch_vs_stream", SkipsEmptyChunks, {}, "stream with a clock, after advance_to("),
     ("check_evidence_exists", MadeUpEvidence, {}, "not in the input: ['e1-approval']"),
     ("check_findings_well_formed", Backdated, {}, "is earlier than its evidence"),
@@ -303,7 +314,7 @@ def test_the_error_lists_every_failed_check_by_name():
     with pytest.raises(ConformanceError) as info:
         check_detector(EnglishOnly, orders(), as_of=AS_OF)
     text = str(info.value)
-    assert text.startswith("demo.english_only failed 1 of 17 conformance checks:")
+    assert text.startswith("demo.english_only failed 1 of 18 conformance checks:")
     assert "- check_messages: demo.english_only: messages must have 'en' and 'zh' templates" in text
 
 

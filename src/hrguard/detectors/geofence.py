@@ -19,8 +19,8 @@ from pydantic import Field
 from ..columns import NULL_CODE, Chunk, Entries
 from ..events import LocalClock
 from ..findings import Severity
-from ..sdk import Detector, DetectorParams, Duration, RuleContext, haversine_m, pack2, rows_pos
-from ..sdk.state import Column, Latest
+from ..sdk import Detector, DetectorParams, Duration, RuleContext, haversine_m, pack2, rows_pos, unpack2
+from ..sdk.state import Column, Latest, keep_spans
 
 PUNCH, PLAN, CUSTOMER, SITE = "attendance.punched", "plan.submitted", "customer.registered", "site.registered"
 _NONE = np.zeros(0, dtype=np.int64)
@@ -109,6 +109,18 @@ class GeofenceMismatch(Detector):
     # -- judging -------------------------------------------------------------------------------------
     def next_due(self) -> int | None:
         return None  # reacts to events only
+
+    def expire(self, watermark: int) -> None:
+        """A punch reads the plan of its own local date: plans of dates before the watermark's are out of
+        reach (exactly: no horizon to set). Their items go once most of the item log is theirs.
+        Customers' and sites' locations are kept (one row a place)."""
+        today = self.ctx.clock.local_day(watermark)
+        if not self.plans.forget(lambda keys: unpack2(keys)[1] < today):
+            return
+        first, count = self.plans.column("first"), self.plans.column("count")
+        if 2 * int(count.sum()) < len(self._item_start):
+            starts = keep_spans((self._item_start, self._item_end, self._item_place), first, first + count)
+            self.plans.set_column("first", np.arange(first.size), starts)
 
     def process(self, chunk: Chunk) -> None:
         self._stage_plans(chunk)

@@ -24,7 +24,7 @@ from pydantic import Field, field_validator
 from ..columns import Chunk
 from ..events import days_to_date
 from ..findings import Severity
-from ..sdk import Detector, DetectorParams, RuleContext, haversine_m, pack2, rows_pos
+from ..sdk import Detector, DetectorParams, Duration, RuleContext, haversine_m, pack2, rows_pos, unpack2
 from ..sdk.state import Rows
 from .visit import CUSTOMER, FOLLOWUP, CustomerPlaces, customer_label
 
@@ -41,6 +41,11 @@ class SummaryParams(DetectorParams):
         description="which traces a claim needs: 'followup' (a follow-up record of the claimed kind) and/or "
                     "'punch' (for visits: a clock-in near the customer)",
     )
+
+    horizon: Duration = Field(
+        "31d", validate_default=True,
+        description="a summary is judged when it arrives within this long after its date has ended; the day's traces "
+                    "are kept that long (a stream forgets them after it)")
 
     @field_validator("require")
     @classmethod
@@ -89,6 +94,12 @@ class SummaryUnsupportedClaim(Detector):
     def next_due(self) -> int | None:
         return None  # reacts to events only
 
+    def expire(self, watermark: int) -> None:
+        """A summary for date D is judged only up to ``horizon`` after D ends: the traces of dates that
+        ended more than ``horizon`` before the watermark are out of reach. Customers' locations are kept."""
+        before = self.ctx.clock.local_day(watermark - self.params.horizon) - 1
+        self.traces.forget(lambda keys: unpack2(keys)[1] < before)
+
     def process(self, chunk: Chunk) -> None:
         self.places.stage(chunk)
         self._record(chunk)  # before judging: a trace counts only when its position is before the summary's
@@ -130,12 +141,15 @@ class SummaryUnsupportedClaim(Detector):
         f, strings, p = chunk.frame, self.ctx.strings, self.params
         claims = chunk.nested(SUMMARY, "claims")
         act = _activities(claims.col("activity"), strings)
-        judged = np.flatnonzero(act >= 0)  # "other" claims are not judged
+        judged = act >= 0  # "other" claims are not judged, nor a summary that came after the horizon
+        srows = chunk.rows(SUMMARY)
+        s_day = chunk.col(SUMMARY, "date")
+        in_time = chunk.frame.ts[srows] <= _day_ends(self.ctx.clock, s_day) + p.horizon
+        judged = np.flatnonzero(judged & in_time[claims.owner])
         if judged.size == 0:
             return
         cust = claims.col("customer_id")[judged].astype(np.int64)
         act, claim_index, qs = act[judged], claims.index[judged], claims.owner[judged]
-        srows = chunk.rows(SUMMARY)
         row = srows[qs]
         emp = f.employee[row].astype(np.int64)
         day = chunk.col(SUMMARY, "date")[qs]
@@ -261,6 +275,13 @@ def _member(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _claim_key(summary: np.ndarray, customer: np.ndarray, kind: np.ndarray) -> np.ndarray:
     """One ``int64`` per (summary of the chunk, customer code, kind of trace): fits while summaries < 2**29."""
     return (np.asarray(summary, dtype=np.int64) << 34) | (np.asarray(customer, dtype=np.int64) << 2) | kind
+
+
+def _day_ends(clock: Any, days: np.ndarray) -> np.ndarray:
+    """The instant each local date ends (the next one's midnight), computed once per distinct date."""
+    uniq, inverse = np.unique(days.astype(np.int64), return_inverse=True)
+    ends = np.fromiter((clock.instant(d + 1, 0) for d in uniq.tolist()), dtype=np.int64, count=uniq.size)
+    return ends[inverse]
 
 
 def _activities(codes: np.ndarray, strings: Any) -> np.ndarray:

@@ -93,6 +93,10 @@ def _due(det: Detector) -> int:
 class Runner:
     """Feeds chunks to every rule instance (one set per tenant), then applies scope and exceptions."""
 
+    #: how far a tenant's time moves (µs) between two calls of its rules' :meth:`Detector.expire` (a day;
+    #: the conformance kit sets 0: after every chunk)
+    expire_every: int = 86_400_000_000
+
     def __init__(self, ruleset: Ruleset, strings: Interner, streaming: bool = False):
         self.ruleset = ruleset
         self.strings = strings
@@ -106,6 +110,7 @@ class Runner:
         self.suppressed: list[Finding] = []
         # (tenant, employee) -> ([ts], [(role, department)]) for scope "as known at the finding's ts"
         self.directory: dict[tuple[int, int], tuple[list[int], list[tuple[str | None, str | None]]]] = {}
+        self._expired: dict[int, int] = {}  # tenant -> the time its rules last forgot what is out of reach
 
     def _instances(self, tenant: int) -> list[tuple[Rule, Detector]]:
         return self._rules_of(tenant).entries
@@ -210,10 +215,31 @@ class Runner:
                 rules.processed(i)
                 for finding in out:
                     self._place(rule, tenant, finding, new)
+            self._expire(tenant, rules, part.upto)
         if new:
             new.sort(key=Finding.sort_key)
             self.findings.extend(new)
         return new
+
+    def _expire(self, tenant: int, rules: _Rules, upto: int) -> None:
+        """Let the tenant's rules forget what no event after ``upto`` can reach (:meth:`Detector.expire`),
+        once every :attr:`expire_every` of the tenant's time. When it happens never changes a finding."""
+        last = self._expired.get(tenant)
+        if last is not None and upto - last < self.expire_every:
+            return
+        self._expired[tenant] = upto
+        if last is None and self.expire_every:
+            return  # the first chunk: nothing is old yet
+        for i, (rule, det) in enumerate(rules.entries):
+            if not rules.live[i]:
+                continue
+            try:
+                det.expire(upto)
+            except Exception as exc:  # as in feed: the rule is disabled, the run goes on
+                err = DetectorError(rule.name, rule.use, exc)
+                self.errors.append(err)
+                log.error("%s; the rule is disabled for the rest of this run", err)
+                rules.disable(i)
 
     def settle(self) -> list[Finding]:
         """Let every rule report the work it deferred (:meth:`Detector.settle`); the new findings, in (ts, id) order."""

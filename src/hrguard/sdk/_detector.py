@@ -110,6 +110,19 @@ class Detector(Stateful):
         """
         return 0
 
+    def expire(self, watermark: int) -> None:
+        """Forget the state no event after ``watermark`` (µs since the epoch) can reach any more.
+
+        Every event still to come has ``ts > watermark``. A detector whose state grows with its input
+        (per day, per request) drops here what its rules can no longer look up: a plan of a day that
+        has ended, a trace older than the rule's ``horizon``. The rule itself decides what is
+        reachable — a horizon is part of what the rule *means* (a look-up ignores what is older, in a
+        scan as in a stream) — so forgetting never changes a finding, whenever the engine calls it.
+        The engine calls it each time its time has moved on by a day; the conformance kit
+        calls it after every chunk and checks that the findings stay the same. The default: nothing
+        to forget (state bounded by the number of employees, customers, sites...).
+        """
+
     @classmethod
     def check(cls, params: DetectorParams, kinds: set[str]) -> list[tuple[tuple[Any, ...], str]]:
         """Checks of params that need the engine (``kinds``: every registered event kind).

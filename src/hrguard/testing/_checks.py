@@ -195,6 +195,36 @@ def check_checkpoint(case: DetectorCase) -> None:
           "stream, the state saved and restored after every push")
 
 
+def _expiring(cls: type[Detector]) -> type[Detector]:
+    """``cls`` whose instances forget what is out of reach (:meth:`~hrguard.Detector.expire`) after every
+    chunk, rather than once a day as the engine does."""
+
+    class Expiring(cls):  # type: ignore[valid-type, misc]
+        def process(self, chunk: Any) -> None:
+            super().process(chunk)
+            self.expire(chunk.upto)
+
+    Expiring.__name__, Expiring.__qualname__ = cls.__name__, cls.__qualname__
+    return Expiring
+
+
+def check_expire(case: DetectorCase) -> None:
+    """Forgetting what no later event can reach (``expire(upto)``) after every chunk changes no finding:
+    what a rule forgets must be what its own horizons already put out of its reach (chunk sizes 1, 2, 5,
+    and a stream)."""
+    want = expected_findings(case)
+    eng = case.engine_()
+    rs = case.ruleset(engine=eng)
+    rs = dataclasses.replace(rs, rules=tuple(dataclasses.replace(r, detector=_expiring(r.detector)) for r in rs.rules))
+    for size in (1, 2, 5):
+        res = eng.scan(list(case.events), rs, case.as_of_dt(), chunk_size=size)
+        how = f"batch, chunk_size={size}, expire() after every chunk"
+        assert not res.errors, f"{how}: {res.errors[0]}"
+        assert_same(want, dump_findings(res.findings), how)
+    assert_same(want, dump_findings(stream_all(case.events, rs, case.as_of_dt(), eng)),
+                "stream, expire() after every push")
+
+
 def check_batch_vs_stream(case: DetectorCase) -> None:
     """A Stream gives the same findings as a batch scan, each as soon as the stream's clock passes
     its moment (also when time passes with no events), and in any order within allowed lateness."""
@@ -433,6 +463,7 @@ CHECKS: tuple[Callable[[DetectorCase], None], ...] = (
     check_input_order,
     check_chunking,
     check_checkpoint,
+    check_expire,
     check_batch_vs_stream,
     check_evidence_exists,
     check_findings_well_formed,

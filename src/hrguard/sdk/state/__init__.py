@@ -33,7 +33,7 @@ from __future__ import annotations
 from ...errors import StateError
 from ._arrays import last_per_key
 from ._bytes import MAX_STATE_BYTES, dumps_state, loads_state
-from ._column import Column
+from ._column import Column, keep_spans
 from ._latest import Latest
 from ._rows import Rows
 from ._stateful import Stateful, Store
@@ -47,6 +47,7 @@ __all__ = [
     "Stateful",
     "Store",
     "dumps_state",
+    "keep_spans",
     "last_per_key",
     "loads_state",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,13 @@ class Column(Store):
         self._a[self.n] = value
         self.n += 1
 
+    def take(self, index: Any) -> None:
+        """Keep only the values at ``index`` (in that order): the column shrinks to ``len(index)``."""
+        kept = self._a[: self.n][np.asarray(index, dtype=np.int64)]
+        self._a = np.full(max(16, kept.size), self._fill, dtype=self._a.dtype)
+        self._a[: kept.size] = kept
+        self.n = kept.size
+
     @property
     def values(self) -> np.ndarray:
         return self._a[: self.n]
@@ -60,3 +67,19 @@ class Column(Store):
         if n:
             self._a[:n] = v
         self.n = n
+
+
+def keep_spans(columns: Sequence[Column], lo: Any, hi: Any) -> np.ndarray:
+    """Shrink ``columns`` (aligned logs) to the spans ``[lo[i], hi[i])`` still pointed at, in the order
+    given; each span's new start (its end is the start plus its length).
+
+    For logs that a store's rows point into (a plan's items, a finding's evidence): once the store
+    forgets rows, their spans are garbage; a caller compacts when most of a log is."""
+    lo = np.asarray(lo, dtype=np.int64)
+    lens = np.asarray(hi, dtype=np.int64) - lo
+    starts = np.cumsum(lens) - lens
+    total = int(lens.sum())
+    index = np.repeat(lo - starts, lens) + np.arange(total, dtype=np.int64)
+    for col in columns:
+        col.take(index)
+    return starts

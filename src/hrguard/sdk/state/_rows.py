@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -116,6 +116,32 @@ class Rows(Store):
             return qs[0], {n: v[0] for n, v in parts.items()}
         return np.concatenate(qs), {n: np.concatenate(v) for n, v in parts.items()}
 
+    def forget(self, which: Callable[[np.ndarray], np.ndarray]) -> int:
+        """Drop every row whose key ``which(keys)`` marks (given an array of keys, it returns a boolean
+        array); how many. For rows no look-up can reach any more (keyed by a day beyond the rule's
+        horizon): without it, such a store grows with the input."""
+        self._fold()
+        dropped = 0
+        runs = []
+        for keys, cols in self.runs:
+            drop = np.asarray(which(keys), dtype=bool)
+            n = int(drop.sum())
+            if n == 0:
+                runs.append((keys, cols))
+                continue
+            dropped += n
+            if n < keys.size:
+                keep = ~drop
+                runs.append((keys[keep], {c: v[keep] for c, v in cols.items()}))
+        if dropped:
+            # the runs shrank unevenly: merge from the end again so that they stay O(log n)
+            self.runs = []
+            for keys, cols in runs:
+                self.runs.append((keys, cols))
+                while len(self.runs) > 1 and self.runs[-2][0].size <= 2 * self.runs[-1][0].size:
+                    self._merge_last()
+        return dropped
+
     def state_dict(self) -> dict[str, Any]:
         self._fold()
         out: dict[str, Any] = {"runs": [int(k.size) for k, _ in self.runs]}
@@ -194,11 +220,15 @@ class Rows(Store):
         o = np.argsort(keys, kind="stable") if keys.size > 1 else np.zeros(1, dtype=np.int64)
         self.runs.append((keys[o], {n: cols[n][o] for n in self.dtypes}))
         while len(self.runs) > 1 and self.runs[-2][0].size <= 2 * self.runs[-1][0].size:
-            (k2, c2), (k1, c1) = self.runs.pop(), self.runs.pop()
-            at = np.searchsorted(k1, k2, side="right") + np.arange(k2.size)
-            old = np.ones(k1.size + k2.size, dtype=bool)
-            old[at] = False
-            self.runs.append((_merged(k1, k2, at, old), {n: _merged(c1[n], c2[n], at, old) for n in self.dtypes}))
+            self._merge_last()
+
+    def _merge_last(self) -> None:
+        """Merge the last run into the one before it (a key's rows stay in add order: older run first)."""
+        (k2, c2), (k1, c1) = self.runs.pop(), self.runs.pop()
+        at = np.searchsorted(k1, k2, side="right") + np.arange(k2.size)
+        old = np.ones(k1.size + k2.size, dtype=bool)
+        old[at] = False
+        self.runs.append((_merged(k1, k2, at, old), {n: _merged(c1[n], c2[n], at, old) for n in self.dtypes}))
 
 
 def _merged(older: np.ndarray, newer: np.ndarray, at: np.ndarray, old: np.ndarray) -> np.ndarray:
