@@ -15,11 +15,12 @@ from ._bounded import BoundedScan
 from ._engine import Engine, default_engine, load_ruleset, scan
 from ._result import ScanResult
 from ._runner import DEFAULT_CHUNK, Runner
-from ._stream import STATE_FORMAT, Outcome, Released, Stream
+from ._stream import STATE_FORMAT, Drained, Outcome, Released, Stream
 
 __all__ = [
     "DEFAULT_CHUNK",
     "BoundedScan",
+    "Drained",
     "Engine",
     "GcFreezer",
     "Runner",

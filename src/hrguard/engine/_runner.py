@@ -107,6 +107,8 @@ class Runner:
         self._prepared: dict[int, list[tuple[Rule, Detector]]] = {}  # built ahead (see prepare), not yet in use
         self.errors: list[DetectorError] = []
         self.findings: list[Finding] = []
+        self.keep_findings = True  # False: the new findings are only returned (a stream keeps them itself)
+        self.keep_suppressed = True  # False: suppressed findings are dropped (a stream with keep=False)
         self.suppressed: list[Finding] = []
         # (tenant, employee) -> ([ts], [(role, department)]) for scope "as known at the finding's ts"
         self.directory: dict[tuple[int, int], tuple[list[int], list[tuple[str | None, str | None]]]] = {}
@@ -218,7 +220,8 @@ class Runner:
             self._expire(tenant, rules, part.upto)
         if new:
             new.sort(key=Finding.sort_key)
-            self.findings.extend(new)
+            if self.keep_findings:
+                self.findings.extend(new)
         return new
 
     def _expire(self, tenant: int, rules: _Rules, upto: int) -> None:
@@ -261,7 +264,8 @@ class Runner:
                 for finding in out:
                     self._place(rule, tenant, finding, new)
         new.sort(key=Finding.sort_key)
-        self.findings.extend(new)
+        if self.keep_findings:
+            self.findings.extend(new)
         return new
 
     def _place(self, rule: Rule, tenant: int, finding: Finding, new: list[Finding]) -> None:
@@ -275,7 +279,8 @@ class Runner:
                 continue
             if exc.until is not None and local_date > exc.until:
                 continue
-            self.suppressed.append(finding.model_copy(update={"suppressed_by": exc.reason}))
+            if self.keep_suppressed:
+                self.suppressed.append(finding.model_copy(update={"suppressed_by": exc.reason}))
             return
         new.append(finding)
 

@@ -8,6 +8,7 @@ threads. :meth:`Stream.state_dict` / :meth:`Stream.checkpoint` save everything i
 
 from __future__ import annotations
 
+import copy
 import gc
 import sys
 import threading
@@ -63,6 +64,16 @@ class Released(list):  # type: ignore[type-arg]
         return self.outcomes[0]
 
 
+@dataclass(frozen=True)
+class Drained:
+    """What :meth:`Stream.drain` took: the findings released (in order of release), the suppressed ones
+    and the rejections, since the last drain."""
+
+    findings: list[Finding]
+    suppressed: list[Finding]
+    rejected: list[Rejection]
+
+
 class _Tenant:
     """One tenant's part of a stream: its intake (ids, clock, held events), rules, watermark."""
 
@@ -73,6 +84,8 @@ class _Tenant:
                              max_ahead=stream.max_ahead)
         self.strings = self.intake.strings
         self.runner = Runner(stream.ruleset, self.strings, streaming=True)
+        self.runner.keep_findings = False  # the stream keeps what it released (Stream.findings), once
+        self.runner.keep_suppressed = stream.keep
         # the rules' set-up (imports, models) happens here rather than in the first push; the objects
         # those imports made are collected now, not by a collection that would land in a push
         modules = len(sys.modules)
@@ -104,6 +117,8 @@ class _Tenant:
                 return [], Outcome("duplicate", _id_of(event), self.name or None)
             status: Status = "late" if stats.late != before[2] else "rejected"
             rej = intake.rejected[-1]
+            if not self.stream.keep:  # the outcome carries it; the stream keeps counts only
+                intake.rejected.clear()
             return [], Outcome(status, rej.id, self.name or None, rej)
         ts = to_us(ev.ts)
         self.clock = ts if self.clock is None else max(self.clock, ts)
@@ -218,6 +233,13 @@ class Stream:
     released (a list, as always) that also carries ``outcomes``: what became of each record pushed
     (:class:`Outcome`). ``sinks`` (see :mod:`hrguard.sinks`) are given every finding released.
 
+    **Memory.** What a stream carries is bounded by its horizons (``docs/streaming.md``, "Memory and
+    horizons"): rules forget what no later event can reach, and remembered ids expire after the
+    ruleset's ``horizons.ids``. What it hands out is the host's to keep: with ``keep=True`` (the
+    default) the stream also keeps every finding, suppressed finding and rejection until
+    :meth:`drain` takes them; with ``keep=False`` it keeps none (calls return them, sinks get them,
+    :attr:`stats` counts them) — what a long-running service wants.
+
     **Events from the future.** With ``max_ahead`` (e.g. ``"1d"`` for a live feed; off by default, so that
     a stream of history with long gaps stays equal to a batch scan), an event more than that ahead of
     its tenant's clock is rejected, naming the clock: one record dated 2099 would otherwise move the
@@ -237,7 +259,11 @@ class Stream:
     """
 
     def __init__(self, ruleset: Any = "sales", allowed_lateness: Any = "0s", *, engine: Engine | None = None,
-                 strict: bool = False, batch: int = 1, sinks: Iterable[Any] = (), max_ahead: Any = None):
+                 strict: bool = False, batch: int = 1, sinks: Iterable[Any] = (), max_ahead: Any = None,
+                 keep: bool = True):
+        if not isinstance(keep, bool):
+            raise ArgumentTypeError("keep", f"expected True or False, got {type(keep).__name__}")
+        self.keep = keep
         if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
             raise InvalidArgumentError("batch", f"expected a whole number of pushes >= 1, got {batch!r}")
         self.batch = batch
@@ -338,10 +364,23 @@ class Stream:
     # -- events in, findings out ------------------------------------------------------------------------
     def _out(self, found: list[Finding], outcomes: Sequence[Outcome] = ()) -> Released:
         if found:
-            self._released.extend(found)
+            if self.keep:
+                self._released.extend(found)
             for sink in self.sinks:
                 sink.write(found)
         return Released(found, outcomes)
+
+    def drain(self) -> Drained:
+        """The findings, suppressed findings and rejections kept since the last ``drain`` (all of them at
+        the first), which the stream then forgets: a host that stores them elsewhere calls it now and
+        then so that a long-running stream's memory stays flat. :attr:`stats` keeps counting."""
+        with self._lock:
+            out = Drained(self._released, sorted(self.suppressed, key=Finding.sort_key), self.rejected)
+            self._released = []
+            for t in self._tenants.values():
+                t.runner.suppressed.clear()
+                t.intake.rejected.clear()
+            return out
 
     def push(self, event: Any) -> Released:
         """Add one event (a dict or model); return the findings that became true (``.outcome`` says what
@@ -374,19 +413,17 @@ class Stream:
 
     def result(self) -> ScanResult:
         """Everything so far as a :class:`ScanResult` (``as_of`` is the watermark; deferred work is settled,
-        and what a ``batch`` left waiting is judged)."""
+        and what a ``batch`` left waiting is judged). Its findings, suppressed findings and rejections are
+        those the stream keeps: none with ``keep=False``, those since the last :meth:`drain` otherwise."""
         with self._lock:
             found = [f for tenant in self._tenants.values() for f in tenant.finish()]
             self._out(sorted(found, key=Finding.sort_key))
-            if len(self._tenants) == 1:
-                t = self._tenants[""]
-                return t.runner.result(t.intake, t.watermark)
             parts = [t.runner.result(t.intake, t.watermark) for t in self._tenants.values()]
             marks = [t.watermark for t in self._tenants.values() if t.watermark is not None]
             as_of = from_us(max(marks), self._zone()) if marks else None
-            return ScanResult(sorted((f for p in parts for f in p.findings), key=Finding.sort_key),
+            return ScanResult(sorted(self._released, key=Finding.sort_key),
                               sorted((f for p in parts for f in p.suppressed), key=Finding.sort_key),
-                              self.rejected, self.stats, self.errors, as_of, self.ruleset.name,
+                              self.rejected, copy.copy(self.stats), self.errors, as_of, self.ruleset.name,
                               [w for p in parts for w in p.warnings])
 
     # -- checkpoints -------------------------------------------------------------------------------------
@@ -445,11 +482,11 @@ class Stream:
     @classmethod
     def restore(cls, store: Any, key: str, ruleset: Any = "sales", allowed_lateness: Any = "0s", *,
                 engine: Engine | None = None, strict: bool = False, batch: int = 1, sinks: Iterable[Any] = (),
-                max_ahead: Any = None) -> Stream:
+                max_ahead: Any = None, keep: bool = True) -> Stream:
         """A stream continuing from the newest checkpoint of ``key`` in ``store`` (a new stream when there is
         none). The ruleset, plugins, ``allowed_lateness`` and ``batch`` must be those it was saved with."""
         stream = cls(ruleset, allowed_lateness, engine=engine, strict=strict, batch=batch, sinks=sinks,
-                     max_ahead=max_ahead)
+                     max_ahead=max_ahead, keep=keep)
         saved = store.load(key, fingerprint=fingerprint(stream.ruleset))
         if saved is not None:
             stream.load_state_dict(saved[1])
