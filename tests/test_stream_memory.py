@@ -130,3 +130,38 @@ def test_a_summary_is_judged_within_its_horizon_in_a_scan_and_a_stream(sent, jud
     s.push_many(events)
     s.advance_to("2026-05-01T00:00:00+08:00")
     assert [f.id for f in s.findings if f.rule == "summary.unsupported_claim"] == ids(got)
+
+
+# -- remembered ids expire ---------------------------------------------------------------------------------
+def _repeat_after(days: int, horizon) -> str:
+    rs = hrguard.load_ruleset({"ruleset": "t", "horizons": {"ids": horizon}, "rules": [{"use": "plan.missing"}]})
+    s = hrguard.Stream(rs)
+    first = {"id": "x1", "kind": "employee.hired", "ts": "2026-01-01T09:00:00+00:00", "employee_id": "E1",
+             "role": "sales"}
+    s.push(first)
+    for d in range(1, days + 1, 10):  # time passes; releases happen, old generations go
+        s.push({"id": f"t{d}", "kind": "employee.hired", "ts": f"{hrguard.events.to_datetime(1767258000 + d * 86400).isoformat()}",
+                "employee_id": f"E{d + 1}", "role": "sales"})
+    later = dict(first, ts=hrguard.events.to_datetime(1767258000 + (days + 1) * 86400).isoformat(), role="manager")
+    return s.push(later).outcome.status
+
+
+def test_a_repeated_id_is_rejected_within_the_ids_horizon_and_new_after_it():
+    assert _repeat_after(30, "400d") == "rejected"
+    assert _repeat_after(600, None) == "rejected"  # null: remembered forever
+    assert _repeat_after(600, "400d") == "accepted"  # forgotten: taken as a new event
+
+
+def test_remembered_ids_stay_within_about_a_horizon():
+    from hrguard.ingest import RememberedIds
+
+    r = RememberedIds(horizon=80)
+    for t in range(1000):
+        r.add([f"k{t}"], t)
+        r.expire(t)
+    assert 80 <= len(r) <= 80 * 9 // 8 + 10
+    assert r.hits(["k999", "k950", "k900"]) == {"k999", "k950"}  # k900 is 99 behind: forgotten
+    state = r.state_dict()
+    back = RememberedIds(horizon=80)
+    back.load_state_dict(state)
+    assert len(back) == len(r) and back.hits(["k999", "k100"]) == {"k999"}

@@ -22,7 +22,7 @@ from ..columns import Chunk
 from ..events import ENGLISH_UNITS, US, format_duration
 from ..findings import Severity
 from ..sdk import Detector, DetectorParams, Duration, RuleContext, Steps, first_per_key, pack2, rows_pos
-from ..sdk.state import Column, Latest
+from ..sdk.state import Column, Latest, keep_spans
 
 REQUEST, DECISION = "approval.requested", "approval.decided"
 ORDER, INVOICE, FOLLOWUP = "order.recorded", "invoice.issued", "followup.logged"
@@ -77,6 +77,10 @@ class BypassParams(DetectorParams):
     exempt_types: list[Literal["order", "contract"]] = Field(
         default_factory=list, description="order types (`order`, `contract`) that are not judged (nor their invoices)"
     )
+    horizon: Duration = Field(
+        "365d", validate_default=True,
+        description="an order is judged against requests and decisions of at most this long before it, an invoice "
+                    "against an order of at most this long before it; older ones are out of reach (a stream forgets them)")
 
 
 class ApprovalBypass(Detector):
@@ -143,7 +147,7 @@ class ApprovalBypass(Detector):
         # by order id: the latest order's finding, which an invoice of it repeats (reason -1: none):
         # the order's event id, employee and customer (codes), and its evidence, ``ev_lo:ev_hi`` of
         # the evidence log below
-        self.orders = Latest(reason=-1, event_id=None, employee=-1, customer=-1, ev_lo=0, ev_hi=0)
+        self.orders = Latest(reason=-1, event_id=None, employee=-1, customer=-1, ev_lo=0, ev_hi=0, src_ts=0)
         self.evidence_ts = Column(np.int64)
         self.evidence_id = Column(object, None)
 
@@ -187,6 +191,20 @@ class ApprovalBypass(Detector):
     def next_due(self) -> int | None:
         return None  # reacts to events only
 
+    def expire(self, watermark: int) -> None:
+        """Requests, decisions and orders more than ``horizon`` before the watermark are out of reach of
+        every later order and invoice; the evidence log of flagged orders goes with its orders."""
+        cut = watermark - self.params.horizon
+        for store in (self.requests, self.decisions, self.first_ok):
+            store.forget(lambda keys, store=store: store.column("src_ts") < cut)
+        if self.orders.forget(lambda keys: self.orders.column("src_ts") < cut):
+            lo, hi = self.orders.column("ev_lo"), self.orders.column("ev_hi")
+            if 2 * int((hi - lo).sum()) < len(self.evidence_ts):
+                starts = keep_spans((self.evidence_ts, self.evidence_id), lo, hi)
+                rows = np.arange(lo.size)
+                self.orders.set_column("ev_hi", rows, starts + (hi - lo))
+                self.orders.set_column("ev_lo", rows, starts)
+
     def process(self, chunk: Chunk) -> None:
         req_u = self._request_updates(chunk)
         dec_u, first_u = self._decision_updates(chunk)
@@ -214,7 +232,10 @@ class ApprovalBypass(Detector):
         reason = np.full(n, OK, dtype=np.int64)
 
         # the request the order cites, as of the order (request ids are never null, so -1 finds nothing)
+        ts = chunk.frame.ts[rows]
+        oldest = ts - p.horizon  # what is older than this is out of reach
         found, rv = self.requests.lookup(req, pos, *req_u)
+        found &= rv["src_ts"].astype(np.int64) >= oldest
         r_cust = rv["cust"].astype(np.int64)
         r_amount = rv["amount"].astype(np.float64)
         limit = r_amount * (1.0 + p.amount_tolerance)
@@ -234,13 +255,16 @@ class ApprovalBypass(Detector):
             q_key = pack2(np.repeat(req[q], k), np.tile(self.steps, q.size))
             q_pos = np.repeat(pos[q], k)
             _, dv = self.decisions.lookup(q_key, q_pos, *dec_u)
-            dec = dv["decision"].astype(np.int64).reshape(q.size, k)
+            q_oldest = np.repeat(oldest[q], k)
+            dec = np.where(dv["src_ts"].astype(np.int64) >= q_oldest, dv["decision"].astype(np.int64), -1).reshape(q.size, k)
             approved = dec == self.approved
             incomplete = ~approved.all(axis=1)
             reason[q[incomplete]] = NOT_APPROVED
             _, fv = self.first_ok.lookup(q_key, q_pos, *first_u)
-            first_ids = fv["src"]
-            first_ts = fv["src_ts"].astype(np.int64).reshape(q.size, k)  # every step approved when it matters
+            # the earliest approval within reach: beyond the horizon, the latest decision (an approval) stands in
+            gone = fv["src_ts"].astype(np.int64) < q_oldest
+            first_ids = np.where(gone, dv["src"], fv["src"])
+            first_ts = np.where(gone, dv["src_ts"], fv["src_ts"]).astype(np.int64).reshape(q.size, k)
             # earliest approvals compared as instants: a later step strictly before an earlier one
             disorder = ~incomplete & (np.diff(first_ts, axis=1) < 0).any(axis=1)
             reason[q[disorder]] = OUT_OF_ORDER
@@ -254,7 +278,7 @@ class ApprovalBypass(Detector):
 
         order_ids = chunk.col(ORDER, "order_id").astype(np.int64)
         flagged = np.flatnonzero(reason != OK)
-        vals: dict[str, np.ndarray] = {"reason": np.where(reason != OK, reason, -1)}
+        vals: dict[str, np.ndarray] = {"reason": np.where(reason != OK, reason, -1), "src_ts": ts}
         if flagged.size:  # what an invoice of a flagged order repeats
             f = chunk.frame
             vals.update(event_id=np.full(n, None, dtype=object), employee=np.full(n, -1, dtype=np.int64),
@@ -346,6 +370,7 @@ class ApprovalBypass(Detector):
         pos = rows_pos(chunk, rows)
         order_key = chunk.col(INVOICE, "order_id").astype(np.int64)
         found, ov = self.orders.lookup(order_key, pos, *order_u)
+        found &= ov["src_ts"].astype(np.int64) >= f.ts[rows] - self.params.horizon
         flag = ov["reason"].astype(np.int64)
         fire = np.flatnonzero(~found | (flag >= 0))
         if fire.size == 0:

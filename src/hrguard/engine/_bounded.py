@@ -59,7 +59,7 @@ class BoundedScan:
         self.chunk_size = max(1, int(chunk_size))
         # the window of events not yet final, the lateness rule and the judged ids are the intake's
         self.intake = Intake(engine, strict=strict, lateness=self.lateness, late_message=self._late,
-                             tenant_clocks=True)
+                             tenant_clocks=True, ids_horizon=ruleset.horizons.ids)
         self.strings = self.intake.strings
         self.runner = Runner(ruleset, self.strings)
         self.as_of: int | None = None

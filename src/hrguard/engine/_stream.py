@@ -81,7 +81,7 @@ class _Tenant:
         self.name = name
         self.stream = stream
         self.intake = Intake(stream.engine, strict=stream.strict, lateness=stream.lateness, late_message=self._late,
-                             max_ahead=stream.max_ahead)
+                             max_ahead=stream.max_ahead, ids_horizon=stream.ruleset.horizons.ids)
         self.strings = self.intake.strings
         self.runner = Runner(stream.ruleset, self.strings, streaming=True)
         self.runner.keep_findings = False  # the stream keeps what it released (Stream.findings), once

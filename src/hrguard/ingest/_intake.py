@@ -201,6 +201,76 @@ class JudgedIds:
         return False
 
 
+class RememberedIds:
+    """The keys of released events, forgotten ``horizon`` (µs) after they were released.
+
+    Kept as generations (:class:`JudgedIds` each), a new one begun every eighth of the horizon of
+    release time: a generation is dropped whole once its latest release bound is more than
+    ``horizon`` behind the watermark, so every key of an event older than that is forgotten within
+    an eighth of the horizon, and the memory is that of about ``horizon * 9/8`` of events. With
+    ``horizon=None`` nothing is forgotten (one generation). A record repeating a forgotten key is
+    taken as a new event: the spec's ids are unique, and a stream cannot remember them forever.
+    """
+
+    GENERATIONS = 8
+
+    def __init__(self, horizon: int | None = None) -> None:
+        self.horizon = horizon
+        self.gens: list[list[Any]] = []  # [begun at, latest release bound, JudgedIds], oldest first
+
+    def __len__(self) -> int:
+        return sum(len(g[2]) for g in self.gens)
+
+    def __bool__(self) -> bool:
+        return any(g[2] for g in self.gens)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(g[2].nbytes for g in self.gens)
+
+    def add(self, keys: list[str], upto: int) -> None:
+        """Remember ``keys``, of events released at or before ``upto``."""
+        if not keys:
+            return
+        gens = self.gens
+        if not gens or (self.horizon is not None and upto - gens[-1][0] >= max(1, self.horizon // self.GENERATIONS)):
+            gens.append([upto, upto, JudgedIds()])
+        gen = gens[-1]
+        gen[1] = max(gen[1], upto)
+        gen[2].add(keys)
+
+    def hits(self, keys: list[Any]) -> set[Any]:
+        gens = self.gens
+        if len(gens) == 1:
+            return gens[0][2].hits(keys)
+        out: set[Any] = set()
+        for g in gens:
+            out |= g[2].hits(keys)
+        return out
+
+    def expire(self, watermark: int) -> int:
+        """Forget the generations released wholly more than ``horizon`` before ``watermark``; how many keys."""
+        if self.horizon is None:
+            return 0
+        cut = watermark - self.horizon
+        n = 0
+        while len(self.gens) > 1 and self.gens[0][1] < cut:
+            n += len(self.gens.pop(0)[2])
+        return n
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"generations": [[g[0], g[1]] for g in self.gens],
+                **{f"hashes.{i}": g[2].state_dict()["hashes"] for i, g in enumerate(self.gens)}}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        gens = []
+        for i, (begun, latest) in enumerate(state["generations"]):
+            ids = JudgedIds()
+            ids.load_state_dict({"hashes": state[f"hashes.{i}"]})
+            gens.append([int(begun), int(latest), ids])
+        self.gens = gens
+
+
 class Intake:
     """Validation, the duplicate rule, lateness and counts, into a window of held events.
 
@@ -209,12 +279,13 @@ class Intake:
     against). ``strict`` raises on the first rejected record (:class:`~hrguard.InvalidEventError`,
     :class:`~hrguard.LateEventError`). ``tenant_clocks``: lateness is judged against the record's
     tenant's clock and watermark (``clocks``, ``watermarks``: tenant code -> instant), not the
-    latest ``ts`` of every tenant.
+    latest ``ts`` of every tenant. ``ids_horizon``: released ids are forgotten this long (µs) after
+    their release (:class:`RememberedIds`; the ruleset's ``horizons.ids``); ``None``: never.
     """
 
     def __init__(self, engine: Any, strings: Interner | None = None, *, strict: bool = False,
                  lateness: int | None = None, late_message: LateMessage | None = None, fast: bool = True,
-                 max_ahead: int | None = None, tenant_clocks: bool = False):
+                 max_ahead: int | None = None, tenant_clocks: bool = False, ids_horizon: int | None = None):
         self.kinds: dict[str, type[Event]] = engine.kinds
         self.layouts = engine.layouts
         self.schema: Schema = engine.schema
@@ -230,7 +301,7 @@ class Intake:
         self._out = ColumnBuilder(self.layouts, self.strings)  # reused: a few released events at a time
         self._spare = ColumnBuilder(self.layouts, self.strings)  # reused: the next window of a few
         self.held: dict[str, int] = {}  # tenant_key(id, tenant) -> window row
-        self.judged = JudgedIds()  # of tenant keys
+        self.judged = RememberedIds(ids_horizon)  # of tenant keys
         self.clock: int | None = None  # the latest ts accepted
         self.watermark: int | None = None  # the latest instant released (for every tenant)
         self.tenant_clocks = tenant_clocks
@@ -268,6 +339,7 @@ class Intake:
         remembered as released, and ``upto`` becomes the watermark."""
         if self.watermark is None or upto > self.watermark:
             self.watermark = upto
+            self.judged.expire(upto)
         window = self.window
         n = len(window)
         if n == 0:
@@ -284,12 +356,12 @@ class Intake:
             in_order = bool((order == np.arange(n)).all())
             del ts
             frame = window.freeze_in_order(base) if in_order else window.freeze(base=base)
-            self.judged.add(builder_keys(window))
+            self.judged.add(builder_keys(window), upto)
             window.clear()
             self.held.clear()
             return frame
         frame = window.freeze(as_of=upto, base=base)
-        self._keep(ready)
+        self._keep(ready, upto)
         return frame
 
     def release_tenants(self, bounds: dict[int, int], base: int = 0) -> Frame | None:
@@ -301,6 +373,9 @@ class Intake:
             w = wms.get(t)
             if w is None or b > w:
                 wms[t] = b
+        if wms:
+            self.judged.expire(min(wms.values()))  # every tenant's ids are kept for the horizon at least
+        newest = max(bounds.values()) if bounds else 0
         window = self.window
         if len(window) == 0 or not bounds:
             return None
@@ -322,18 +397,19 @@ class Intake:
             return None
         frame = window.freeze(base=base, keep=ready)
         if count == len(window):
-            self.judged.add(builder_keys(window))
+            self.judged.add(builder_keys(window), newest)
             window.clear()
             self.held.clear()
             return frame
-        self._keep(ready)
+        self._keep(ready, newest)
         return frame
 
-    def _keep(self, released: np.ndarray) -> None:
-        """After a release of the window rows ``released`` (a mask): remember their keys, keep the rest."""
+    def _keep(self, released: np.ndarray, upto: int) -> None:
+        """After a release (up to ``upto``) of the window rows ``released`` (a mask): remember their keys,
+        keep the rest."""
         window = self.window
         keys = builder_keys(window)
-        self.judged.add([k for k, r in zip(keys, released.tolist()) if r])
+        self.judged.add([k for k, r in zip(keys, released.tolist()) if r], upto)
         self.window = window.subset(np.flatnonzero(~released))
         self.held = dict(zip(builder_keys(self.window), range(len(self.window))))
 
@@ -346,7 +422,7 @@ class Intake:
         keys = builder_keys(window)
         if len(ready) == len(ts) and ready == list(range(len(ts))):  # all of them, in order already
             frame = window.freeze_in_order(base)
-            self.judged.add(keys)
+            self.judged.add(keys, upto)
             window.clear()
             self.held.clear()
             return frame
@@ -355,7 +431,7 @@ class Intake:
         window.copy_rows(ready, out)
         frame = out.freeze_in_order(base)  # copied in the order (ts, id)
         out.clear()
-        self.judged.add([keys[r] for r in ready])
+        self.judged.add([keys[r] for r in ready], upto)
         if len(ready) == len(ts):
             window.clear()
             self.held.clear()
@@ -702,7 +778,12 @@ class Intake:
                          for r in state["rejected"]]
         self.clock = state["clock"]
         self.watermark = state["watermark"]
-        self.judged.load_state_dict(state["judged"])
+        judged = state["judged"]
+        if "hashes" in judged:  # a checkpoint from before ids expired: one generation, as of its watermark
+            w = self.watermark if self.watermark is not None else 0
+            judged = {"generations": [[w, w]], "hashes.0": judged["hashes"]} if len(judged["hashes"]) else {
+                "generations": []}
+        self.judged.load_state_dict(judged)
 
     def _is_late(self, ts: int, tenant: str | None = None) -> bool:
         bound = self.watermark

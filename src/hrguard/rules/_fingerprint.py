@@ -73,7 +73,8 @@ def fingerprint_content(ruleset: Ruleset) -> dict[str, Any]:
     return {
         "fingerprint": FINGERPRINT_VERSION,
         "hrguard": version,
-        "ruleset": {"name": ruleset.name, "timezone": ruleset.timezone, "language": ruleset.language},
+        "ruleset": {"name": ruleset.name, "timezone": ruleset.timezone, "language": ruleset.language,
+                    "horizons": ruleset.horizons.model_dump(mode="json")},
         "rules": rules,
         "kinds": {kind: _identity(reg, version) for kind, reg in sorted(registry.kinds.items())},
     }

@@ -21,7 +21,7 @@ from ..events import get_zone
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import Engine
 
-from ._model import Rule, Ruleset, RulesetFile, RuleSpec, Scope
+from ._model import Horizons, Rule, Ruleset, RulesetFile, RuleSpec, Scope
 from ._yaml import Doc, parse_yaml, pydantic_problems
 
 
@@ -45,6 +45,7 @@ class _Partial:
     language: str | None
     timezone: str | None
     rules: list[Rule]
+    horizons: Horizons | None = None
 
 
 def _load_file(path: Path, engine: Engine, problems: list[Problem], stack: tuple[Path, ...]) -> _Partial:
@@ -85,7 +86,7 @@ def _load_data(data: Any, doc: Doc, base_dir: Path | None, engine: Engine, probl
         except ValueError as exc:
             doc.problem(("timezone",), str(exc))
     base_rules: list[Rule] = []
-    language, timezone, name = head.language, head.timezone, head.ruleset
+    language, timezone, name, horizons = head.language, head.timezone, head.ruleset, head.horizons
     extends = [head.extends] if isinstance(head.extends, str) else list(head.extends)
     for i, ref in enumerate(extends):
         at = ("extends", i) if isinstance(head.extends, list) else ("extends",)
@@ -103,6 +104,7 @@ def _load_data(data: Any, doc: Doc, base_dir: Path | None, engine: Engine, probl
         part = _load_file(target, engine, problems, stack)
         language = language or part.language
         timezone = timezone or part.timezone
+        horizons = horizons or part.horizons
         by_name = {r.name: i for i, r in enumerate(base_rules)}
         for r in part.rules:
             if r.name in by_name:
@@ -157,7 +159,7 @@ def _load_data(data: Any, doc: Doc, base_dir: Path | None, engine: Engine, probl
             rules[by_name[r.name]] = r  # a rule of the same name overrides the extended one
         else:
             rules.append(r)
-    return _Partial(name, language, timezone, rules)
+    return _Partial(name, language, timezone, rules, horizons)
 
 
 def load_ruleset(source: str | Path | Mapping[str, Any] | Ruleset, engine: Engine) -> Ruleset:
@@ -189,4 +191,5 @@ def load_ruleset(source: str | Path | Mapping[str, Any] | Ruleset, engine: Engin
         problems.sort(key=lambda p: (files[p.file], p.line or 0, p.column or 0))
         raise RulesetError(problems)
     name = part.name or (Path(label).stem if label != "<dict>" else "ruleset")
-    return Ruleset(name, part.language or "en", part.timezone or "UTC", tuple(part.rules), label, engine)
+    return Ruleset(name, part.language or "en", part.timezone or "UTC", tuple(part.rules), label, engine,
+                   part.horizons or Horizons())

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import UnknownNameError
 from ..findings import Severity
+from ..sdk import Duration
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import Engine
@@ -48,6 +49,20 @@ class RuleSpec(BaseModel):
     exceptions: list[RuleException] = Field(default_factory=list)
 
 
+DEFAULT_IDS_HORIZON = "400d"
+
+
+class Horizons(BaseModel):
+    """How long a stream remembers what a later event could still need (the rules' own horizons are
+    their params: ``docs/streaming.md``, "Memory and horizons")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    ids: Duration | None = Field(
+        default=DEFAULT_IDS_HORIZON, validate_default=True,
+        description="a stream remembers the ids of released events this long after their time, to reject a repeated "
+                    "id; a record repeating an id older than that is taken as a new event. null: forever")
+
+
 class RulesetFile(BaseModel):
     model_config = ConfigDict(extra="forbid", title="hrguard ruleset")
     version: Literal[1] = Field(default=FORMAT_VERSION, description="ruleset format version")
@@ -56,6 +71,7 @@ class RulesetFile(BaseModel):
     language: Literal["en", "zh"] | None = Field(default=None, description="message language (default en)")
     timezone: str | None = Field(default=None, description="IANA zone for local dates and HH:MM times (default UTC)")
     extends: list[str] | str = Field(default_factory=list, description="other rulesets: relative paths or bundled names")
+    horizons: Horizons | None = Field(default=None, description="how long a stream remembers ids (default: ids 400d)")
     rules: list[RuleSpec] = Field(default_factory=list)
 
 
@@ -103,6 +119,7 @@ class Ruleset:
     rules: tuple[Rule, ...]
     source: str
     engine: Engine = field(repr=False, compare=False)
+    horizons: Horizons = Horizons()
 
     def rule(self, name: str) -> Rule:
         for r in self.rules:
