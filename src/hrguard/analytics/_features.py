@@ -37,7 +37,7 @@ from ..events import (
     to_duration_us,
     to_instant_us,
 )
-from ..sdk import haversine_m, pack2, rows_pos
+from ..sdk import haversine_m, pack2, rows_pos, unpack2
 from ..sdk.state import Column, Latest, Rows
 
 PUNCH, PLAN, FOLLOWUP, SUMMARY = "attendance.punched", "plan.submitted", "followup.logged", "summary.submitted"
@@ -49,6 +49,10 @@ HR_RECORDS = frozenset({"employee.hired", "employee.terminated", "payroll.settle
 
 Period = Literal["day", "week"]
 PERIOD_DAYS = {"day": 1, "week": 7}
+#: a summary's claims count (``claims``, ``unsupported_claims``) when it is sent at most this long after
+#: its date has ended, as ``summary.unsupported_claim``'s default horizon: the follow-ups of older
+#: dates are forgotten
+CLAIM_HORIZON_US = 31 * 86_400_000_000
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,8 @@ FEATURES: tuple[Feature, ...] = (
     Feature("customers_of_others", "other people's customers", "他人名下客户数",
             "of those, customers owned by another employee at the event (latest `customer.registered` or "
             "`customer.assigned` before it)"),
-    Feature("claims", "summary claims", "日报声明数", "`visit` and `call` claims of the employee's `summary.submitted`"),
+    Feature("claims", "summary claims", "日报声明数", "`visit` and `call` claims of the employee's `summary.submitted` "
+            "(sent within 31 days after its date)"),
     Feature("unsupported_claims", "unsupported claims", "无记录支撑的声明数",
             "those claims with no `followup.logged` by the employee for that customer on the summary's `date` "
             "before the summary (any channel)"),
@@ -457,7 +462,10 @@ class FeatureBuilder:
         claims = chunk.nested(SUMMARY, "claims")
         act = claims.col("activity")
         visit, call = self.strings.find("visit"), self.strings.find("call")
-        q = np.flatnonzero(has[claims.owner] & ((act == visit) | (act == call)))  # the visit and call claims
+        # the visit and call claims of summaries sent within CLAIM_HORIZON after their date
+        in_time = np.zeros(has.size, dtype=bool)
+        in_time[has] = chunk.frame.ts[rows] <= self.clock.day_ends(dates) + CLAIM_HORIZON_US
+        q = np.flatnonzero(in_time[claims.owner] & ((act == visit) | (act == call)))
         if q.size == 0:
             return
         qs = (np.cumsum(has) - 1)[claims.owner[q]]  # the claim's summary, among the employees' ones
@@ -510,6 +518,11 @@ class FeatureBuilder:
         self._open.update(period_starts(dates[ri], cfg.period).tolist())
 
     # -- closing periods -------------------------------------------------------------------------
+    def expire(self, watermark: int) -> None:
+        """Forget the follow-ups no later summary can count (dates more than :data:`CLAIM_HORIZON_US` ended)."""
+        before = self.clock.local_day(watermark - CLAIM_HORIZON_US) - 1
+        self.followups.forget(lambda keys: unpack2(keys)[1] < before)
+
     def close(self, upto: int) -> list[FeatureBlock]:
         """The blocks of every open period that has ended at or before ``upto``, in period order."""
         ready = [s for s in sorted(self._open) if self.period_end(s) <= upto]

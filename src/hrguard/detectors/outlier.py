@@ -299,6 +299,11 @@ class IsolationForestOutlier(Detector):
             self.source = "reference"
             self.ref = (date_to_days(fit_on.start), date_to_days(fit_on.end))
 
+    def expire(self, watermark: int) -> None:
+        """The feature builder's follow-ups of dates no later summary can count go; the training vectors
+        are bounded by ``history`` (a stream with ``history: null`` keeps one vector per employee-period)."""
+        self.builder.expire(watermark)
+
     def warnings(self) -> list[str]:
         return list(self._warnings)
 

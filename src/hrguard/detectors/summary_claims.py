@@ -144,7 +144,7 @@ class SummaryUnsupportedClaim(Detector):
         judged = act >= 0  # "other" claims are not judged, nor a summary that came after the horizon
         srows = chunk.rows(SUMMARY)
         s_day = chunk.col(SUMMARY, "date")
-        in_time = chunk.frame.ts[srows] <= _day_ends(self.ctx.clock, s_day) + p.horizon
+        in_time = chunk.frame.ts[srows] <= self.ctx.clock.day_ends(s_day) + p.horizon
         judged = np.flatnonzero(judged & in_time[claims.owner])
         if judged.size == 0:
             return
@@ -275,13 +275,6 @@ def _member(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _claim_key(summary: np.ndarray, customer: np.ndarray, kind: np.ndarray) -> np.ndarray:
     """One ``int64`` per (summary of the chunk, customer code, kind of trace): fits while summaries < 2**29."""
     return (np.asarray(summary, dtype=np.int64) << 34) | (np.asarray(customer, dtype=np.int64) << 2) | kind
-
-
-def _day_ends(clock: Any, days: np.ndarray) -> np.ndarray:
-    """The instant each local date ends (the next one's midnight), computed once per distinct date."""
-    uniq, inverse = np.unique(days.astype(np.int64), return_inverse=True)
-    ends = np.fromiter((clock.instant(d + 1, 0) for d in uniq.tolist()), dtype=np.int64, count=uniq.size)
-    return ends[inverse]
 
 
 def _activities(codes: np.ndarray, strings: Any) -> np.ndarray:

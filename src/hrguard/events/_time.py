@@ -398,6 +398,12 @@ class LocalClock:
             got = self._instants[key] = to_us(base.replace(tzinfo=self.zone))
         return got
 
+    def day_ends(self, days: np.ndarray) -> np.ndarray:
+        """The instant each local date of ``days`` ends (the next date's midnight), computed once per date."""
+        uniq, inverse = np.unique(np.asarray(days, dtype=np.int64), return_inverse=True)
+        ends = np.fromiter((self.instant(d + 1, 0) for d in uniq.tolist()), dtype=np.int64, count=uniq.size)
+        return ends[inverse].reshape(np.shape(days))
+
     def end_of_day(self, days: int) -> int:
         """The instant of local 23:59:59 on local date ``days``."""
         return self.instant(days, 86_399)
