@@ -71,9 +71,9 @@ def _ts(day: date, sec: int) -> str:
 
 
 class _Company:
-    def __init__(self, n_events: int, seed: int):
+    def __init__(self, n_events: int, seed: int, reps: int | None = None):
         self.rng = random.Random(seed)
-        self.n_reps = max(5, n_events // 2000)
+        self.n_reps = reps if reps is not None else max(5, n_events // 2000)
         self.n_managers = max(1, (self.n_reps + 9) // 10)
         self.reps = [f"E{i:05d}" for i in range(1, self.n_reps + 1)]
         self.managers = [f"M{i:04d}" for i in range(1, self.n_managers + 1)]
@@ -313,9 +313,10 @@ class _Company:
         out.append((sec, ev))
 
 
-def generate(n_events: int, seed: int = 1) -> Iterator[dict[str, Any]]:
-    """Yield exactly ``n_events`` event dicts, one working day at a time (memory stays flat)."""
-    co = _Company(n_events, seed)
+def generate(n_events: int, seed: int = 1, reps: int | None = None) -> Iterator[dict[str, Any]]:
+    """Yield exactly ``n_events`` event dicts, one working day at a time (memory stays flat). ``reps``
+    fixes the company's size (the log then spans as many days as it takes: a long history)."""
+    co = _Company(n_events, seed, reps)
     rng = co.rng
     emitted = 0
     seq = 0
@@ -346,13 +347,13 @@ def generate(n_events: int, seed: int = 1) -> Iterator[dict[str, Any]]:
         batch = co.day(day, day_no)
 
 
-def write(path: str | os.PathLike[str], n_events: int, seed: int = 1) -> Path:
+def write(path: str | os.PathLike[str], n_events: int, seed: int = 1, reps: int | None = None) -> Path:
     """Write the log to ``path`` (atomically: a temporary file, then a rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     with open(tmp, "wb", buffering=1 << 20) as fh:
-        for ev in generate(n_events, seed):
+        for ev in generate(n_events, seed, reps):
             fh.write(_dumps(ev) + b"\n")
     os.replace(tmp, path)
     return path
@@ -363,13 +364,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--events", type=int, default=1_000_000, help="number of events (default 1,000,000)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", required=True, help="output .jsonl path ('-' for stdout)")
+    ap.add_argument("--reps", type=int, default=None,
+                    help="sales reps (default: one per 2,000 events, so the log spans ~200 working days); "
+                         "fewer reps make a longer history")
     args = ap.parse_args(argv)
     if args.out == "-":
         out = sys.stdout.buffer
-        for ev in generate(args.events, args.seed):
+        for ev in generate(args.events, args.seed, args.reps):
             out.write(_dumps(ev) + b"\n")
         return 0
-    write(args.out, args.events, args.seed)
+    write(args.out, args.events, args.seed, args.reps)
     return 0
 
 
