@@ -249,3 +249,28 @@ def test_a_nightly_job_on_a_checkpointed_stream_gives_the_full_scans_findings(tm
     window = [e for e in EVENTS if e["ts"][:10] >= sorted(by_day)[-3]]
     extra = {f.id for f in hrguard.scan(window, "sales", as_of=last_midnight).findings} - {f.id for f in want}
     assert extra, "the demo's window re-scan should show why a window is not enough"
+
+
+def test_a_stream_uses_the_engine_its_ruleset_was_loaded_with():
+    """A plugin's kinds reach a stream of a ruleset loaded with ``Engine([plugin], entrypoints=False)``, as
+    they reach ``scan`` (issue 13: the stream used the default engine and rejected every plugin event)."""
+    from hrguard import Engine, Event, hookimpl
+    from typing import Literal
+
+    class BadgeSwiped(Event):
+        kind: Literal["badge.swiped"]
+        door: str
+
+    class Badges:
+        @hookimpl
+        def hrguard_register_event_kinds(self, register):
+            register(BadgeSwiped)
+
+    engine = Engine([Badges()], entrypoints=False)
+    rs = engine.load_ruleset({"rules": [{"use": "expr", "params": {"on": "badge.swiped", "condition": "event.door == 'D9'",
+                                                                  "message": "door 9"}}]})
+    swipe = {"id": "b1", "kind": "badge.swiped", "ts": "2026-04-01T09:00:00+00:00", "employee_id": "E1", "door": "D9"}
+    s = hrguard.Stream(rs)
+    assert s.push(swipe).outcome.status == "accepted"
+    assert [f.evidence for f in s.advance_to("2026-04-02T00:00:00+00:00")] == [["b1"]]
+    assert [f.id for f in s.findings] == [f.id for f in engine.scan([swipe], rs, "2026-04-02T00:00:00+00:00").findings]

@@ -270,7 +270,9 @@ class Stream:
         self.strict = strict
         self.lateness = to_duration_us(allowed_lateness, what="allowed_lateness")
         self.max_ahead = None if max_ahead is None else to_duration_us(max_ahead, what="max_ahead")
-        self.engine = engine if engine is not None else _default.engine()
+        if engine is None:  # a loaded ruleset brings the engine it was loaded with (its plugins' kinds), as in scan
+            engine = ruleset.engine if isinstance(ruleset, Ruleset) else _default.engine()
+        self.engine = engine
         self.ruleset = ruleset if isinstance(ruleset, Ruleset) else self.engine.load_ruleset(ruleset)
         self.sinks = list(sinks)
         for i, sink in enumerate(self.sinks):
