@@ -392,6 +392,30 @@ def test_the_template_works(tmp_path):
     assert "2 passed" in proc.stdout
 
 
+LEAVE = ROOT / "docs" / "plugins" / "leave"
+
+
+def test_the_leave_example_works_and_its_rules_are_short(tmp_path):
+    """The per-event API's worked example (two leave rules) passes its own tests — the conformance kit for
+    both rules among them — from a copy, uninstalled; its two rules are at most 40 lines of code."""
+    import shutil
+
+    copy = tmp_path / "hrguard-leave"
+    shutil.copytree(LEAVE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(copy / "src"), *sys.path])}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=copy, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "2 passed" in proc.stdout
+    source = (LEAVE / "src" / "hrguard_leave" / "detectors.py").read_text(encoding="utf-8")
+    body = source[source.index("class "):source.index("DETECTORS =")]  # the two classes
+    code = [ln for ln in body.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    assert len(code) <= 40, f"{len(code)} lines"
+    page = (ROOT / "docs" / "plugins" / "writing-a-plugin.md").read_text(encoding="utf-8")
+    first = body[:body.index("class SelfApprovedLeave")].rstrip() + "\n"
+    assert "```python\n" + first + "```" in page, "the guide shows ClockInDuringLeave as it is"
+
+
 def test_builtins_register_through_the_same_hooks():
     engine = Engine(entrypoints=False)
     assert {d.id for d in BUILTIN_DETECTORS} == {k for k, r in engine.registry.detectors.items()

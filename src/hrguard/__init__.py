@@ -24,6 +24,7 @@ from .errors import (
     Problem,
     RulesetError,
     StateError,
+    UnknownFieldError,
     UnknownNameError,
     UsageError,
 )
@@ -32,7 +33,7 @@ from .findings import Finding, Severity
 from .ingest import Rejection
 from .plugins.hookspecs import hookimpl
 from .rules import Rule, Ruleset
-from .sdk import Detector, DetectorParams, Duration, RuleContext
+from .sdk import Detector, DetectorParams, Duration, EventDetector, EventView, RuleContext
 from .sinks import CallbackSink, JsonlSink, Sink, SqliteSink
 
 __version__ = "0.1.0"
@@ -48,6 +49,8 @@ __all__ = [
     "Duration",
     "Engine",
     "Event",
+    "EventDetector",
+    "EventView",
     "FieldError",
     "FileCheckpoints",
     "Finding",
@@ -73,6 +76,7 @@ __all__ = [
     "SqliteCheckpoints",
     "SqliteSink",
     "Stream",
+    "UnknownFieldError",
     "UnknownNameError",
     "UsageError",
     "__version__",

@@ -5,6 +5,7 @@
     │   │                           or a parameter that hrguard cannot accept; names the argument
     │   ├── ArgumentTypeError       (also TypeError) ... because it is of a type that is never accepted
     │   └── UnknownNameError        (also KeyError) a name that is not there (a rule, a check, a parameter)
+    ├── UnknownFieldError           (also AttributeError) a field an event's kind does not have (ev.nope)
     ├── MissingFileError            (also FileNotFoundError) a file hrguard was pointed at is not there
     ├── UsageError                  a command line that cannot run (exit 2): a bad option, a missing file
     ├── RulesetError                a ruleset that cannot be loaded (carries every located problem)
@@ -60,6 +61,11 @@ class UnknownNameError(InvalidArgumentError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the whole message
         return self.args[0] if self.args else ""
+
+
+class UnknownFieldError(HrguardError, AttributeError):
+    """A field an event's kind does not have, read from an :class:`~hrguard.EventView` (``ev.nope``); an
+    ``AttributeError``, so ``getattr(ev, name, default)`` and ``hasattr`` work."""
 
 
 class MissingFileError(HrguardError, FileNotFoundError):

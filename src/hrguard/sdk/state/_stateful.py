@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import date, datetime, timedelta, timezone
 import enum
 import functools
 import types
@@ -13,6 +14,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from ...errors import StateError
+from ...events import from_us, get_zone, to_us
 
 
 class Store:
@@ -174,7 +176,7 @@ _SCALARS = (type(None), bool, int, float, str, np.generic)
 
 
 def _is_plain(value: Any) -> bool:
-    if isinstance(value, (_SCALARS, np.ndarray)):
+    if isinstance(value, (_SCALARS, np.ndarray, date)):  # a datetime is a date
         return True
     if isinstance(value, (list, tuple, set, frozenset)):
         return all(_is_plain(v) for v in value)
@@ -195,6 +197,13 @@ def _plain(value: Any, where: str) -> Any:
         return value.item()
     if isinstance(value, float) and not np.isfinite(value):
         return {"__float__": repr(value)}
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise StateError(f"{where}: a naive datetime cannot be saved (keep aware ones, or µs since the epoch)")
+        return {"__datetime__": to_us(value), "zone": getattr(value.tzinfo, "key", None),
+                "offset": int(value.utcoffset().total_seconds())}  # type: ignore[union-attr]
+    if isinstance(value, date):
+        return {"__date__": value.isoformat()}
     if isinstance(value, _SCALARS):
         return value
     if isinstance(value, (set, frozenset)):
@@ -218,6 +227,11 @@ def _unplain(value: Any) -> Any:
             return {_unplain(k): _unplain(v) for k, v in value["__dict__"]}
         if "__float__" in value:
             return float(value["__float__"])
+        if "__datetime__" in value:
+            zone = get_zone(value["zone"]) if value.get("zone") else timezone(timedelta(seconds=int(value["offset"])))
+            return from_us(int(value["__datetime__"]), zone)
+        if "__date__" in value:
+            return date.fromisoformat(value["__date__"])
         if "__objects__" in value:
             out = np.empty(len(value["__objects__"]), dtype=object)
             out[:] = [_unplain(v) for v in value["__objects__"]]
@@ -225,3 +239,4 @@ def _unplain(value: Any) -> Any:
     if isinstance(value, list):
         return [_unplain(v) for v in value]
     return value
+

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 from pydantic import Field, model_validator
 
-from hrguard import Chunk, Detector, DetectorParams, Severity
-
-SWIPE = "badge.swiped"
-HOUR_US = 3_600_000_000
+from hrguard import DetectorParams, EventDetector, Severity
 
 
 class AfterHoursParams(DetectorParams):
@@ -24,40 +20,23 @@ class AfterHoursParams(DetectorParams):
         return self
 
 
-class AfterHours(Detector):
+class AfterHours(EventDetector):
     id = "badge.after_hours"
     title = "A badge swipe outside working hours"
     Params = AfterHoursParams
     default_severity = Severity.low
-    kinds = frozenset({SWIPE})
+    kinds = frozenset({"badge.swiped"})
     messages = {
-        "en": {"default": "{employee_id} swiped into door {door} at {local_time}, outside working hours "
-                          "({opens}:00-{closes}:00)"},
-        "zh": {"default": "{employee_id} 于 {local_time} 刷卡进入门禁 {door}，不在工作时间（{opens}:00-{closes}:00）内"},
+        "en": "{employee_id} swiped into door {door} at {local_time}, outside working hours ({opens}:00-{closes}:00)",
+        "zh": "{employee_id} 于 {local_time} 刷卡进入门禁 {door}，不在工作时间（{opens}:00-{closes}:00）内",
     }
 
-    def process(self, chunk: Chunk) -> None:
-        # Each event is judged on itself alone, so there is no state to carry between chunks and no
-        # timer to fire: see hrguard.kit (Latest, GrowBuf...) for detectors that need the past.
-        rows = chunk.rows(SWIPE)
-        if rows.size == 0:
-            return
-        f = chunk.frame
-        ts = f.ts[rows]
-        hour = self.ctx.clock.local_us(ts) // HOUR_US % 24  # vectorised: every swipe of the chunk at once
-        fire = np.flatnonzero((hour < self.params.opens) | (hour >= self.params.closes))
-        if fire.size == 0:
-            return
-        strings = self.ctx.strings
-        doors = chunk.col(SWIPE, "door")
-        local = self.ctx.clock.local_us(ts[fire])
-        for i, lt in zip(fire.tolist(), local.tolist()):
-            row = int(rows[i])
-            t = int(ts[i])
-            details = {"door": strings.text(int(doors[i])), "local_time": f"{lt // HOUR_US % 24:02d}:{lt // 60_000_000 % 60:02d}",
-                       "opens": self.params.opens, "closes": self.params.closes}
-            self.emit(ts=t, subject=(f.ids[row],), employee_id=strings.text(int(f.employee[row])), customer_id=None,
-                      evidence=[(t, f.ids[row])], details=details)
+    def on_event(self, ev):
+        # Each swipe is judged on itself alone: no state to keep, no timer to set. ev.ts is in the
+        # ruleset's time zone; report() takes the swipe as evidence, its id as subject, its employee.
+        p = self.params
+        if not p.opens <= ev.ts.hour < p.closes:
+            self.report(ev, door=ev.door, local_time=f"{ev.ts:%H:%M}", opens=p.opens, closes=p.closes)
 
 
 DETECTORS = (AfterHours,)

@@ -1,0 +1,1 @@
+"""hrguard plugin: approved leave (``leave.approved``) and two rules written one event at a time."""
