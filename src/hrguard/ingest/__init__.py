@@ -25,6 +25,7 @@ from ._intake import (
 )
 from ._reader import (
     Block,
+    BlockSource,
     Broken,
     IngestStats,
     Rejection,
@@ -37,6 +38,7 @@ from ._reader import (
 
 __all__ = [
     "Block",
+    "BlockSource",
     "Broken",
     "Deferred",
     "FieldCodec",
