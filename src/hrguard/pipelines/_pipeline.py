@@ -294,8 +294,11 @@ class _Reader:
         return self.get(path)[0]
 
     def value(self, val: _Value) -> tuple[bool, Any]:
+        """A field's value: a path's, or a template's text (no value when a path in it has none)."""
         if val.path is not None:
             return self.get(".".join(val.path))
+        if not all(self.has(p) for _, p in val.parts if p is not None):
+            return False, None
         return True, self.render(val)
 
     def render(self, val: _Value) -> str:
