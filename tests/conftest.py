@@ -15,7 +15,7 @@ SHARED = ROOT.parent / "shared"
 
 #: What ``make test-quick`` leaves out (marked ``slow``): end-to-end runs of the CLI and the docs'
 #: console commands in subprocesses, large generated files, the tutorial notebook, memory-growth
-#: measurements and published-benchmark reproductions. ``make test`` runs everything.
+#: measurements, published-benchmark reproductions and the full BPI 2020 log (72k events). ``make test`` runs everything.
 SLOW = (
     "tests/test_docs.py::test_console_commands_run",
     "tests/test_large.py::",
@@ -27,6 +27,7 @@ SLOW = (
     "tests/test_plugins.py::test_the_template_works",
     "tests/test_determinism.py::",
     "tests/test_odds.py::",
+    "tests/test_pipeline_presets.py::test_bpi2020_",
     "tests/test_benchmarks_peer.py::",
     "tests/test_ml_lazy_import.py::",
     "tests/test_cli.py::test_broken_pipe_is_quiet",

@@ -308,6 +308,31 @@ def test_a_plugin_registers_a_ruleset_that_rulesets_extend(tmp_path):
     assert [(r.name, getattr(r.params, "radius_m", None)) for r in rs.rules] == [("geofence.mismatch", 50.0), ("expr", None)]
 
 
+def test_a_plugin_registers_a_pipeline_that_pipelines_extend_and_scans_use(tmp_path):
+    base = tmp_path / "badges.yaml"
+    base.write_text("pipeline: badges\nsources:\n  - name: swipe\n    where: {type: swipe}\n    emit:\n"
+                    "      - {kind: attendance.punched, id: 'b-{n}', fields: {ts: at, employee_id: who},"
+                    " set: {direction: in}}\n", encoding="utf-8")
+    p = _plugin("vendor_maps", hrguard_register_pipelines=lambda register: register("badges", base))
+    engine = Engine([p], entrypoints=False)
+    assert engine.registry.pipelines["badges"].plugin == "vendor_maps"
+    assert engine.registry.pipelines["odoo"].plugin == "hrguard.plugins.builtins"  # the built-ins use the same hook
+    pl = engine.load_pipeline({"extends": "badges", "timezone": "Europe/Paris"})
+    res = engine.scan([{"type": "swipe", "n": 1, "at": "2026-04-01 09:00:00", "who": "E1"}], {"rules": []}, pipeline=pl)
+    assert res.stats.valid == 1 and not res.rejected
+
+
+def test_a_pipeline_registered_twice_is_an_error_naming_both_plugins(tmp_path):
+    f = tmp_path / "x.yaml"
+    f.write_text("sources: []\n", encoding="utf-8")
+    p = _plugin("again", hrguard_register_pipelines=lambda register: register("odoo", f))
+    with pytest.raises(PluginError, match="pipeline 'odoo' is registered by two plugins"):
+        Engine([p], entrypoints=False)
+    q = _plugin("ghost_map", hrguard_register_pipelines=lambda register: register("ghost", tmp_path / "none.yaml"))
+    with pytest.raises(PluginError, match="is not a file"):
+        Engine([q], entrypoints=False)
+
+
 # -- the hook reference and the docs for plugin authors -----------------------------------------------
 HOOKS_PAGE = ROOT / "docs" / "plugins" / "hooks.md"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .checkpoints import FileCheckpoints, SqliteCheckpoints
 from .columns import Chunk
-from .engine import Engine, ScanResult, Stream, default_engine, load_ruleset, scan
+from .engine import Engine, ScanResult, Stream, default_engine, load_pipeline, load_ruleset, scan
 from .errors import (
     ArgumentTypeError,
     ConformanceError,
@@ -20,6 +20,7 @@ from .errors import (
     MissingExtraError,
     MissingFileError,
     ModelFileError,
+    PipelineError,
     PluginError,
     Problem,
     RulesetError,
@@ -31,6 +32,7 @@ from .errors import (
 from .events import Event
 from .findings import Finding, Severity
 from .ingest import Rejection
+from .pipelines import Pipeline
 from .plugins.hookspecs import hookimpl
 from .rules import Rule, Ruleset
 from .sdk import Detector, DetectorParams, Duration, EventDetector, EventView, RuleContext
@@ -62,6 +64,8 @@ __all__ = [
     "MissingExtraError",
     "MissingFileError",
     "ModelFileError",
+    "Pipeline",
+    "PipelineError",
     "PluginError",
     "Problem",
     "Rejection",
@@ -82,6 +86,7 @@ __all__ = [
     "__version__",
     "default_engine",
     "hookimpl",
+    "load_pipeline",
     "load_ruleset",
     "scan",
 ]

@@ -9,6 +9,7 @@
     ├── MissingFileError            (also FileNotFoundError) a file hrguard was pointed at is not there
     ├── UsageError                  a command line that cannot run (exit 2): a bad option, a missing file
     ├── RulesetError                a ruleset that cannot be loaded (carries every located problem)
+    │   └── PipelineError           a mapping pipeline that cannot be loaded (the same, for a pipeline)
     ├── InvalidEventError           a rejected input record in strict mode (carries the Rejection)
     │   └── LateEventError          a streamed event behind the watermark
     ├── FieldError                  (also ValueError) one field of a record is invalid (inside validation;
@@ -114,6 +115,11 @@ class RulesetError(HrguardError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+class PipelineError(RulesetError):
+    """A mapping pipeline failed to load; ``problems`` lists every located problem found. A kind of
+    :class:`RulesetError` (pipelines are validated data like rulesets), so code that reports one reports both."""
+
+
 class InvalidEventError(HrguardError):
     """A record was rejected while strict mode was on."""
 
@@ -130,7 +136,8 @@ class FieldError(HrguardError, ValueError):
     """A validation problem of one named field, raised from a model-level check.
 
     Pydantic reports model-level checks at the record as a whole; ingest reads ``field`` from this
-    error so the rejection still names the field at fault.
+    error so the rejection still names the field at fault. A mapping pipeline raises it for the source
+    field it cannot map (``field`` empty when no one field is at fault).
     """
 
     def __init__(self, field: str, message: str):

@@ -29,9 +29,18 @@ from .. import __version__
 from ..analytics import render_trace, trace_customer
 from ..demo import run_demo
 from ..engine import default_engine, load_ruleset, scan
-from ..errors import HrguardError, InvalidArgumentError, InvalidEventError, PluginError, RulesetError, UsageError
+from ..errors import (
+    HrguardError,
+    InvalidArgumentError,
+    InvalidEventError,
+    PipelineError,
+    PluginError,
+    RulesetError,
+    UsageError,
+)
 from ..events import events_json_schema, from_us, to_duration_us, to_instant_us
 from ..findings import Finding, Severity, cell_width, pad, render_table
+from ..pipelines import pipeline_json_schema
 from ..rules import ruleset_json_schema
 from ..synth import SynthConfig, write_dataset
 
@@ -131,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "the latest ts read; later ones are rejected as late. Default: hold everything, any order")
     s.add_argument("--show-suppressed", action="store_true",
                    help="also list findings suppressed by a rule's exceptions (table and jsonl)")
+    s.add_argument("--pipeline", "-p", metavar="NAME|PATH",
+                   help="map source records (Frappe HRMS, Odoo, an XES log...) to events with this mapping "
+                        "pipeline: a path or a bundled name (frappe-hrms, odoo, bpic2020); see docs/adapters.md")
 
     v = sub.add_parser("validate", help="check a ruleset; exit 2 with file:line:col errors",
                        description="Load a ruleset (a path or a bundled name) and report every problem.")
@@ -177,9 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="share of sales reps given a misconduct scenario, 0 to 0.5 (default: 0.1; "
                          "0 for an honest company)")
 
-    sc = sub.add_parser("schema", help="print the JSON Schema of events or rulesets",
-                        description="Print a JSON Schema: 'events' (one event record) or 'ruleset' (a ruleset file).")
-    sc.add_argument("what", choices=["events", "ruleset"])
+    sc = sub.add_parser("schema", help="print the JSON Schema of events, rulesets or pipelines",
+                        description="Print a JSON Schema: 'events' (one event record), 'ruleset' (a ruleset file) "
+                                    "or 'pipeline' (a mapping pipeline file).")
+    sc.add_argument("what", choices=["events", "ruleset", "pipeline"])
     return p
 
 
@@ -249,7 +262,8 @@ def _report_ruleset_error(exc: RulesetError) -> None:
         for line in rest:
             _err(f"    {line}")
     n = len(exc.problems)
-    _err(f"invalid ruleset: {n} problem{'' if n == 1 else 's'}; nothing was loaded")
+    what = "pipeline" if isinstance(exc, PipelineError) else "ruleset"
+    _err(f"invalid {what}: {n} problem{'' if n == 1 else 's'}; nothing was loaded")
 
 
 def _plural(n: int, word: str) -> str:
@@ -260,7 +274,8 @@ def _plural(n: int, word: str) -> str:
 def cmd_scan(args: argparse.Namespace) -> int:
     events = _event_files(args.events)
     ruleset = load_ruleset(args.ruleset)
-    result = scan(events, ruleset, as_of=args.as_of, strict=args.strict, max_disorder=args.max_disorder)
+    result = scan(events, ruleset, as_of=args.as_of, strict=args.strict, max_disorder=args.max_disorder,
+                  **({"pipeline": args.pipeline} if args.pipeline else {}))
     for rej in result.rejected:
         _err(f"rejected {rej}")
     for err in result.errors:
@@ -320,6 +335,9 @@ def summary_line(result: Any) -> str:
     line = (f"{_plural(s['records'], 'record')}: {s['valid']} valid, {_plural(s['duplicates'], 'duplicate')}, "
             f"{s['rejected']} rejected; {_plural(s['findings'], 'finding')}{f' ({sev})' if sev else ''}, "
             f"{s['suppressed']} suppressed")
+    skipped = getattr(result.stats, "skipped", 0)
+    if skipped:
+        line += f"; {_plural(skipped, 'source record')} skipped by the pipeline"
     after = getattr(result.stats, "after_as_of", 0)
     if after:
         line += f"; {_plural(after, 'event')} after the as-of time ignored"
@@ -468,6 +486,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
     engine = default_engine()
     if args.what == "events":
         schema = events_json_schema(tuple(engine.kinds.values()))
+    elif args.what == "pipeline":
+        schema = pipeline_json_schema()
     else:
         schema = ruleset_json_schema(engine)
     print(json.dumps(schema, indent=2, ensure_ascii=False))

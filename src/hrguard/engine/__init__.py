@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ._batch import GcFreezer
 from ._bounded import BoundedScan
-from ._engine import Engine, default_engine, load_ruleset, scan
+from ._engine import Engine, default_engine, load_pipeline, load_ruleset, scan
 from ._result import ScanResult
 from ._runner import DEFAULT_CHUNK, Runner
 from ._stream import STATE_FORMAT, Drained, Outcome, Released, Stream
@@ -30,6 +30,7 @@ __all__ = [
     "STATE_FORMAT",
     "Stream",
     "default_engine",
+    "load_pipeline",
     "load_ruleset",
     "scan",
 ]

@@ -18,6 +18,8 @@ from .. import plugins as _plugins
 from ..columns import Frame, KindLayout
 from ..events import Event, to_instant_us
 from ..ingest import Intake, Schema
+from ..pipelines import MappedRecords, Pipeline
+from ..pipelines import load_pipeline as _load_pipeline_with
 from ..rules import Ruleset
 from ..rules import load_ruleset as _load_ruleset_with
 from ..sdk import Detector
@@ -61,8 +63,12 @@ class Engine:
         """A ruleset (a bundled name, a path or a mapping) loaded with this engine's detectors."""
         return _load_ruleset_with(source, self)
 
+    def load_pipeline(self, source: Any) -> Pipeline:
+        """A mapping pipeline (a bundled name, a path or a mapping) loaded with this engine's kinds."""
+        return _load_pipeline_with(source, self)
+
     def scan(self, events: Any, ruleset: Any = "sales", as_of: Any = None, *, strict: bool = False,
-             chunk_size: int = DEFAULT_CHUNK, max_disorder: Any = None) -> ScanResult:
+             chunk_size: int = DEFAULT_CHUNK, max_disorder: Any = None, pipeline: Any = None) -> ScanResult:
         """Judge ``events`` (a path, paths, a file, or an iterable of dicts/models) at ``as_of``.
 
         ``as_of`` is an instant and ``max_disorder`` a duration, read by hrguard's one policy
@@ -72,8 +78,13 @@ class Engine:
         :class:`BoundedScan`. The findings are the same as without it whenever no event arrives more
         than ``max_disorder`` behind the latest ``ts`` read before it; an event later than that is
         rejected as late (reported and counted).
+
+        ``pipeline`` (a :class:`~hrguard.pipelines.Pipeline`, bundled name, path or mapping) maps source
+        records to events first: see :mod:`hrguard.pipelines`.
         """
         rs = ruleset if isinstance(ruleset, Ruleset) else self.load_ruleset(ruleset)
+        if pipeline is not None:
+            events = MappedRecords(self.load_pipeline(pipeline), events)
         given_as_of = to_instant_us(as_of, what="as_of") if as_of is not None else None  # checked before reading
         if max_disorder is not None:
             return BoundedScan(self, rs, max_disorder, strict=strict, chunk_size=chunk_size).run(events, as_of)
@@ -87,8 +98,8 @@ class Engine:
         return judge(frame, rs, intake, as_of, chunk_size=chunk_size)
 
     def stream(self, ruleset: Any = "sales", allowed_lateness: Any = "0s", *, strict: bool = False,
-               batch: int = 1) -> Stream:
-        return Stream(ruleset, allowed_lateness, engine=self, strict=strict, batch=batch)
+               batch: int = 1, pipeline: Any = None) -> Stream:
+        return Stream(ruleset, allowed_lateness, engine=self, strict=strict, batch=batch, pipeline=pipeline)
 
 
 def default_engine() -> Engine:
@@ -105,15 +116,23 @@ def load_ruleset(source: Any, engine: Engine | None = None) -> Ruleset:
     return (engine or default_engine()).load_ruleset(source)
 
 
+def load_pipeline(source: Any, engine: Engine | None = None) -> Pipeline:
+    """Load a mapping pipeline from a path, a bundled name (``"odoo"``) or a mapping with ``engine``'s kinds
+    (default: :func:`default_engine`); raise :class:`~hrguard.PipelineError` listing every problem."""
+    return (engine or default_engine()).load_pipeline(source)
+
+
 def scan(events: Any, ruleset: Any = "sales", as_of: Any = None, *, strict: bool = False,
-         engine: Engine | None = None, chunk_size: int = DEFAULT_CHUNK, max_disorder: Any = None) -> ScanResult:
+         engine: Engine | None = None, chunk_size: int = DEFAULT_CHUNK, max_disorder: Any = None,
+         pipeline: Any = None) -> ScanResult:
     """Scan ``events`` with ``ruleset`` (a Ruleset, bundled name or path) at ``as_of``.
 
     ``max_disorder="1d"`` scans in bounded memory (see :class:`BoundedScan`): same findings as long
     as no event arrives more than that behind the latest ``ts`` read before it; later ones are
-    rejected as late.
+    rejected as late. ``pipeline`` maps source records (Frappe HRMS, Odoo, XES...) to events first.
     """
     if isinstance(ruleset, Ruleset):
         engine = engine or ruleset.engine
     engine = engine or default_engine()
-    return engine.scan(events, ruleset, as_of, strict=strict, chunk_size=chunk_size, max_disorder=max_disorder)
+    return engine.scan(events, ruleset, as_of, strict=strict, chunk_size=chunk_size, max_disorder=max_disorder,
+                       pipeline=pipeline)

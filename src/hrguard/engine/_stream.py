@@ -21,7 +21,8 @@ from ..columns import NULL_CODE, Chunk, positions
 from ..errors import ArgumentTypeError, DetectorError, InvalidArgumentError, StateError
 from ..events import Event, format_duration, from_us, to_duration_us, to_instant_us, to_us
 from ..findings import Finding
-from ..ingest import IngestStats, Intake, Rejection, tenant_key
+from ..ingest import Broken, IngestStats, Intake, Rejection, tenant_key
+from ..pipelines import SKIP
 from ..rules import Ruleset, fingerprint
 from . import _default
 from ._result import ScanResult
@@ -260,7 +261,7 @@ class Stream:
 
     def __init__(self, ruleset: Any = "sales", allowed_lateness: Any = "0s", *, engine: Engine | None = None,
                  strict: bool = False, batch: int = 1, sinks: Iterable[Any] = (), max_ahead: Any = None,
-                 keep: bool = True):
+                 keep: bool = True, pipeline: Any = None):
         if not isinstance(keep, bool):
             raise ArgumentTypeError("keep", f"expected True or False, got {type(keep).__name__}")
         self.keep = keep
@@ -274,6 +275,7 @@ class Stream:
             engine = ruleset.engine if isinstance(ruleset, Ruleset) else _default.engine()
         self.engine = engine
         self.ruleset = ruleset if isinstance(ruleset, Ruleset) else self.engine.load_ruleset(ruleset)
+        self.pipeline = None if pipeline is None else self.engine.load_pipeline(pipeline)  # maps each record pushed
         self.sinks = list(sinks)
         for i, sink in enumerate(self.sinks):
             if not callable(getattr(sink, "write", None)):
@@ -386,7 +388,10 @@ class Stream:
 
     def push(self, event: Any) -> Released:
         """Add one event (a dict or model); return the findings that became true (``.outcome`` says what
-        became of the event)."""
+        became of the event). With a ``pipeline``, ``event`` is a source record: each event it maps to is
+        pushed (``.outcomes`` has one per event; a record the pipeline skips has none)."""
+        if self.pipeline is not None:
+            return self.push_many([event])
         with self._lock:
             found, outcome = self._tenant(_tenant_of(event)).push(event)
             return self._out(found, (outcome,))
@@ -395,11 +400,33 @@ class Stream:
         with self._lock:
             found: list[Finding] = []
             outcomes = []
-            for e in events:
+            for e in self._mapped(events):
+                if isinstance(e, Outcome):
+                    outcomes.append(e)
+                    continue
                 f, o = self._tenant(_tenant_of(e)).push(e)
                 found.extend(f)
                 outcomes.append(o)
             return self._out(found, outcomes)
+
+    def _mapped(self, records: Iterable[Any]) -> Iterable[Any]:
+        """The events of ``records`` through the pipeline (the records themselves without one); a record it
+        cannot map is rejected (counted by the default tenant, at its position) and yields its Outcome."""
+        if self.pipeline is None:
+            yield from records
+            return
+        intake = self._tenants[""].intake
+        for record in records:
+            out = self.pipeline.map(record)
+            if out is SKIP:
+                intake.stats.skipped += 1
+            elif isinstance(out, Broken):
+                intake.stats.received += 1
+                rej = Rejection(intake.stats.received, out.id, out.field, out.message, "<stream>")
+                intake.reject(rej)
+                yield Outcome("rejected", out.id, None, rej)
+            else:
+                yield from out
 
     def advance_to(self, ts: Any) -> Released:
         """Time has reached ``ts``: everything due at or before ``ts - allowed_lateness`` fires, including
@@ -484,11 +511,11 @@ class Stream:
     @classmethod
     def restore(cls, store: Any, key: str, ruleset: Any = "sales", allowed_lateness: Any = "0s", *,
                 engine: Engine | None = None, strict: bool = False, batch: int = 1, sinks: Iterable[Any] = (),
-                max_ahead: Any = None, keep: bool = True) -> Stream:
+                max_ahead: Any = None, keep: bool = True, pipeline: Any = None) -> Stream:
         """A stream continuing from the newest checkpoint of ``key`` in ``store`` (a new stream when there is
         none). The ruleset, plugins, ``allowed_lateness`` and ``batch`` must be those it was saved with."""
         stream = cls(ruleset, allowed_lateness, engine=engine, strict=strict, batch=batch, sinks=sinks,
-                     max_ahead=max_ahead, keep=keep)
+                     max_ahead=max_ahead, keep=keep, pipeline=pipeline)
         saved = store.load(key, fingerprint=fingerprint(stream.ruleset))
         if saved is not None:
             stream.load_state_dict(saved[1])

@@ -26,6 +26,7 @@ from ._intake import (
 )
 from ._reader import (
     Block,
+    BlockSource,
     Broken,
     IngestStats,
     Rejection,
@@ -38,6 +39,7 @@ from ._reader import (
 
 __all__ = [
     "Block",
+    "BlockSource",
     "Broken",
     "Deferred",
     "FieldCodec",

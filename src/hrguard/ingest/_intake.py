@@ -460,6 +460,7 @@ class Intake:
     # -- one block ----------------------------------------------------------------------------------------
     def take(self, block: Block) -> None:
         """Take one block: every record becomes a held event, a duplicate or a rejection, in order."""
+        self.stats.skipped += block.skipped
         if not block.values:
             return
         # the block's transient objects (Structs, tuples, lists) make no reference cycles, but as

@@ -82,15 +82,18 @@ class IngestStats:
     duplicates: int = 0
     rejected: int = 0
     late: int = 0  # rejected because they arrived behind a stream's watermark (included in rejected)
+    skipped: int = 0  # source records a mapping pipeline skips on purpose (a ``skip: true`` source; not in received)
     after_as_of: int = 0  # valid events later than the scan's as-of time (ignored entirely)
 
 
 @dataclass
 class Broken:
-    """A record that could not be read as JSON: the problem, and its id when it can be read off the text."""
+    """A record that could not be read (as JSON, or by a mapping pipeline): the problem, its id when it
+    can be read off the record, and the field at fault when one is."""
 
     message: str
     id: str | None = None
+    field: str | None = None
 
 
 @dataclass
@@ -109,6 +112,7 @@ class Block:
     items: list[int | None] | None = None
     lines_are_json: bool = False
     fresh: bool = False
+    skipped: int = 0  # source records a mapping pipeline skipped on purpose while making this block
 
     def item(self, i: int) -> int | None:
         return self.items[i] if self.items is not None else None
@@ -281,13 +285,25 @@ def _records(values: Any, source: str, size: int) -> Iterator[Block]:
         yield Block(source, block, range(start, start + len(block)))
 
 
+class BlockSource:
+    """Input that reads itself into :class:`Block` s (a mapping pipeline's output: see
+    :mod:`hrguard.pipelines`); :func:`read_blocks` hands it the block size."""
+
+    def blocks(self, size: int) -> Iterator[Block]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
 def read_blocks(events: Any, size: int = 8192) -> Iterator[Block]:
     """Blocks of about ``size`` records of anything ``scan`` accepts: a path (``"-"`` is stdin),
-    several paths, a binary or text file of JSON Lines or a JSON array, or an iterable of records.
+    several paths, a binary or text file of JSON Lines or a JSON array, an iterable of records, or a
+    :class:`BlockSource`.
 
     For JSON Lines a record's number is its line in the file; for a JSON array the line where the
     item starts (and its position in the array); for Python records their 1-based position.
     """
+    if isinstance(events, BlockSource):
+        yield from events.blocks(size)
+        return
     if isinstance(events, (str, os.PathLike)):
         yield from _path(events, size)
         return
@@ -398,7 +414,7 @@ def _describe(exc: ValidationError) -> tuple[str | None, str]:
 def validate(value: Any, kinds: dict[str, type[Event]]) -> Event | tuple[str | None, str | None, str]:
     """One record through its kind's model: the event, or ``(id, field, message)`` of its rejection."""
     if isinstance(value, Broken):
-        return value.id, None, value.message
+        return value.id, value.field, value.message
     if isinstance(value, Event):
         return value
     if isinstance(value, BaseModel):

@@ -62,6 +62,7 @@ class Registry:
     kinds: dict[str, Registered] = field(default_factory=dict)
     detectors: dict[str, Registered] = field(default_factory=dict)
     rulesets: dict[str, Registered] = field(default_factory=dict)
+    pipelines: dict[str, Registered] = field(default_factory=dict)
     distributions: dict[str, tuple[str, str]] = field(default_factory=dict)
     """Plugin name -> ``(distribution name, version)`` of each plugin loaded from an entry point."""
 
@@ -115,6 +116,12 @@ def _check_ruleset(item: Any) -> None:
     name, path = item
     if not isinstance(name, str) or not Path(path).is_file():
         raise PluginError(f"ruleset {name!r}: {path} is not a file")
+
+
+def _check_pipeline(item: Any) -> None:
+    name, path = item
+    if not isinstance(name, str) or not Path(path).is_file():
+        raise PluginError(f"pipeline {name!r}: {path} is not a file")
 
 
 def _norm(name: str) -> str:
@@ -200,6 +207,7 @@ def load(plugins: Iterable[object] = (), *, entrypoints: bool | None = None) -> 
         ("hrguard_register_event_kinds", reg.kinds, "event kind", lambda m: m.KIND, _check_kind),
         ("hrguard_register_detectors", reg.detectors, "detector", lambda c: c.id, _check_detector),
         ("hrguard_register_rulesets", reg.rulesets, "ruleset", lambda t: t[0], _check_ruleset),
+        ("hrguard_register_pipelines", reg.pipelines, "pipeline", lambda t: t[0], _check_pipeline),
     ):
         _call_registration(pm, hook, table, what, key, check, reg.distributions)
     return pm, reg

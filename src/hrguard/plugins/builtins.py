@@ -1,4 +1,4 @@
-"""hrguard's own plugin: the spec's event kinds, the built-in detectors and the bundled rulesets.
+"""hrguard's own plugin: the spec's event kinds, the built-in detectors, the bundled rulesets and mapping pipelines.
 
 It registers through exactly the hooks a vendor's plugin uses (see :mod:`hrguard.plugins.hookspecs`).
 """
@@ -13,6 +13,7 @@ from ..events import BUILTIN_KINDS
 from .hookspecs import hookimpl
 
 RULESETS_DIR = Path(__file__).resolve().parent.parent / "rulesets"  # the package's data, beside hrguard/__init__.py
+PIPELINES_DIR = Path(__file__).resolve().parent.parent / "pipelines" / "presets"
 
 
 @hookimpl
@@ -30,4 +31,10 @@ def hrguard_register_detectors(register: Callable) -> None:
 @hookimpl
 def hrguard_register_rulesets(register: Callable) -> None:
     for path in sorted(RULESETS_DIR.glob("*.yaml")):
+        register(path.stem, path)
+
+
+@hookimpl
+def hrguard_register_pipelines(register: Callable) -> None:
+    for path in sorted(PIPELINES_DIR.glob("*.yaml")):
         register(path.stem, path)

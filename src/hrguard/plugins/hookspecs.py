@@ -9,7 +9,8 @@ Registration hooks receive a ``register`` callable and return nothing. Each call
 thing; registering a name that another plugin already registered is an error naming both plugins
 (never a silent override, and a plugin cannot replace a built-in). Hooks are called once per engine,
 plugin by plugin, in the order the plugins were registered (the built-ins, then installed plugins,
-then plugins given in code), and hook by hook (event kinds, then detectors, then rulesets), so a
+then plugins given in code), and hook by hook (event kinds, then detectors, then rulesets, then
+mapping pipelines), so a
 plugin that raises is reported by name. docs/plugins/hooks.md is the reference for plugin authors;
 a test fails when a hook here is missing from it.
 """
@@ -53,4 +54,15 @@ def hrguard_register_rulesets(register: Callable[[str, Path], None]) -> None:
 
     Called once when an engine loads its plugins. ``name`` is how ``--ruleset``,
     ``load_ruleset(name)`` and ``extends:`` refer to it.
+    """
+
+
+@hookspec
+def hrguard_register_pipelines(register: Callable[[str, Path], None]) -> None:
+    """Register bundled mapping pipelines: call ``register(name, path)`` with a pipeline YAML file shipped by
+    the plugin (see :mod:`hrguard.pipelines`).
+
+    Called once when an engine loads its plugins, after the rulesets. ``name`` is how ``--pipeline``,
+    ``load_pipeline(name)``, ``scan(..., pipeline=name)`` and a pipeline's ``extends:`` refer to it. The
+    file is loaded (and validated against the engine's event kinds) when it is first used.
     """

@@ -1,4 +1,4 @@
-"""The plugin hrguard loads (entry point ``expense`` of the ``hrguard`` group): three hook implementations."""
+"""The plugin hrguard loads (entry point ``expense`` of the ``hrguard`` group): four hook implementations."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from hrguard import hookimpl
 from . import DETECTORS, KINDS
 
 RULESETS = Path(__file__).parent / "rulesets"
+PIPELINES = Path(__file__).parent / "pipelines"
 
 
 @hookimpl
@@ -27,4 +28,10 @@ def hrguard_register_detectors(register: Callable) -> None:
 @hookimpl
 def hrguard_register_rulesets(register: Callable) -> None:
     for path in sorted(RULESETS.glob("*.yaml")):
+        register(path.stem, path)
+
+
+@hookimpl
+def hrguard_register_pipelines(register: Callable) -> None:
+    for path in sorted(PIPELINES.glob("*.yaml")):
         register(path.stem, path)
