@@ -25,6 +25,7 @@ from .errors import (
     RulesetError,
     StateError,
     UnknownNameError,
+    UnsupportedInputError,
     UsageError,
 )
 from .events import Event
@@ -74,6 +75,7 @@ __all__ = [
     "SqliteSink",
     "Stream",
     "UnknownNameError",
+    "UnsupportedInputError",
     "UsageError",
     "__version__",
     "default_engine",

@@ -20,7 +20,7 @@ from ..columns import NULL_CODE, Chunk, positions
 from ..errors import ArgumentTypeError, DetectorError, InvalidArgumentError, StateError
 from ..events import Event, format_duration, from_us, to_duration_us, to_instant_us, to_us
 from ..findings import Finding
-from ..ingest import IngestStats, Intake, Rejection, tenant_key
+from ..ingest import IngestStats, Intake, Rejection, pushed_records, tenant_key
 from ..rules import Ruleset, fingerprint
 from . import _default
 from ._result import ScanResult
@@ -94,11 +94,11 @@ class _Tenant:
                 f"(allowed_lateness {format_duration(self.stream.lateness)}); events that old are already judged. "
                 f"Raise allowed_lateness to accept such delays.")
 
-    def push(self, event: Any) -> tuple[list[Finding], Outcome]:
+    def push(self, event: Any, source: str | None = None, row: int | None = None) -> tuple[list[Finding], Outcome]:
         intake = self.intake
         stats = intake.stats
         before = (stats.duplicates, stats.rejected, stats.late)
-        ev = intake.admit(event)
+        ev = intake.admit(event) if row is None else intake.admit(event, source or "<stream>", row)
         if ev is None:  # rejected (also as late) or a duplicate: counted
             if stats.duplicates != before[0]:
                 return [], Outcome("duplicate", _id_of(event), self.name or None)
@@ -351,11 +351,15 @@ class Stream:
             return self._out(found, (outcome,))
 
     def push_many(self, events: Iterable[Any]) -> Released:
+        """Push each record of ``events`` in turn (:meth:`push`): an iterable of records, or a table (a
+        pandas or polars DataFrame, a pyarrow Table, a Parquet file's path) read row by row as
+        ``hrguard.scan`` reads it, each rejection located by its row. The findings released by all of
+        them, with an outcome per record."""
         with self._lock:
             found: list[Finding] = []
             outcomes = []
-            for e in events:
-                f, o = self._tenant(_tenant_of(e)).push(e)
+            for e, source, row in pushed_records(events, self.engine.kinds):
+                f, o = self._tenant(_tenant_of(e)).push(e, source, row)
                 found.extend(f)
                 outcomes.append(o)
             return self._out(found, outcomes)
