@@ -22,6 +22,7 @@ from ._intake import (
     builder_keys,
     tenant_key,
     tenant_keys,
+    watch_blocks,
 )
 from ._tables import (
     date_fields,
@@ -72,4 +73,5 @@ __all__ = [
     "tenant_key",
     "tenant_keys",
     "validate",
+    "watch_blocks",
 ]

@@ -37,6 +37,8 @@ import hashlib
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import msgspec
@@ -63,6 +65,20 @@ LateMessage = Callable[[int], str]
 it was judged against is :attr:`Intake.late_clock`)."""
 
 _ESC = "\x00"
+
+_WATCHERS: ContextVar[tuple[Callable[[Block], None], ...]] = ContextVar("hrguard_block_watchers", default=())
+
+
+@contextmanager
+def watch_blocks(callback: Callable[[Block], None]) -> Iterator[None]:
+    """While the ``with`` lasts (in this thread or task), ``callback(block)`` is called with every block an
+    :class:`Intake` has taken, whatever entry point reads (``scan``, a bounded scan, features): how the
+    command line draws its progress bar without a parameter on every function that reads events."""
+    token = _WATCHERS.set((*_WATCHERS.get(), callback))
+    try:
+        yield
+    finally:
+        _WATCHERS.reset(token)
 
 
 def tenant_key(rid: str, tenant: str | None) -> str:
@@ -243,9 +259,13 @@ class Intake:
     # -- reading ------------------------------------------------------------------------------------------
     def read(self, events: Any, size: int = 8192) -> Iterator[Block]:
         """Take everything ``events`` holds (see :func:`~hrguard.ingest.read_blocks`), a block at a time;
-        yields each block once taken, so that the caller can release events in between."""
+        yields each block once taken, so that the caller can release events in between. Each block taken
+        is shown to the callbacks of :func:`watch_blocks` (a progress bar)."""
+        watchers = _WATCHERS.get()
         for block in read_blocks(events, size, self.kinds):
             self.take(block)
+            for watch in watchers:
+                watch(block)
             yield block
 
     def frame(self, events: Any, as_of: int | None = None) -> Frame:
