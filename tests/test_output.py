@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -220,6 +221,22 @@ def test_progress_shows_the_share_read_after_a_delay_and_clears(tmp_path):
     assert "100 records read; judging..." in stream.getvalue()
     bar.close()
     assert stream.getvalue().endswith("\r" + " " * (len(stream.getvalue().rsplit("\r", 2)[-2])) + "\r")
+
+
+def test_progress_keeps_drawing_while_no_block_arrives(tmp_path):
+    path = tmp_path / "e.jsonl"
+    path.write_bytes(b'{"id": "e1"}\n' * 10)
+    stream = _Tty()
+    bar = Progress(stream, [str(path)], delay=0.0, every=0.01).start()
+    bar(Block(str(path), [b'{"id": "e1"}\n'] * 10, range(1, 11), lines_are_json=True))
+    deadline = time.monotonic() + 5
+    while stream.getvalue().count("judging") < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    bar.close()
+    assert stream.getvalue().count("judging") >= 2  # redrawn by the thread, no block since
+    after = stream.getvalue()
+    time.sleep(0.05)
+    assert stream.getvalue() == after and after.endswith("\r")  # stopped, line cleared
 
 
 def test_progress_of_stdin_counts_without_a_share():

@@ -271,7 +271,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
             raise UsageError("--format parquet writes a file: give it with --out FILE")
         require_pyarrow()  # before the scan, not after it
     ruleset = load_ruleset(args.ruleset)
-    bar = Progress(sys.stderr, args.events) if not args.no_progress and wanted(sys.stderr) else None
+    bar = Progress(sys.stderr, args.events).start() if not args.no_progress and wanted(sys.stderr) else None
     try:
         with watch_blocks(bar) if bar is not None else contextlib.nullcontext():
             result = scan(events, ruleset, as_of=args.as_of, strict=args.strict, max_disorder=args.max_disorder)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,9 +47,13 @@ class Progress:
         self.total = sum(self.sizes.values()) if "-" not in paths else None
         self.done: dict[str, float] = {}  # source -> bytes done (its share of its size, for Parquet)
         self.events = 0
-        self.start = clock()
+        self.began = clock()
         self.last = -1e9
         self.drawn = False
+        self.closed = False
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def __call__(self, block: Block) -> None:
         """Count a block taken; redraw when it is time."""
@@ -59,10 +64,26 @@ class Progress:
             self.done[src] = self.done.get(src, 0.0) + sum(map(len, block.values))
         elif src in self.rows and self.rows[src] > 0:
             self.done[src] = self.done.get(src, 0.0) + self.sizes[src] * n / self.rows[src]
-        now = self.clock()
-        if now - self.start >= self.delay and now - self.last >= self.every:
-            self.last = now
-            self.draw(now)
+        self.tick()
+
+    def tick(self) -> None:
+        """Redraw if it is time (after each block, and from :meth:`start`'s thread while the rules judge)."""
+        with self._lock:
+            now = self.clock()
+            if not self.closed and now - self.began >= self.delay and now - self.last >= self.every:
+                self.last = now
+                self.draw(now)
+
+    def start(self) -> Progress:
+        """Keep redrawing from a daemon thread too, so the bar moves while no block arrives (the rules judging
+        after everything was read)."""
+        def run() -> None:
+            while not self._stop.wait(self.every):
+                self.tick()
+
+        self._thread = threading.Thread(target=run, name="hrguard-progress", daemon=True)
+        self._thread.start()
+        return self
 
     def fraction(self) -> float | None:
         if not self.total:
@@ -70,7 +91,7 @@ class Progress:
         return min(1.0, sum(self.done.values()) / self.total)
 
     def line(self, now: float, width: int) -> str:
-        elapsed = max(now - self.start, 1e-9)
+        elapsed = max(now - self.began, 1e-9)
         rate = self.events / elapsed
         head = f"{self.events:,} records, {rate:,.0f}/s"
         frac = self.fraction()
@@ -92,6 +113,15 @@ class Progress:
         self.drawn = True
 
     def close(self) -> None:
+        """Stop redrawing and clear the line."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        with self._lock:
+            self.closed = True
+            self._clear()
+
+    def _clear(self) -> None:
         if self.drawn:
             width = shutil.get_terminal_size((80, 24)).columns - 1
             self.stream.write("\r" + " " * width + "\r")
