@@ -27,6 +27,7 @@ from .errors import (
     StateError,
     UnknownFieldError,
     UnknownNameError,
+    UnsupportedInputError,
     UsageError,
 )
 from .events import Event
@@ -82,6 +83,7 @@ __all__ = [
     "Stream",
     "UnknownFieldError",
     "UnknownNameError",
+    "UnsupportedInputError",
     "UsageError",
     "__version__",
     "default_engine",

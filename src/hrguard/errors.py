@@ -4,6 +4,8 @@
     ├── InvalidArgumentError        (also ValueError) a value given to a function, a command-line option
     │   │                           or a parameter that hrguard cannot accept; names the argument
     │   ├── ArgumentTypeError       (also TypeError) ... because it is of a type that is never accepted
+    │   │   └── UnsupportedInputError   events of a type a scan or stream cannot read (a dict, a LazyFrame);
+    │   │                           names the type and what to pass instead
     │   └── UnknownNameError        (also KeyError) a name that is not there (a rule, a check, a parameter)
     ├── UnknownFieldError           (also AttributeError) a field an event's kind does not have (ev.nope)
     ├── MissingFileError            (also FileNotFoundError) a file hrguard was pointed at is not there
@@ -55,6 +57,17 @@ class InvalidArgumentError(HrguardError, ValueError):
 
 class ArgumentTypeError(InvalidArgumentError, TypeError):
     """A value of a type the argument never accepts (a list where a time is expected)."""
+
+
+class UnsupportedInputError(ArgumentTypeError):
+    """Events given as an object hrguard cannot read as records: a single dict, bytes, a table type it does
+    not know (a polars ``LazyFrame``, a pandas ``Series``), something not iterable. The message names the
+    object's type and what to pass instead; nothing was read."""
+
+    def __init__(self, obj: object, hint: str, argument: str = "events"):
+        t = type(obj)
+        self.type_name = f"{t.__module__}.{t.__qualname__}"
+        super().__init__(argument, f"cannot read a {t.__name__} ({self.type_name}) as events: {hint}")
 
 
 class UnknownNameError(InvalidArgumentError, KeyError):

@@ -16,6 +16,7 @@ summary, errors) goes to stderr, so ``--format jsonl`` output can be piped as it
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -39,10 +40,12 @@ from ..errors import (
     UsageError,
 )
 from ..events import events_json_schema, from_us, to_duration_us, to_instant_us
-from ..findings import Finding, Severity, cell_width, pad, render_table
+from ..findings import Finding, Severity, cell_width, pad, render_table, require_pyarrow, to_csv, to_parquet
+from ..ingest import watch_blocks
 from ..pipelines import pipeline_json_schema
 from ..rules import ruleset_json_schema
 from ..synth import SynthConfig, write_dataset
+from ._progress import Progress, wanted
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_REJECTED, EXIT_DETECTOR = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
@@ -125,13 +128,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("scan", help="scan JSON Lines / JSON files of events and print the findings",
                        description="Scan events (JSON Lines or a JSON array; '-' reads stdin) with a ruleset.")
-    s.add_argument("events", nargs="+", metavar="EVENTS", help="event files (.jsonl or a JSON array); '-' reads stdin")
+    s.add_argument("events", nargs="+", metavar="EVENTS",
+                   help="event files (.jsonl or a JSON array; .parquet: a Parquet table); '-' reads stdin")
     s.add_argument("--ruleset", "-r", default="sales", help="ruleset path or bundled name (default: sales)")
     s.add_argument("--as-of", type=_instant, metavar="TS",
                    help="evaluate at this RFC 3339 time, e.g. 2026-04-20T18:00:00+08:00 (default: the latest event's ts)")
-    s.add_argument("--format", "-f", choices=["table", "jsonl", "json"], default="table",
-                   help="table (default, for people), jsonl (one finding per line) or json (one document)")
-    s.add_argument("--out", "-o", metavar="PATH", help="write findings to PATH instead of stdout")
+    s.add_argument("--format", "-f", choices=["table", "jsonl", "json", "csv", "parquet"], default="table",
+                   help="table (default, for people), jsonl (one finding per line), json (one document), csv "
+                        "(one row per finding, for spreadsheets) or parquet (needs --out and pyarrow)")
+    s.add_argument("--out", "--output", "-o", metavar="PATH", help="write findings to PATH instead of stdout")
+    s.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (one is drawn on stderr only when it is a terminal, for long scans)")
     s.add_argument("--fail-on", choices=[x.value for x in Severity], metavar="SEVERITY",
                    help="exit 1 when a finding is at least this severe (info, low, medium, high, critical)")
     s.add_argument("--strict", action="store_true", help="stop at the first rejected record (exit 3)")
@@ -273,9 +280,19 @@ def _plural(n: int, word: str) -> str:
 # -- scan ----------------------------------------------------------------------------------------
 def cmd_scan(args: argparse.Namespace) -> int:
     events = _event_files(args.events)
+    if args.format == "parquet":
+        if not args.out:
+            raise UsageError("--format parquet writes a file: give it with --out FILE")
+        require_pyarrow()  # before the scan, not after it
     ruleset = load_ruleset(args.ruleset)
-    result = scan(events, ruleset, as_of=args.as_of, strict=args.strict, max_disorder=args.max_disorder,
-                  **({"pipeline": args.pipeline} if args.pipeline else {}))
+    bar = Progress(sys.stderr, args.events).start() if not args.no_progress and wanted(sys.stderr) else None
+    try:
+        with watch_blocks(bar) if bar is not None else contextlib.nullcontext():
+            result = scan(events, ruleset, as_of=args.as_of, strict=args.strict, max_disorder=args.max_disorder,
+                          **({"pipeline": args.pipeline} if args.pipeline else {}))
+    finally:
+        if bar is not None:
+            bar.close()
     for rej in result.rejected:
         _err(f"rejected {rej}")
     for err in result.errors:
@@ -286,6 +303,12 @@ def cmd_scan(args: argparse.Namespace) -> int:
     shown = result.findings
     if args.show_suppressed and result.suppressed:
         shown = sorted(result.findings + result.suppressed, key=Finding.sort_key)
+    if args.format in ("csv", "parquet"):  # files people open: see hrguard.findings.to_csv / to_parquet
+        target = args.out or sys.stdout
+        (to_csv if args.format == "csv" else to_parquet)(shown, target)
+        if not args.out:
+            sys.stdout.flush()
+        return _scan_end(args, result)
     out: TextIO = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
     try:
         if args.format == "jsonl":
@@ -310,6 +333,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
     finally:
         if args.out:
             out.close()
+    return _scan_end(args, result)
+
+
+def _scan_end(args: argparse.Namespace, result: Any) -> int:
+    """The summary line and the exit code of a scan."""
     _err(summary_line(result))
     if result.errors:
         return EXIT_DETECTOR

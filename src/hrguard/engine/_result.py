@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import DetectorError
-from ..findings import Finding, Severity, to_html, to_pandas
+from ..findings import Finding, Severity, to_csv, to_html, to_pandas, to_parquet
 from ..ingest import IngestStats, Rejection
 
 
@@ -44,6 +44,17 @@ class ScanResult:
     def to_pandas(self, suppressed: bool = False) -> Any:
         """The findings as a pandas DataFrame, one row per finding (:func:`hrguard.findings.to_pandas`)."""
         return to_pandas(self, suppressed=suppressed)
+
+    def to_csv(self, target: Any, *, suppressed: bool = False, bom: bool | None = None) -> int:
+        """Write the findings as CSV, one row per finding, to a path or a text stream; how many were
+        written (:func:`hrguard.findings.to_csv`: evidence joined, details as JSON and flattened into
+        ``details.*`` columns, UTF-8 with a byte order mark in a file, for Excel)."""
+        return to_csv(self, target, suppressed=suppressed, bom=bom)
+
+    def to_parquet(self, path: Any, *, suppressed: bool = False) -> int:
+        """Write the findings to a Parquet file (:func:`hrguard.findings.to_parquet`; needs pyarrow, the
+        ``tables`` extra); how many were written."""
+        return to_parquet(self, path, suppressed=suppressed)
 
     def _repr_html_(self) -> str:
         return to_html(self)

@@ -21,7 +21,7 @@ from ..columns import NULL_CODE, Chunk, positions
 from ..errors import ArgumentTypeError, DetectorError, InvalidArgumentError, StateError
 from ..events import Event, format_duration, from_us, to_duration_us, to_instant_us, to_us
 from ..findings import Finding
-from ..ingest import Broken, IngestStats, Intake, Rejection, tenant_key
+from ..ingest import Broken, IngestStats, Intake, Rejection, pushed_records, tenant_key
 from ..pipelines import SKIP
 from ..rules import Ruleset, fingerprint
 from . import _default
@@ -108,11 +108,11 @@ class _Tenant:
                 f"(allowed_lateness {format_duration(self.stream.lateness)}); events that old are already judged. "
                 f"Raise allowed_lateness to accept such delays.")
 
-    def push(self, event: Any) -> tuple[list[Finding], Outcome]:
+    def push(self, event: Any, source: str | None = None, row: int | None = None) -> tuple[list[Finding], Outcome]:
         intake = self.intake
         stats = intake.stats
         before = (stats.duplicates, stats.rejected, stats.late)
-        ev = intake.admit(event)
+        ev = intake.admit(event) if row is None else intake.admit(event, source or "<stream>", row)
         if ev is None:  # rejected (also as late) or a duplicate: counted
             if stats.duplicates != before[0]:
                 return [], Outcome("duplicate", _id_of(event), self.name or None)
@@ -397,26 +397,32 @@ class Stream:
             return self._out(found, (outcome,))
 
     def push_many(self, events: Iterable[Any]) -> Released:
+        """Push each record of ``events`` in turn (:meth:`push`): an iterable of records, or a table (a
+        pandas or polars DataFrame, a pyarrow Table, a Parquet file's path) read row by row as
+        ``hrguard.scan`` reads it, each rejection located by its row. The findings released by all of
+        them, with an outcome per record."""
         with self._lock:
             found: list[Finding] = []
             outcomes = []
-            for e in self._mapped(events):
-                if isinstance(e, Outcome):
-                    outcomes.append(e)
+            for item in self._mapped(pushed_records(events, self.engine.kinds)):
+                if isinstance(item, Outcome):
+                    outcomes.append(item)
                     continue
-                f, o = self._tenant(_tenant_of(e)).push(e)
+                e, source, row = item
+                f, o = self._tenant(_tenant_of(e)).push(e, source, row)
                 found.extend(f)
                 outcomes.append(o)
             return self._out(found, outcomes)
 
-    def _mapped(self, records: Iterable[Any]) -> Iterable[Any]:
-        """The events of ``records`` through the pipeline (the records themselves without one); a record it
-        cannot map is rejected (counted by the default tenant, at its position) and yields its Outcome."""
+    def _mapped(self, records: Iterable[tuple[Any, str | None, int | None]]) -> Iterable[Any]:
+        """The ``(event, source, row)`` of each ``(record, source, row)`` through the pipeline (the records
+        themselves without one); a record it cannot map is rejected (counted by the default tenant, at its
+        position) and yields its Outcome."""
         if self.pipeline is None:
             yield from records
             return
         intake = self._tenants[""].intake
-        for record in records:
+        for record, source, row in records:
             out = self.pipeline.map(record)
             if out is SKIP:
                 intake.stats.skipped += 1
@@ -426,7 +432,8 @@ class Stream:
                 intake.reject(rej)
                 yield Outcome("rejected", out.id, None, rej)
             else:
-                yield from out
+                for ev in out:
+                    yield ev, source, row
 
     def advance_to(self, ts: Any) -> Released:
         """Time has reached ``ts``: everything due at or before ``ts - allowed_lateness`` fires, including

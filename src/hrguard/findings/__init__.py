@@ -1,4 +1,4 @@
-"""What a detector reports: the :class:`Finding` with its severity and deterministic id, and how findings are shown to people (terminal table, HTML, pandas)."""
+"""What a detector reports: the :class:`Finding` with its severity and deterministic id, and how findings are shown to people (terminal table, HTML, pandas) and written for them (CSV, Parquet)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,13 @@ from ._display import (
     to_html,
     to_pandas,
 )
+from ._export import (
+    CSV_COLUMNS,
+    csv_rows,
+    require_pyarrow,
+    to_csv,
+    to_parquet,
+)
 from ._model import (
     Finding,
     Severity,
@@ -20,14 +27,19 @@ from ._model import (
 
 __all__ = [
     "BASE_COLUMNS",
+    "CSV_COLUMNS",
     "Finding",
     "Severity",
     "cell_width",
+    "csv_rows",
     "finding_id",
     "findings_of",
     "pad",
     "render_table",
     "require_pandas",
+    "require_pyarrow",
+    "to_csv",
     "to_html",
     "to_pandas",
+    "to_parquet",
 ]

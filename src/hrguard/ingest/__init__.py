@@ -1,4 +1,4 @@
-"""From raw records to columns: the one reader (JSON Lines, JSON arrays, Python records), the fast path derived from the event models, and the :class:`Intake` every entry point uses."""
+"""From raw records to columns: the one reader (JSON Lines, JSON arrays, Python records, tables), the fast path derived from the event models, and the :class:`Intake` every entry point uses."""
 
 from __future__ import annotations
 
@@ -23,6 +23,13 @@ from ._intake import (
     builder_keys,
     tenant_key,
     tenant_keys,
+    watch_blocks,
+)
+from ._tables import (
+    date_fields,
+    is_parquet_path,
+    pushed_records,
+    table_kind,
 )
 from ._reader import (
     Block,
@@ -53,7 +60,9 @@ __all__ = [
     "SMALL_BLOCK",
     "Schema",
     "StructPlan",
+    "date_fields",
     "field_codec",
+    "is_parquet_path",
     "json_problem",
     "builder_keys",
     "kind_columns",
@@ -61,9 +70,12 @@ __all__ = [
     "parse_instants",
     "parse_line",
     "parse_times",
+    "pushed_records",
     "read_blocks",
     "salvage_id",
+    "table_kind",
     "tenant_key",
     "tenant_keys",
     "validate",
+    "watch_blocks",
 ]

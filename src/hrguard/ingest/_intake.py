@@ -37,6 +37,8 @@ import hashlib
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import msgspec
@@ -63,6 +65,20 @@ LateMessage = Callable[[int], str]
 it was judged against is :attr:`Intake.late_clock`)."""
 
 _ESC = "\x00"
+
+_WATCHERS: ContextVar[tuple[Callable[[Block], None], ...]] = ContextVar("hrguard_block_watchers", default=())
+
+
+@contextmanager
+def watch_blocks(callback: Callable[[Block], None]) -> Iterator[None]:
+    """While the ``with`` lasts (in this thread or task), ``callback(block)`` is called with every block an
+    :class:`Intake` has taken, whatever entry point reads (``scan``, a bounded scan, features): how the
+    command line draws its progress bar without a parameter on every function that reads events."""
+    token = _WATCHERS.set((*_WATCHERS.get(), callback))
+    try:
+        yield
+    finally:
+        _WATCHERS.reset(token)
 
 
 def tenant_key(rid: str, tenant: str | None) -> str:
@@ -314,9 +330,13 @@ class Intake:
     # -- reading ------------------------------------------------------------------------------------------
     def read(self, events: Any, size: int = 8192) -> Iterator[Block]:
         """Take everything ``events`` holds (see :func:`~hrguard.ingest.read_blocks`), a block at a time;
-        yields each block once taken, so that the caller can release events in between."""
-        for block in read_blocks(events, size):
+        yields each block once taken, so that the caller can release events in between. Each block taken
+        is shown to the callbacks of :func:`watch_blocks` (a progress bar)."""
+        watchers = _WATCHERS.get()
+        for block in read_blocks(events, size, self.kinds):
             self.take(block)
+            for watch in watchers:
+                watch(block)
             yield block
 
     def frame(self, events: Any, as_of: int | None = None) -> Frame:
@@ -685,13 +705,16 @@ class Intake:
 
     # -- one record, through the model ---------------------------------------------------------------------
     def _one(self, block: Block, i: int, value: Any) -> None:
-        ev = self._check(value, block.lines[i], block.item(i), block.source, in_block=True)
+        ev = self._check(value, block.lines[i], block.item(i), block.source, in_block=True, row=block.rows)
         if ev is not None:
             self.hold(ev)
 
-    def admit(self, value: Any, source: str = "<stream>") -> Event | None:
+    def admit(self, value: Any, source: str = "<stream>", row: int | None = None) -> Event | None:
         """One record (a stream's push) through the models: the event if it is valid, in time and new
-        (not yet held: :meth:`hold` it), else ``None`` (rejected or a duplicate, and counted)."""
+        (not yet held: :meth:`hold` it), else ``None`` (rejected or a duplicate, and counted). ``row``: the
+        record is that 0-based row of a table (``source``), which locates its rejection."""
+        if row is not None:
+            return self._check(value, row, None, source, in_block=False, row=True)
         return self._check(value, self.stats.received + 1, None, source, in_block=False)
 
     def hold(self, ev: Event, ts: int | None = None) -> None:
@@ -722,28 +745,33 @@ class Intake:
             if c is None or m > c:
                 clocks[t] = m
 
-    def _check(self, value: Any, line: int, item: int | None, source: str, in_block: bool) -> Event | None:
+    def _check(self, value: Any, line: int, item: int | None, source: str, in_block: bool,
+               row: bool = False) -> Event | None:
         """The model path's verdict on one record (see :meth:`admit`); ``in_block``: its id was among the
-        block's looked up in the released ids."""
+        block's looked up in the released ids; ``row``: ``line`` is a table's 0-based row."""
         stats = self.stats
         stats.received += 1
         out = validate(value, self.kinds)
+        if row:  # a table's row: located by its row, not a line
+            line, at_row = None, line  # type: ignore[assignment]
+        else:
+            at_row = None
         if not isinstance(out, Event):
             rid, fld, msg = out
-            self.reject(Rejection(line, rid, fld, msg, source, item))
+            self.reject(Rejection(line, rid, fld, msg, source, item, at_row))
             return None
         ev = out
         if self.lateness is not None:
             ts = to_us(ev.ts)
             if self._is_late(ts, ev.tenant):
-                self.reject(Rejection(line, ev.id, "ts", self._late_text(ts), source, item), late=True)
+                self.reject(Rejection(line, ev.id, "ts", self._late_text(ts), source, item, at_row), late=True)
                 return None
             if self.max_ahead is not None and self.clock is not None and ts > self.clock + self.max_ahead:
                 self.reject(Rejection(line, ev.id, "ts", (
                     f"{ev.ts.isoformat()} is more than max_ahead {format_duration(self.max_ahead)} ahead of the "
                     f"stream's clock {from_us(self.clock).isoformat()}: a wrong clock or a mistyped date? (accepting "
                     f"it would make every event before it late; raise max_ahead, or advance_to first, if it is real)"),
-                    source, item))
+                    source, item, at_row))
                 return None
         rid = ev.id
         key = tenant_key(rid, ev.tenant)
@@ -756,7 +784,7 @@ class Intake:
             if row is not None and self.window.same_as_row(row, ev):
                 stats.duplicates += 1
             else:
-                self.reject(Rejection(line, rid, "id", _REPEATED, source, item))
+                self.reject(Rejection(line, rid, "id", _REPEATED, source, item, at_row))
             return None
         return ev
 
@@ -775,8 +803,8 @@ class Intake:
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore what :meth:`state_dict` saved (after the held events were held again)."""
         self.stats = IngestStats(**state["stats"])
-        self.rejected = [Rejection(r["line"], r["id"], r["field"], r["message"], r["source"], r.get("item"))
-                         for r in state["rejected"]]
+        self.rejected = [Rejection(r["line"], r["id"], r["field"], r["message"], r["source"], r.get("item"),
+                                   r.get("row")) for r in state["rejected"]]
         self.clock = state["clock"]
         self.watermark = state["watermark"]
         judged = state["judged"]

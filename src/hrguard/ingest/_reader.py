@@ -15,15 +15,16 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
 import msgspec
 from pydantic import BaseModel, ValidationError
 
-from ..errors import FieldError
+from ..errors import FieldError, UnsupportedInputError
 from ..events import Event
+from ._tables import is_parquet_path, refuse_unsupported, table_chunks, table_kind
 
 try:  # the wording of a malformed line's message (orjson is optional: the 'fast' extra)
     import orjson
@@ -41,7 +42,9 @@ class Rejection:
 
     ``line`` is the file's line for JSON Lines and the line where the item starts for a JSON array
     (``item`` is then its 1-based position in the array); for events given as Python objects,
-    ``line`` is the record's 1-based position and ``source`` is ``<input>`` (or ``<stream>``).
+    ``line`` is the record's 1-based position and ``source`` is ``<input>`` (or ``<stream>``). For a
+    table (a DataFrame, a pyarrow Table, a Parquet file) ``row`` is the record's 0-based row
+    (``df.iloc[row]``), ``line`` is ``None`` and ``source`` is the file or ``<pandas.DataFrame>`` & co.
     """
 
     line: int | None
@@ -50,10 +53,14 @@ class Rejection:
     message: str
     source: str = "<input>"
     item: int | None = None
+    row: int | None = None
 
     @property
     def where(self) -> str:
-        """``file:12``, ``file:3 item 2`` (JSON array), or ``<input> record 5`` (Python objects)."""
+        """``file:12``, ``file:3 item 2`` (JSON array), ``<input> record 5`` (Python objects), or
+        ``<pandas.DataFrame> row 4`` / ``file.parquet row 4`` (tables)."""
+        if self.row is not None:
+            return f"{self.source} row {self.row}"
         if self.line is None:
             return self.source
         if self.source.startswith("<") and self.source != "<stdin>":
@@ -70,6 +77,8 @@ class Rejection:
         d = {"source": self.source, "line": self.line, "id": self.id, "field": self.field, "message": self.message}
         if self.item is not None:
             d["item"] = self.item
+        if self.row is not None:
+            d["row"] = self.row
         return d
 
 
@@ -104,6 +113,7 @@ class Block:
     a Python record (a dict, a model, anything: it is checked) or a :class:`Broken` record;
     ``lines[i]`` its line (or 1-based position among Python records), ``items[i]`` its position in a
     JSON array. ``fresh``: the values were parsed here and are nobody else's (no copies needed).
+    ``rows``: the values are a table's rows as records, and ``lines[i]`` is the 0-based row.
     """
 
     source: str
@@ -113,6 +123,7 @@ class Block:
     lines_are_json: bool = False
     fresh: bool = False
     skipped: int = 0  # source records a mapping pipeline skipped on purpose while making this block
+    rows: bool = False
 
     def item(self, i: int) -> int | None:
         return self.items[i] if self.items is not None else None
@@ -293,24 +304,33 @@ class BlockSource:
         raise NotImplementedError
 
 
-def read_blocks(events: Any, size: int = 8192) -> Iterator[Block]:
-    """Blocks of about ``size`` records of anything ``scan`` accepts: a path (``"-"`` is stdin),
-    several paths, a binary or text file of JSON Lines or a JSON array, an iterable of records, or a
+def read_blocks(events: Any, size: int = 8192, kinds: Mapping[str, type] | None = None) -> Iterator[Block]:
+    """Blocks of about ``size`` records of anything ``scan`` accepts: a path (``"-"`` is stdin; a name
+    ending in ``.parquet`` is a Parquet file), several paths, a binary or text file of JSON Lines or a
+    JSON array, a table (a pandas or polars DataFrame, a pyarrow Table: see
+    :mod:`hrguard.ingest._tables`; ``kinds`` tells its date fields), an iterable of records, or a
     :class:`BlockSource`.
 
     For JSON Lines a record's number is its line in the file; for a JSON array the line where the
-    item starts (and its position in the array); for Python records their 1-based position.
+    item starts (and its position in the array); for Python records their 1-based position; for a
+    table its 0-based row. Anything else (a dict, bytes, a LazyFrame, an object that is not iterable)
+    is an :class:`~hrguard.errors.UnsupportedInputError`, raised before anything is read.
     """
     if isinstance(events, BlockSource):
         yield from events.blocks(size)
         return
     if isinstance(events, (str, os.PathLike)):
-        yield from _path(events, size)
+        yield from _path(events, size, kinds)
         return
     if isinstance(events, (list, tuple)) and events and all(isinstance(e, (str, os.PathLike)) for e in events):
         for path in events:
-            yield from _path(path, size)
+            yield from _path(path, size, kinds)
         return
+    if table_kind(events) is not None:
+        yield from _table(events, size, kinds)
+        return
+    if isinstance(events, BaseModel):
+        raise UnsupportedInputError(events, "one event is not a list of events: pass [event]")
     if hasattr(events, "read"):
         name = str(getattr(events, "name", "<stream>"))
         if isinstance(events, io.TextIOBase) or (hasattr(events, "encoding") and not hasattr(events, "buffer")):
@@ -320,10 +340,20 @@ def read_blocks(events: Any, size: int = 8192) -> Iterator[Block]:
         else:
             yield from _jsonl(events, name, size)
         return
+    refuse_unsupported(events)
     yield from _records(events, "<input>", size)
 
 
-def _path(path: str | os.PathLike[str], size: int) -> Iterator[Block]:
+def _table(events: Any, size: int, kinds: Mapping[str, type] | None) -> Iterator[Block]:
+    """Blocks of a table's rows (or a Parquet file's) as records, each located by its 0-based row."""
+    for src, start, records in table_chunks(events, kinds or {}, size):
+        yield Block(src.source, records, range(start, start + len(records)), fresh=src.fresh, rows=True)
+
+
+def _path(path: str | os.PathLike[str], size: int, kinds: Mapping[str, type] | None = None) -> Iterator[Block]:
+    if is_parquet_path(path):
+        yield from _table(path, size, kinds)
+        return
     name = str(path)
     if name == "-":
         yield from _jsonl(sys.stdin.buffer, "<stdin>", size)
