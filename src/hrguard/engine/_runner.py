@@ -113,6 +113,7 @@ class Runner:
         # (tenant, employee) -> ([ts], [(role, department)]) for scope "as known at the finding's ts"
         self.directory: dict[tuple[int, int], tuple[list[int], list[tuple[str | None, str | None]]]] = {}
         self._expired: dict[int, int] = {}  # tenant -> the time its rules last forgot what is out of reach
+        self._time: dict[int, int] = {}  # tenant -> the ``upto`` of its last chunk
 
     def _instances(self, tenant: int) -> list[tuple[Rule, Detector]]:
         return self._rules_of(tenant).entries
@@ -217,7 +218,9 @@ class Runner:
                 rules.processed(i)
                 for finding in out:
                     self._place(rule, tenant, finding, new)
-            self._expire(tenant, rules, part.upto)
+            self._time[tenant] = part.upto
+            if not self.streaming:  # a stream forgets at settle (advance_to): a push never pays for it
+                self._expire(tenant, rules, part.upto)
         if new:
             new.sort(key=Finding.sort_key)
             if self.keep_findings:
@@ -231,8 +234,6 @@ class Runner:
         if last is not None and upto - last < self.expire_every:
             return
         self._expired[tenant] = upto
-        if last is None and self.expire_every:
-            return  # the first chunk: nothing is old yet
         for i, (rule, det) in enumerate(rules.entries):
             if not rules.live[i]:
                 continue
@@ -245,9 +246,12 @@ class Runner:
                 rules.disable(i)
 
     def settle(self) -> list[Finding]:
-        """Let every rule report the work it deferred (:meth:`Detector.settle`); the new findings, in (ts, id) order."""
+        """Let every rule report the work it deferred (:meth:`Detector.settle`) and, in a stream, forget what is
+        out of reach (:meth:`Detector.expire`); the new findings, in (ts, id) order."""
         new: list[Finding] = []
         for tenant, rules in self._rules.items():
+            if self.streaming and tenant in self._time:
+                self._expire(tenant, rules, self._time[tenant])
             for i, (rule, det) in enumerate(rules.entries):
                 if not rules.live[i]:
                     continue

@@ -118,9 +118,10 @@ class Detector(Stateful):
         has ended, a trace older than the rule's ``horizon``. The rule itself decides what is
         reachable — a horizon is part of what the rule *means* (a look-up ignores what is older, in a
         scan as in a stream) — so forgetting never changes a finding, whenever the engine calls it.
-        The engine calls it each time its time has moved on by a day; the conformance kit
-        calls it after every chunk and checks that the findings stay the same. The default: nothing
-        to forget (state bounded by the number of employees, customers, sites...).
+        A scan calls it each time its time has moved on by a day, a stream at ``advance_to`` (at most
+        once a day, so that no push pays for it); the conformance kit calls it after every chunk and
+        checks that the findings stay the same. The default: nothing to forget (state bounded by the
+        number of employees, customers, sites...).
         """
 
     @classmethod
