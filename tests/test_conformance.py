@@ -165,6 +165,22 @@ def expr() -> list[dict]:
     ]
 
 
+def correlation() -> list[dict]:
+    """Clock-ins: E1 three times within an hour (twice over), E2 twice; ties at one instant included."""
+    ev = _ev()
+    return [
+        ev("attendance.punched", direction="in"),
+        ev("attendance.punched", direction="in", employee_id="E2"),
+        ev.advance(minutes=20)("attendance.punched", direction="out"),
+        ev.advance(minutes=20)("attendance.punched", direction="in"),  # E1's third within the hour: fires
+        ev("attendance.punched", direction="out", employee_id="E2"),
+        ev.advance(minutes=5)("attendance.punched", direction="in"),  # a fresh count starts after a match
+        ev.advance(hours=2)("attendance.punched", direction="out"),
+        ev.advance(minutes=1)("attendance.punched", direction="in"),
+        ev.advance(minutes=1)("attendance.punched", direction="out"),  # fires again
+    ]
+
+
 def outlier() -> list[dict]:
     """Eight salespeople, four ordinary days each, and one night of clock-ins and big orders by E7."""
     ev = _ev()
@@ -201,6 +217,9 @@ CASES = [
     DetectorCase(DET["summary.missing"], workday(), timezone=SH, as_of="2026-04-03T12:00:00+08:00"),
     DetectorCase(DET["termination.unsettled"], termination(), timezone=SH, as_of="2026-04-10T00:00:00+08:00",
                  bad_params=[{"grace": "-1d"}]),
+    DetectorCase(DET["correlation"], correlation(), timezone=SH,
+                 params={"type": "event_count", "rules": ["attendance.punched"], "timespan": "1h", "gte": 3},
+                 bad_params=[{"gte": 0}, {"type": "temporal"}, {"field": "direction"}, {"rules": []}]),
     DetectorCase(DET["expr"], expr(), params={"on": "order.recorded", "condition": "event.amount > 500000.0"},
                  bad_params=[{"condition": "event.amount >"}, {"on": ["no.such_kind"]}]),
 ]

@@ -27,6 +27,8 @@ EXPECTED_S01 = {  # (rule, reason) -> count, for Li Na; everybody else: nothing
     ("approval.bypass", "not_approved"): 1,
     ("approval.bypass", "invoice_without_approved_order"): 1,
     ("termination.unsettled", None): 1,
+    ("private-orders", None): 1,  # the correlations of `sales`, by name
+    ("repeated-geofence", None): 2,  # six far clock-ins: two runs of three within a week
 }
 
 
@@ -40,7 +42,7 @@ def demo_result():
 
 
 def test_exactly_the_articles_case_fires_and_only_for_her(demo_result):
-    got = Counter((f.employee_id, f.rule, f.details.get("reason") if f.rule in ("visit.evidence_missing",
+    got = Counter((f.employee_id, f.name if f.rule == "correlation" else f.rule, f.details.get("reason") if f.rule in ("visit.evidence_missing",
                    "geofence.mismatch", "approval.bypass") else None) for f in demo_result.findings)
     assert {k[1:]: v for k, v in got.items() if k[0] == "S01"} == EXPECTED_S01
     assert {k for k in got if k[0] != "S01"} == set(), "honest employees must get no findings"
@@ -48,7 +50,7 @@ def test_exactly_the_articles_case_fires_and_only_for_her(demo_result):
 
 
 def test_every_seed_detector_fires_in_the_demo(demo_result):
-    seed = {d.id for d in BUILTIN_DETECTORS} - {"expr", "outlier.isolation_forest"}
+    seed = {d.id for d in BUILTIN_DETECTORS} - {"expr", "outlier.isolation_forest"}  # correlation: in sales
     assert seed <= {f.rule for f in demo_result.findings}
 
 

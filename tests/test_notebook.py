@@ -210,7 +210,8 @@ def test_evaluate_agrees_with_hrguard_quality(company: dict[str, Any]) -> None:
         assert scen.loc[n.scenario, "kind"] == "noise" and scen.loc[n.scenario, "flagged"] == n.flagged
     rules = ev.rules.set_index("rule")
     # no label expects the outlier rule: it alone is judged on any misconduct (see notebook.evaluate)
-    assert set(rules.drop(index="outlier.isolation_forest", errors="ignore")["judged_on"]) == {"expected"}
+    assert set(rules.drop(index="outlier.isolation_forest", errors="ignore")["judged_on"]) == {"expected"}, \
+        rules["judged_on"].to_dict()
     for r in ref.rules:
         if r.rule == "outlier.isolation_forest":
             continue  # judged on any misconduct here, on expected rules in hrguard.quality

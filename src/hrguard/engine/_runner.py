@@ -38,10 +38,11 @@ class _Rules:
     ``min_due`` their minimum: a chunk ending before ``min_due`` wakes no rule for its timers.
     """
 
-    __slots__ = ("entries", "due", "min_due", "live", "_readers")
+    __slots__ = ("entries", "due", "min_due", "live", "_readers", "correlations")
 
     def __init__(self, entries: list[tuple[Rule, Detector]]):
         self.entries = entries
+        self.correlations = [i for i, (_, det) in enumerate(entries) if det.reads_findings]  # run after the rest
         self.live = [True] * len(entries)  # False once the rule failed (disabled for the rest of the run)
         self.due = [_due(det) for _, det in entries]
         self.min_due = min(self.due, default=_NEVER)
@@ -114,6 +115,7 @@ class Runner:
         self.directory: dict[tuple[int, int], tuple[list[int], list[tuple[str | None, str | None]]]] = {}
         self._expired: dict[int, int] = {}  # tenant -> the time its rules last forgot what is out of reach
         self._time: dict[int, int] = {}  # tenant -> the ``upto`` of its last chunk
+        self._kinds = frozenset(ruleset.engine.kinds) if ruleset.engine is not None else None
 
     def _instances(self, tenant: int) -> list[tuple[Rule, Detector]]:
         return self._rules_of(tenant).entries
@@ -133,7 +135,7 @@ class Runner:
         inst = []
         for rule in self.ruleset.rules:
             ctx = RuleContext(rule.name, rule.severity, self.ruleset.language, self.clock, self.strings, tname,
-                              self.streaming)
+                              self.streaming, self._kinds)
             inst.append((rule, rule.detector(rule.params, ctx)))
         return inst
 
@@ -203,8 +205,11 @@ class Runner:
             if kinds is None:
                 kinds = [text(k) for k in np.unique(part.frame.kind[part.idx]).tolist()]
             rules = self._rules_of(tenant)
+            mine: list[Finding] = []
             for i in rules.to_run(kinds, part.upto):
                 rule, det = rules.entries[i]
+                if det.reads_findings:
+                    continue  # after the others: it reads their findings
                 try:
                     det.process(part)
                     out = det.drain()
@@ -217,7 +222,24 @@ class Runner:
                     continue
                 rules.processed(i)
                 for finding in out:
-                    self._place(rule, tenant, finding, new)
+                    self._place(rule, tenant, finding, mine)
+            for i in rules.correlations:  # in rule order: each sees the other rules' findings and earlier correlations'
+                if not rules.live[i]:
+                    continue
+                rule, det = rules.entries[i]
+                try:
+                    det.process_with(part, sorted(mine, key=Finding.sort_key))  # type: ignore[attr-defined]
+                    out = det.drain()
+                except Exception as exc:  # as above
+                    err = DetectorError(rule.name, rule.use, exc)
+                    log.error("%s; the rule is disabled for the rest of this run", err)
+                    self.errors.append(err)
+                    rules.disable(i)
+                    det.drain()
+                    continue
+                for finding in out:
+                    self._place(rule, tenant, finding, mine)
+            new.extend(mine)
             self._time[tenant] = part.upto
             if not self.streaming:  # a stream forgets at settle (advance_to): a push never pays for it
                 self._expire(tenant, rules, part.upto)

@@ -116,7 +116,7 @@ def _load_data(data: Any, doc: Doc, base_dir: Path | None, engine: Engine, probl
         doc.problem(("rules",), f"'rules' must be a list of rules, got {type(raw_rules).__name__}")
         raw_rules = []
     own: list[Rule] = []
-    names: dict[str, int] = {}
+    names: dict[str, int] = {}  # rule name -> its index among this file's rules
     for i, raw in enumerate(raw_rules):
         path = ("rules", i)
         try:
@@ -159,7 +159,39 @@ def _load_data(data: Any, doc: Doc, base_dir: Path | None, engine: Engine, probl
             rules[by_name[r.name]] = r  # a rule of the same name overrides the extended one
         else:
             rules.append(r)
+    _check_correlations(rules, {r.name for r in own}, names, engine, doc)
     return _Partial(name, language, timezone, rules, horizons)
+
+
+def _check_correlations(rules: list[Rule], own: set[str], index: dict[str, int], engine: Engine, doc: Doc) -> None:
+    """A correlation's inputs are rules of the ruleset (a correlation among them must come before it, as the
+    engine runs correlations in order) or event kinds; a rule whose findings a stream only reports at
+    ``advance_to`` (its detector defers work to ``settle``) cannot be an input."""
+    from ..sdk import Detector
+
+    position = {r.name: k for k, r in enumerate(rules)}
+    for k, rule in enumerate(rules):
+        if not rule.detector.reads_findings or rule.name not in own:
+            continue
+        items = getattr(rule.params, "rules", [])
+        for j, item in enumerate(items):
+            for m, n in enumerate([item] if isinstance(item, str) else item):
+                at = ("rules", index[rule.name], "params", "rules", j) + ((m,) if not isinstance(item, str) else ())
+                target = rules[position[n]] if n in position else None
+                if target is not None and n in engine.kinds:
+                    doc.problem(at, f"{n!r} is both a rule of this ruleset and an event kind: rename the rule", rule.name)
+                elif target is not None:
+                    if target.name == rule.name:
+                        doc.problem(at, "a correlation cannot take its own findings", rule.name)
+                    elif target.detector.reads_findings and position[n] > k:
+                        doc.problem(at, f"correlation {n!r} comes after this one: list it before (correlations run "
+                                        "in ruleset order)", rule.name)
+                    elif type.__getattribute__(target.detector, "settle") is not Detector.settle:
+                        doc.problem(at, f"rule {n!r} ({target.use}) reports its findings at advance_to in a stream, "
+                                        "too late to correlate the same way as a scan: it cannot be an input", rule.name)
+                elif n not in engine.kinds:
+                    doc.problem(at, f"{n!r} is neither a rule of this ruleset nor an event kind (rules: "
+                                    f"{', '.join(r.name for r in rules if r.name != rule.name)})", rule.name)
 
 
 def load_ruleset(source: str | Path | Mapping[str, Any] | Ruleset, engine: Engine) -> Ruleset:

@@ -47,6 +47,8 @@ class RuleContext:
     tenant: str | None = None
     #: the rule runs in a :class:`~hrguard.Stream`: work it defers is reported by :meth:`Detector.settle`
     streaming: bool = False
+    #: the event kinds the engine knows (``None`` when built outside an engine)
+    kinds: frozenset[str] | None = None
 
 
 class Detector(Stateful):
@@ -78,6 +80,9 @@ class Detector(Stateful):
     messages: ClassVar[dict[str, dict[str, str]]] = {}
     default_scope: ClassVar[dict[str, list[str]]] = {}
     not_state: ClassVar[frozenset[str]] = frozenset({"params", "ctx", "_out"})
+    #: the rule reads other rules' findings (``correlation``): the engine runs it after a chunk's other
+    #: rules and calls ``process_with(chunk, their new findings)`` instead of ``process(chunk)``
+    reads_findings: ClassVar[bool] = False
 
     def __init__(self, params: DetectorParams, ctx: RuleContext):
         self.params = params

@@ -18,13 +18,14 @@ class Scenario:
 
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("private_orders", "misconduct",
-             ("followup.stall", "geofence.mismatch", "summary.unsupported_claim", "customer.unregistered"),
+             ("followup.stall", "geofence.mismatch", "summary.unsupported_claim", "customer.unregistered",
+              "private-orders", "repeated-geofence"),
              "the article's case: a rep moves a few customers to 'quoting' and stops recording any contact with "
              "them (the deals go private), clocks in at a cafe on about half of her days while her summaries claim "
              "the planned visits, and logs a WeChat contact with a customer the company does not know; at the end "
              "she marks the diverted customers lost and is often dismissed"),
     Scenario("fake_visits", "misconduct",
-             ("geofence.mismatch", "summary.unsupported_claim", "visit.evidence_missing"),
+             ("geofence.mismatch", "summary.unsupported_claim", "visit.evidence_missing", "repeated-geofence"),
              "on most days of a stretch, one or two planned visits do not happen: the rep clocks in and out from "
              "home, logs the visit with no photo, a photo taken at home, or an old photo, and claims it in the "
              "daily summary"),
