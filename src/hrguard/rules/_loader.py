@@ -39,6 +39,23 @@ def _resolve(ref: str, base_dir: Path | None, engine: Engine) -> Path | None:
     return None
 
 
+def _ambiguous(ref: str, base_dir: Path | None, engine: Engine) -> str | None:
+    """Why a bare name (no folder: ``leave``, not ``./leave``) cannot be resolved, when it names both a
+    bundled ruleset and a file (in the working directory, or next to the extending file); else None.
+
+    Picking either silently is wrong one time in two: an empty file named ``leave`` would replace the
+    bundled ruleset (and load as 0 rules), or a file the user meant would be ignored."""
+    reg = engine.registry.rulesets.get(ref)
+    if reg is None or Path(ref).name != ref:
+        return None
+    here = base_dir / ref if base_dir is not None else Path(ref)
+    if not here.is_file():
+        return None
+    where = f"next to this file ({base_dir})" if base_dir is not None else "in the working directory"
+    return (f"{ref!r} is both the bundled ruleset {ref!r} ({reg.obj[1]}) and the file {str(here)!r} {where}: "
+            f"write './{ref}' for the file; for the bundled ruleset, rename or move the file")
+
+
 @dataclass
 class _Partial:
     name: str | None
@@ -90,6 +107,10 @@ def _load_data(data: Any, doc: Doc, base_dir: Path | None, engine: Engine, probl
     extends = [head.extends] if isinstance(head.extends, str) else list(head.extends)
     for i, ref in enumerate(extends):
         at = ("extends", i) if isinstance(head.extends, list) else ("extends",)
+        clash = _ambiguous(ref, base_dir, engine)
+        if clash is not None:
+            doc.problem(at, f"extends: {clash}")
+            continue
         target = _resolve(ref, base_dir, engine)
         if target is None:
             where = f" next to this file ({base_dir})" if base_dir is not None else ""
@@ -179,6 +200,9 @@ def load_ruleset(source: str | Path | Mapping[str, Any] | Ruleset, engine: Engin
         part = _load_data(source, doc, Path.cwd(), engine, problems, ())
         label = "<dict>"
     else:
+        clash = None if isinstance(source, Path) else _ambiguous(str(source), None, engine)  # a Path is a path
+        if clash is not None:
+            raise RulesetError([Problem(str(source), None, None, clash)])
         path = _resolve(str(source), None, engine)
         if path is None:
             bundled = ", ".join(sorted(engine.registry.rulesets)) or "none"
