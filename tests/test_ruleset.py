@@ -210,7 +210,7 @@ def test_unknown_top_level_key_lists_the_expected_ones(problems):
         """))
     assert at(p) == (2, 1)
     assert p.message == ("unknown key 'rule' in a ruleset "
-                         "(expected: version, ruleset, description, language, timezone, extends, horizons, rules)")
+                         "(expected: version, ruleset, description, language, timezone, extends, horizons, rules, tests)")
 
 
 def test_unknown_key_in_a_rule_and_in_its_scope(problems):

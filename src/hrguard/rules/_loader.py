@@ -9,7 +9,7 @@ zone, a cycle in ``extends``) is collected with its ``file:line:column`` and rai
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,8 @@ from ..events import get_zone
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import Engine
 
-from ._model import Horizons, Rule, Ruleset, RulesetFile, RuleSpec, Scope
+from ._model import Horizons, Rule, Ruleset, RulesetFile, RulesetTest, RuleSpec, Scope
+from ._tests import load_tests
 from ._yaml import Doc, parse_yaml, pydantic_problems
 
 
@@ -63,9 +64,11 @@ class _Partial:
     timezone: str | None
     rules: list[Rule]
     horizons: Horizons | None = None
+    tests: list[RulesetTest] = field(default_factory=list)  # its own, then the extended rulesets' (inherited)
 
 
-def _load_file(path: Path, engine: Engine, problems: list[Problem], stack: tuple[Path, ...]) -> _Partial:
+def _load_file(path: Path, engine: Engine, problems: list[Problem], stack: tuple[Path, ...],
+               tests: bool = False) -> _Partial:
     file = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -79,11 +82,11 @@ def _load_file(path: Path, engine: Engine, problems: list[Problem], stack: tuple
     data, doc = parse_yaml(text, file, problems)
     if doc.node is None and data is None and problems:
         return _Partial(None, None, None, [])
-    return _load_data(data, doc, path.parent, engine, problems, stack + (path.resolve(),))
+    return _load_data(data, doc, path.parent, engine, problems, stack + (path.resolve(),), tests)
 
 
 def _load_data(data: Any, doc: Doc, base_dir: Path | None, engine: Engine, problems: list[Problem],
-               stack: tuple[Path, ...]) -> _Partial:
+               stack: tuple[Path, ...], tests: bool = False) -> _Partial:
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
@@ -91,7 +94,7 @@ def _load_data(data: Any, doc: Doc, base_dir: Path | None, engine: Engine, probl
         return _Partial(None, None, None, [])
     # validate the shape first, rules one by one so every problem is found
     raw_rules = data.get("rules", [])
-    top = {k: v for k, v in data.items() if k != "rules"}
+    top = {k: v for k, v in data.items() if k not in ("rules", "tests")}
     try:
         head = RulesetFile.model_validate(top)
     except ValidationError as exc:
@@ -103,6 +106,7 @@ def _load_data(data: Any, doc: Doc, base_dir: Path | None, engine: Engine, probl
         except ValueError as exc:
             doc.problem(("timezone",), str(exc))
     base_rules: list[Rule] = []
+    inherited: list[RulesetTest] = []
     language, timezone, name, horizons = head.language, head.timezone, head.ruleset, head.horizons
     extends = [head.extends] if isinstance(head.extends, str) else list(head.extends)
     for i, ref in enumerate(extends):
@@ -122,10 +126,11 @@ def _load_data(data: Any, doc: Doc, base_dir: Path | None, engine: Engine, probl
             doc.problem(at, "extends: a cycle: " + " -> ".join(c.name for c in chain)
                             + " (a ruleset cannot extend itself, directly or through others)")
             continue
-        part = _load_file(target, engine, problems, stack)
+        part = _load_file(target, engine, problems, stack, tests)
         language = language or part.language
         timezone = timezone or part.timezone
         horizons = horizons or part.horizons
+        inherited += [t if t.inherited else replace(t, inherited=True) for t in part.tests]
         by_name = {r.name: i for i, r in enumerate(base_rules)}
         for r in part.rules:
             if r.name in by_name:
@@ -180,12 +185,18 @@ def _load_data(data: Any, doc: Doc, base_dir: Path | None, engine: Engine, probl
             rules[by_name[r.name]] = r  # a rule of the same name overrides the extended one
         else:
             rules.append(r)
-    return _Partial(name, language, timezone, rules, horizons)
+    if not tests:  # a scan needs no tests: reading and checking them is left to validate and test
+        return _Partial(name, language, timezone, rules, horizons)
+    label = name or (Path(doc.file).stem if doc.file != "<dict>" else "ruleset")
+    known = list(dict.fromkeys([r.name for r in rules] + list(names)))  # a rule with a bad param is still named
+    own = load_tests(data.get("tests"), doc, base_dir, engine, problems, known, label)
+    return _Partial(name, language, timezone, rules, horizons, own + inherited)
 
 
-def load_ruleset(source: str | Path | Mapping[str, Any] | Ruleset, engine: Engine) -> Ruleset:
+def load_ruleset(source: str | Path | Mapping[str, Any] | Ruleset, engine: Engine, *, tests: bool = False) -> Ruleset:
     """Load a ruleset from a path, a bundled name (``"sales"``), or a mapping with ``engine``'s detectors and
-    bundled rulesets; raise ``RulesetError``.
+    bundled rulesets; raise ``RulesetError``. With ``tests``, the ruleset's tests (its own and those of the
+    rulesets it extends) are read and checked too, into ``Ruleset.tests``; otherwise that is ``None``.
 
     ``hrguard.load_ruleset`` (:func:`hrguard.engine.load_ruleset`) is this with the default engine.
     """
@@ -193,11 +204,16 @@ def load_ruleset(source: str | Path | Mapping[str, Any] | Ruleset, engine: Engin
         raise ArgumentTypeError("engine", "hrguard.rules.load_ruleset needs the engine whose detectors the "
                                           "ruleset uses; hrguard.load_ruleset(source) uses the default engine")
     if isinstance(source, Ruleset):
+        if tests and source.tests is None:
+            if source.source == "<dict>":
+                raise ArgumentTypeError("source", "a ruleset loaded from a mapping without tests=True: load the "
+                                                  "mapping again with tests=True")
+            return load_ruleset(source.source, engine, tests=True)
         return source
     problems: list[Problem] = []
     if isinstance(source, Mapping):
         doc = Doc("<dict>", None, problems)
-        part = _load_data(source, doc, Path.cwd(), engine, problems, ())
+        part = _load_data(source, doc, Path.cwd(), engine, problems, (), tests)
         label = "<dict>"
     else:
         clash = None if isinstance(source, Path) else _ambiguous(str(source), None, engine)  # a Path is a path
@@ -208,7 +224,7 @@ def load_ruleset(source: str | Path | Mapping[str, Any] | Ruleset, engine: Engin
             bundled = ", ".join(sorted(engine.registry.rulesets)) or "none"
             raise RulesetError([Problem(str(source), None, None,
                                         f"no ruleset file or bundled ruleset named {str(source)!r} (bundled: {bundled})")])
-        part = _load_file(path, engine, problems, ())
+        part = _load_file(path, engine, problems, (), tests)
         label = str(path)
     if problems:
         files = {p.file: i for i, p in reversed(list(enumerate(problems)))}  # files in order of first problem
@@ -216,4 +232,4 @@ def load_ruleset(source: str | Path | Mapping[str, Any] | Ruleset, engine: Engin
         raise RulesetError(problems)
     name = part.name or (Path(label).stem if label != "<dict>" else "ruleset")
     return Ruleset(name, part.language or "en", part.timezone or "UTC", tuple(part.rules), label, engine,
-                   part.horizons or Horizons())
+                   part.horizons or Horizons(), tuple(part.tests) if tests else None)
