@@ -412,6 +412,15 @@ def test_validate_invalid_reports_every_problem_as_file_line_col(run, tmp_path):
     assert lines[-1] == "invalid ruleset: 5 problems; nothing was loaded"
 
 
+def test_a_file_named_like_a_bundled_ruleset_in_the_working_directory_is_an_error(tmp_path):
+    (tmp_path / "sales").write_text("", encoding="utf-8")  # validate said "ok — 0 rules": the file won silently
+    p = cli("validate", "sales", cwd=tmp_path)
+    assert p.returncode == 2 and p.stdout == ""
+    assert "'sales' is both the bundled ruleset 'sales' (" in p.stderr and "write './sales' for the file" in p.stderr
+    p = cli("validate", "./sales", cwd=tmp_path)
+    assert p.returncode == 0 and "ok — ruleset 'sales': 0 rules" in p.stdout
+
+
 def test_validate_an_unknown_name_exits_2(run):
     code, _, err = run("validate", "nonesuch")
     assert code == 2 and "no ruleset file or bundled ruleset named 'nonesuch' (bundled: " in err

@@ -11,6 +11,7 @@ import heapq
 import itertools
 from typing import Any
 
+import numpy as np
 import pytest
 from pydantic import Field
 
@@ -165,6 +166,33 @@ class ForgetsAcrossChunks(Uninvoiced):
         super().process(chunk)
 
 
+class CountsTheWholeInstant(Uninvoiced):
+    """Numbers each order among the orders so far by time (``searchsorted(ts, ts, side="right")``), not by
+    position: an order at the same instant with a later id is counted too, so the finding depends on an
+    event after the one it judges."""
+
+    id = "demo.whole_instant"
+
+    def __init__(self, params: UninvoicedParams, ctx: Any):
+        super().__init__(params, ctx)
+        self.orders = 0  # orders seen so far
+        self.nth: dict[str, int] = {}  # order event id -> its number among the orders
+
+    def process(self, chunk) -> None:
+        f = chunk.frame
+        rows = chunk.rows(ORDER)
+        ts = f.ts[rows]
+        for r, n in zip(rows.tolist(), np.searchsorted(ts, ts, side="right").tolist()):
+            self.nth[str(f.ids[r])] = self.orders + n
+        self.orders += len(rows)
+        super().process(chunk)
+
+    def fire(self, due, ev_id, code, emp, amount, ts):
+        self.emit(ts=due, subject=(ev_id,), employee_id=emp, customer_id=None, evidence=[(ts, ev_id)],
+                  details={"order_id": self.ctx.strings.text(code), "amount": amount, "hours": 48,
+                           "nth": self.nth[ev_id]})
+
+
 class StateOutsideTheStore(Uninvoiced):
     """Not checkpointable: the invoices seen are kept where ``state_dict`` does not look (``not_state``)."""
 
@@ -276,6 +304,7 @@ BROKEN = [
     ("check_deterministic", Counter, {}, "fresh engine"),
     ("check_input_order", LeaksCodes, {}, "order_code"),
     ("check_chunking", ForgetsAcrossChunks, {}, "chunk_size=1"),
+    ("check_same_instant", CountsTheWholeInstant, {}, "every instant cut between its events"),
     ("check_checkpoint", StateOutsideTheStore, {}, "the state saved and restored after every chunk"),
     ("check_expire", ForgetsTooSoon, {}, "expire() after every chunk"),
     ("check_batch_vs_stream", SkipsEmptyChunks, {}, "stream with a clock, after advance_to("),
@@ -314,8 +343,22 @@ def test_the_error_lists_every_failed_check_by_name():
     with pytest.raises(ConformanceError) as info:
         check_detector(EnglishOnly, orders(), as_of=AS_OF)
     text = str(info.value)
-    assert text.startswith("demo.english_only failed 1 of 18 conformance checks:")
+    assert text.startswith("demo.english_only failed 1 of 19 conformance checks:")
     assert "- check_messages: demo.english_only: messages must have 'en' and 'zh' templates" in text
+
+
+def test_the_kit_makes_ties_itself():
+    """With no two events at one instant in the case, the kit's own ties still catch a detector that reads
+    a later event of the instant (here the orders e1 and e3 end up at one instant)."""
+    events = orders()
+    events[1]["ts"] = "2026-04-01T09:30:00+00:00"  # e1, e2 no longer tie: no instant of the case has two events
+    assert len({e["ts"] for e in events}) == len(events) - 1  # e5, e6 (invoice I3, order O4) still do
+    del events[4]
+    assert len({e["ts"] for e in events}) == len(events)
+    assert run(Uninvoiced, events) == {}
+    failures = run(CountsTheWholeInstant, events)
+    assert list(failures) == ["check_same_instant"]
+    assert "instants moved onto the instant before" in failures["check_same_instant"]
 
 
 def test_a_case_of_invalid_events_says_so():

@@ -210,7 +210,7 @@ def test_unknown_top_level_key_lists_the_expected_ones(problems):
         """))
     assert at(p) == (2, 1)
     assert p.message == ("unknown key 'rule' in a ruleset "
-                         "(expected: version, ruleset, description, language, timezone, extends, horizons, rules)")
+                         "(expected: version, ruleset, description, language, timezone, extends, horizons, rules, tests)")
 
 
 def test_unknown_key_in_a_rule_and_in_its_scope(problems):
@@ -443,6 +443,32 @@ def test_bundled_sales_loads_by_name():
     assert {"geofence.mismatch", "followup.stall"} <= {r.use for r in rs.rules}
     assert Path(rs.source).name == "sales.yaml"
     assert hrguard.load_ruleset(rs) is rs
+
+
+def test_a_bare_name_that_is_both_a_bundled_ruleset_and_a_file_is_an_error(engine, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sales").write_text("", encoding="utf-8")  # an empty file used to replace the bundled ruleset
+    with pytest.raises(hrguard.RulesetError) as info:
+        engine.load_ruleset("sales")
+    p = one(info.value.problems)
+    assert p.file == "sales" and "is both the bundled ruleset 'sales' (" in p.message
+    assert "sales.yaml" in p.message and "the file 'sales' in the working directory" in p.message
+    assert "write './sales' for the file" in p.message
+    assert engine.load_ruleset("./sales").rules == ()  # the file, as asked
+    assert engine.load_ruleset(Path("sales")).rules == ()  # a Path is a path
+    (tmp_path / "sales").unlink()
+    (tmp_path / "sales").mkdir()  # a folder is not a ruleset file: the name is the bundled one
+    assert engine.load_ruleset("sales").name == "sales"
+    (tmp_path / "sales.yaml").write_text("ruleset: mine\n", encoding="utf-8")  # a file name is a path
+    assert engine.load_ruleset("sales.yaml").name == "mine"
+
+
+def test_extends_of_a_bare_name_that_is_also_a_file_next_to_it(problems, write, engine):
+    write("rules: []\n", "sales")
+    p = one(problems("ruleset: mine\nextends: [sales]\n"))
+    assert at(p) == (2, 11) and "extends: 'sales' is both the bundled ruleset 'sales'" in p.message
+    assert "next to this file" in p.message and "write './sales' for the file" in p.message
+    assert engine.load_ruleset(write("extends: [./sales]\n", "mine.yaml")).rules == ()
 
 
 def test_every_bundled_ruleset_loads(engine):

@@ -1,6 +1,7 @@
 """``hrguard.pytest_plugin``: the pytest plugin's fixtures, now in :mod:`hrguard.testing.pytest_plugin`.
 
-This name is documented and stays, as an alias: it re-exports exactly what ``hrguard.pytest_plugin`` held.
+This name is documented and stays, as an alias: it re-exports every fixture (what ``hrguard.pytest_plugin``
+held, and ``hrguard_ruleset_tests``), so that ``pytest_plugins = ["hrguard.pytest_plugin"]`` loads them all.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from hrguard.testing.pytest_plugin import (
     hrguard_events,
     hrguard_plugins,
     hrguard_ruleset,
+    hrguard_ruleset_tests,
 )
 
 __all__ = [
@@ -19,4 +21,5 @@ __all__ = [
     "hrguard_events",
     "hrguard_plugins",
     "hrguard_ruleset",
+    "hrguard_ruleset_tests",
 ]

@@ -1,9 +1,9 @@
-"""The ``hrguard`` command line: scan, validate, detectors, schema, demo, trace, synth (also ``python -m hrguard``).
+"""The ``hrguard`` command line: scan, validate, test, detectors, schema, demo, trace, synth (also ``python -m hrguard``).
 
 Exit codes:
 
-- 0 success (findings or not);
-- 1 ``scan --fail-on SEVERITY`` found a finding at least that severe;
+- 0 success (findings or not; every test passed);
+- 1 ``scan --fail-on SEVERITY`` found a finding at least that severe; ``test``: a ruleset test failed;
 - 2 bad usage, an invalid ruleset, or an input/output file that cannot be read or written;
 - 3 a rejected input record in ``--strict`` mode;
 - 4 a detector raised while scanning (reported on stderr; its rule was disabled for the rest of the
@@ -46,6 +46,7 @@ from ..pipelines import pipeline_json_schema
 from ..rules import ruleset_json_schema
 from ..synth import SynthConfig, write_dataset
 from ._progress import Progress, wanted
+from ..testing import run_ruleset_tests
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_REJECTED, EXIT_DETECTOR = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
@@ -119,7 +120,8 @@ def _share(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="hrguard", description="Catch workplace misconduct risk in HR event records.",
-                epilog="exit codes:\n  0  success (findings or not)\n  1  scan --fail-on: a finding at least that severe\n"
+                epilog="exit codes:\n  0  success (findings or not; every test passed)\n"
+                       "  1  scan --fail-on: a finding at least that severe; test: a ruleset test failed\n"
                        "  2  bad usage, an invalid ruleset, a file that cannot be read or written\n"
                        "  3  scan --strict: a rejected input record\n  4  a detector raised (reported; its rule was disabled)",
                 formatter_class=_Formatter)
@@ -154,6 +156,17 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a ruleset; exit 2 with file:line:col errors",
                        description="Load a ruleset (a path or a bundled name) and report every problem.")
     v.add_argument("ruleset", help="ruleset path or bundled name")
+
+    t = sub.add_parser("test", help="run a ruleset's own tests; exit 1 if one fails",
+                       description="Run the tests written in a ruleset (its 'tests:'): each test's events are scanned "
+                                   "as a batch and as a stream, which must agree, and the findings checked against "
+                                   "what the test expects. Exit 0 when every test passes, 1 when one fails, 2 when "
+                                   "the ruleset (or a test in it) is invalid.")
+    t.add_argument("ruleset", help="ruleset path or bundled name")
+    t.add_argument("--with-extended", action="store_true",
+                   help="also run the tests of the rulesets it extends, against this ruleset")
+    t.add_argument("-k", dest="names", action="append", metavar="TEXT",
+                   help="only the tests whose name contains TEXT (repeatable)")
 
     d = sub.add_parser("detectors", help="list every detector with its parameters and defaults",
                        description="List every available detector with its parameters and their defaults.")
@@ -377,9 +390,11 @@ def summary_line(result: Any) -> str:
 # -- the table ------------------------------------------------------------------------------------
 # -- validate ------------------------------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> int:
-    rs = load_ruleset(args.ruleset)
+    rs = load_ruleset(args.ruleset, tests=True)
     where = args.ruleset if Path(args.ruleset).is_file() else f"{args.ruleset} (bundled: {rs.source})"
-    print(f"{where}: ok — ruleset {rs.name!r}: {_plural(len(rs.rules), 'rule')}, "
+    own = sum(1 for t in rs.tests or () if not t.inherited)
+    tests = f"{_plural(own, 'test')}, " if own else ""
+    print(f"{where}: ok — ruleset {rs.name!r}: {_plural(len(rs.rules), 'rule')}, {tests}"
           f"language {rs.language}, timezone {rs.timezone}")
     rows = [("NAME", "DETECTOR", "SEVERITY", "SCOPE", "EXCEPTIONS")]
     for r in rs.rules:
@@ -389,6 +404,32 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for row in rows:
         print("  " + "  ".join(pad(c, w) for c, w in zip(row[:4], widths)) + "  " + row[4])
     return EXIT_OK
+
+
+# -- test ----------------------------------------------------------------------------------------
+def cmd_test(args: argparse.Namespace) -> int:
+    rs = load_ruleset(args.ruleset, tests=True)
+    results = run_ruleset_tests(rs, with_extended=args.with_extended, names=args.names)
+    where = args.ruleset if Path(args.ruleset).is_file() else f"{args.ruleset} (bundled: {rs.source})"
+    if not results:
+        hint = ""
+        inherited = sum(1 for t in rs.tests or () if t.inherited)
+        if inherited and not args.with_extended:
+            hint = f"; the rulesets it extends have {_plural(inherited, 'test')}: --with-extended runs them"
+        selected = " matching -k" if args.names else ""
+        print(f"{where}: no tests{selected}{hint}")
+        return EXIT_OK
+    files = sorted({r.test.file for r in results} - {rs.source})
+    print(f"{where}: {_plural(len(results), 'test')}" + (f" (from {', '.join(files)})" if files else ""))
+    for r in results:
+        label = f"{r.test.ruleset}: {r.test.name}" if r.test.inherited else r.test.name
+        print(f"  {'ok  ' if r.passed else 'FAIL'}  {label}")
+        for failure in r.failures:
+            for line in failure.splitlines():
+                print(f"        {line}")
+    failed = sum(1 for r in results if not r.passed)
+    print(f"{_plural(len(results), 'test')}: {len(results) - failed} passed, {failed} failed; ruleset {rs.name}")
+    return EXIT_FINDINGS if failed else EXIT_OK
 
 
 # -- detectors -----------------------------------------------------------------------------------
@@ -522,5 +563,5 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"scan": cmd_scan, "validate": cmd_validate, "detectors": cmd_detectors, "schema": cmd_schema,
+_COMMANDS = {"scan": cmd_scan, "validate": cmd_validate, "test": cmd_test, "detectors": cmd_detectors, "schema": cmd_schema,
              "demo": cmd_demo, "trace": cmd_trace, "synth": cmd_synth}

@@ -59,9 +59,10 @@ class Engine:
     def detectors(self) -> dict[str, type[Detector]]:
         return {k: r.obj for k, r in self.registry.detectors.items()}
 
-    def load_ruleset(self, source: Any) -> Ruleset:
-        """A ruleset (a bundled name, a path or a mapping) loaded with this engine's detectors."""
-        return _load_ruleset_with(source, self)
+    def load_ruleset(self, source: Any, *, tests: bool = False) -> Ruleset:
+        """A ruleset (a bundled name, a path or a mapping) loaded with this engine's detectors; with ``tests``,
+        its tests are read and checked too (``Ruleset.tests``)."""
+        return _load_ruleset_with(source, self, tests=tests)
 
     def load_pipeline(self, source: Any) -> Pipeline:
         """A mapping pipeline (a bundled name, a path or a mapping) loaded with this engine's kinds."""
@@ -110,10 +111,11 @@ def default_engine() -> Engine:
 _default.provide(Engine)
 
 
-def load_ruleset(source: Any, engine: Engine | None = None) -> Ruleset:
+def load_ruleset(source: Any, engine: Engine | None = None, *, tests: bool = False) -> Ruleset:
     """Load a ruleset from a path, a bundled name (``"sales"``), or a mapping with ``engine``'s detectors
-    (default: :func:`default_engine`); raise :class:`~hrguard.RulesetError` listing every problem."""
-    return (engine or default_engine()).load_ruleset(source)
+    (default: :func:`default_engine`); raise :class:`~hrguard.RulesetError` listing every problem.
+    ``tests=True`` also reads and checks the ruleset's tests (a scan does not need them)."""
+    return (engine or default_engine()).load_ruleset(source, tests=tests)
 
 
 def load_pipeline(source: Any, engine: Engine | None = None) -> Pipeline:

@@ -31,7 +31,8 @@ def hrguard_register_detectors(register: Callable) -> None:
 @hookimpl
 def hrguard_register_rulesets(register: Callable) -> None:
     for path in sorted(RULESETS_DIR.glob("*.yaml")):
-        register(path.stem, path)
+        if not path.name.endswith(".tests.yaml"):  # a ruleset's file of tests (``tests: sales.tests.yaml``)
+            register(path.stem, path)
 
 
 @hookimpl

@@ -11,16 +11,35 @@ from __future__ import annotations
 from ._fingerprint import fingerprint, fingerprint_content
 from ._loader import load_ruleset
 from ._yaml import Doc, parse_yaml, pydantic_problems
-from ._model import FORMAT_VERSION, Rule, RuleException, Ruleset, RulesetFile, RuleSpec, Scope, ruleset_json_schema
+from ._model import (
+    FORMAT_VERSION,
+    ExpectedFinding,
+    FindingMatch,
+    Rule,
+    RuleException,
+    Ruleset,
+    RulesetFile,
+    RulesetTest,
+    RulesetTestsFile,
+    RulesetTestSpec,
+    RuleSpec,
+    Scope,
+    ruleset_json_schema,
+)
 
 __all__ = [
     "Doc",
+    "ExpectedFinding",
     "FORMAT_VERSION",
+    "FindingMatch",
     "Rule",
     "RuleException",
     "RuleSpec",
     "Ruleset",
     "RulesetFile",
+    "RulesetTest",
+    "RulesetTestSpec",
+    "RulesetTestsFile",
     "Scope",
     "fingerprint",
     "fingerprint_content",

@@ -9,7 +9,7 @@ zone, a cycle in ``extends``) is collected with its ``file:line:column`` and rai
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,8 @@ from ..events import get_zone
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import Engine
 
-from ._model import Horizons, Rule, Ruleset, RulesetFile, RuleSpec, Scope
+from ._model import Horizons, Rule, Ruleset, RulesetFile, RulesetTest, RuleSpec, Scope
+from ._tests import load_tests
 from ._yaml import Doc, parse_yaml, pydantic_problems
 
 
@@ -39,6 +40,23 @@ def _resolve(ref: str, base_dir: Path | None, engine: Engine) -> Path | None:
     return None
 
 
+def _ambiguous(ref: str, base_dir: Path | None, engine: Engine) -> str | None:
+    """Why a bare name (no folder: ``leave``, not ``./leave``) cannot be resolved, when it names both a
+    bundled ruleset and a file (in the working directory, or next to the extending file); else None.
+
+    Picking either silently is wrong one time in two: an empty file named ``leave`` would replace the
+    bundled ruleset (and load as 0 rules), or a file the user meant would be ignored."""
+    reg = engine.registry.rulesets.get(ref)
+    if reg is None or Path(ref).name != ref:
+        return None
+    here = base_dir / ref if base_dir is not None else Path(ref)
+    if not here.is_file():
+        return None
+    where = f"next to this file ({base_dir})" if base_dir is not None else "in the working directory"
+    return (f"{ref!r} is both the bundled ruleset {ref!r} ({reg.obj[1]}) and the file {str(here)!r} {where}: "
+            f"write './{ref}' for the file; for the bundled ruleset, rename or move the file")
+
+
 @dataclass
 class _Partial:
     name: str | None
@@ -46,9 +64,11 @@ class _Partial:
     timezone: str | None
     rules: list[Rule]
     horizons: Horizons | None = None
+    tests: list[RulesetTest] = field(default_factory=list)  # its own, then the extended rulesets' (inherited)
 
 
-def _load_file(path: Path, engine: Engine, problems: list[Problem], stack: tuple[Path, ...]) -> _Partial:
+def _load_file(path: Path, engine: Engine, problems: list[Problem], stack: tuple[Path, ...],
+               tests: bool = False) -> _Partial:
     file = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -62,11 +82,11 @@ def _load_file(path: Path, engine: Engine, problems: list[Problem], stack: tuple
     data, doc = parse_yaml(text, file, problems)
     if doc.node is None and data is None and problems:
         return _Partial(None, None, None, [])
-    return _load_data(data, doc, path.parent, engine, problems, stack + (path.resolve(),))
+    return _load_data(data, doc, path.parent, engine, problems, stack + (path.resolve(),), tests)
 
 
 def _load_data(data: Any, doc: Doc, base_dir: Path | None, engine: Engine, problems: list[Problem],
-               stack: tuple[Path, ...]) -> _Partial:
+               stack: tuple[Path, ...], tests: bool = False) -> _Partial:
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
@@ -74,7 +94,7 @@ def _load_data(data: Any, doc: Doc, base_dir: Path | None, engine: Engine, probl
         return _Partial(None, None, None, [])
     # validate the shape first, rules one by one so every problem is found
     raw_rules = data.get("rules", [])
-    top = {k: v for k, v in data.items() if k != "rules"}
+    top = {k: v for k, v in data.items() if k not in ("rules", "tests")}
     try:
         head = RulesetFile.model_validate(top)
     except ValidationError as exc:
@@ -86,10 +106,15 @@ def _load_data(data: Any, doc: Doc, base_dir: Path | None, engine: Engine, probl
         except ValueError as exc:
             doc.problem(("timezone",), str(exc))
     base_rules: list[Rule] = []
+    inherited: list[RulesetTest] = []
     language, timezone, name, horizons = head.language, head.timezone, head.ruleset, head.horizons
     extends = [head.extends] if isinstance(head.extends, str) else list(head.extends)
     for i, ref in enumerate(extends):
         at = ("extends", i) if isinstance(head.extends, list) else ("extends",)
+        clash = _ambiguous(ref, base_dir, engine)
+        if clash is not None:
+            doc.problem(at, f"extends: {clash}")
+            continue
         target = _resolve(ref, base_dir, engine)
         if target is None:
             where = f" next to this file ({base_dir})" if base_dir is not None else ""
@@ -101,10 +126,11 @@ def _load_data(data: Any, doc: Doc, base_dir: Path | None, engine: Engine, probl
             doc.problem(at, "extends: a cycle: " + " -> ".join(c.name for c in chain)
                             + " (a ruleset cannot extend itself, directly or through others)")
             continue
-        part = _load_file(target, engine, problems, stack)
+        part = _load_file(target, engine, problems, stack, tests)
         language = language or part.language
         timezone = timezone or part.timezone
         horizons = horizons or part.horizons
+        inherited += [t if t.inherited else replace(t, inherited=True) for t in part.tests]
         by_name = {r.name: i for i, r in enumerate(base_rules)}
         for r in part.rules:
             if r.name in by_name:
@@ -160,7 +186,12 @@ def _load_data(data: Any, doc: Doc, base_dir: Path | None, engine: Engine, probl
         else:
             rules.append(r)
     _check_correlations(rules, {r.name for r in own}, names, engine, doc)
-    return _Partial(name, language, timezone, rules, horizons)
+    if not tests:  # a scan needs no tests: reading and checking them is left to validate and test
+        return _Partial(name, language, timezone, rules, horizons)
+    label = name or (Path(doc.file).stem if doc.file != "<dict>" else "ruleset")
+    known = list(dict.fromkeys([r.name for r in rules] + list(names)))  # a rule with a bad param is still named
+    own = load_tests(data.get("tests"), doc, base_dir, engine, problems, known, label)
+    return _Partial(name, language, timezone, rules, horizons, own + inherited)
 
 
 def _check_correlations(rules: list[Rule], own: set[str], index: dict[str, int], engine: Engine, doc: Doc) -> None:
@@ -194,9 +225,10 @@ def _check_correlations(rules: list[Rule], own: set[str], index: dict[str, int],
                                     f"{', '.join(r.name for r in rules if r.name != rule.name)})", rule.name)
 
 
-def load_ruleset(source: str | Path | Mapping[str, Any] | Ruleset, engine: Engine) -> Ruleset:
+def load_ruleset(source: str | Path | Mapping[str, Any] | Ruleset, engine: Engine, *, tests: bool = False) -> Ruleset:
     """Load a ruleset from a path, a bundled name (``"sales"``), or a mapping with ``engine``'s detectors and
-    bundled rulesets; raise ``RulesetError``.
+    bundled rulesets; raise ``RulesetError``. With ``tests``, the ruleset's tests (its own and those of the
+    rulesets it extends) are read and checked too, into ``Ruleset.tests``; otherwise that is ``None``.
 
     ``hrguard.load_ruleset`` (:func:`hrguard.engine.load_ruleset`) is this with the default engine.
     """
@@ -204,19 +236,27 @@ def load_ruleset(source: str | Path | Mapping[str, Any] | Ruleset, engine: Engin
         raise ArgumentTypeError("engine", "hrguard.rules.load_ruleset needs the engine whose detectors the "
                                           "ruleset uses; hrguard.load_ruleset(source) uses the default engine")
     if isinstance(source, Ruleset):
+        if tests and source.tests is None:
+            if source.source == "<dict>":
+                raise ArgumentTypeError("source", "a ruleset loaded from a mapping without tests=True: load the "
+                                                  "mapping again with tests=True")
+            return load_ruleset(source.source, engine, tests=True)
         return source
     problems: list[Problem] = []
     if isinstance(source, Mapping):
         doc = Doc("<dict>", None, problems)
-        part = _load_data(source, doc, Path.cwd(), engine, problems, ())
+        part = _load_data(source, doc, Path.cwd(), engine, problems, (), tests)
         label = "<dict>"
     else:
+        clash = None if isinstance(source, Path) else _ambiguous(str(source), None, engine)  # a Path is a path
+        if clash is not None:
+            raise RulesetError([Problem(str(source), None, None, clash)])
         path = _resolve(str(source), None, engine)
         if path is None:
             bundled = ", ".join(sorted(engine.registry.rulesets)) or "none"
             raise RulesetError([Problem(str(source), None, None,
                                         f"no ruleset file or bundled ruleset named {str(source)!r} (bundled: {bundled})")])
-        part = _load_file(path, engine, problems, ())
+        part = _load_file(path, engine, problems, (), tests)
         label = str(path)
     if problems:
         files = {p.file: i for i, p in reversed(list(enumerate(problems)))}  # files in order of first problem
@@ -224,4 +264,4 @@ def load_ruleset(source: str | Path | Mapping[str, Any] | Ruleset, engine: Engin
         raise RulesetError(problems)
     name = part.name or (Path(label).stem if label != "<dict>" else "ruleset")
     return Ruleset(name, part.language or "en", part.timezone or "UTC", tuple(part.rules), label, engine,
-                   part.horizons or Horizons())
+                   part.horizons or Horizons(), tuple(part.tests) if tests else None)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import UnknownNameError
+from ..events import Timestamp
 from ..findings import Severity
 from ..sdk import Duration
 
@@ -63,6 +64,45 @@ class Horizons(BaseModel):
                     "id; a record repeating an id older than that is taken as a new event. null: forever")
 
 
+class FindingMatch(BaseModel):
+    """Findings a test forbids (``expect_not``): of rule ``rule``, and every other key given must match."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    rule: str = Field(min_length=1, description="the rule's name in the ruleset (a finding's name; default the detector id)")
+    employee_id: str | None = Field(default=None, description="the finding's employee")
+    customer_id: str | None = Field(default=None, description="the finding's customer")
+    severity: Severity | None = Field(default=None, description="the finding's severity")
+    reason: str | None = Field(default=None, description="the finding's details.reason")
+    evidence: list[str] | None = Field(default=None, description="event ids the finding cites (it may cite others too)")
+    ts: Timestamp | None = Field(default=None, description="the finding's time (RFC 3339 with an offset)")
+
+
+class ExpectedFinding(FindingMatch):
+    """Findings a test requires (``expect``): at least one matches, or exactly ``count``."""
+
+    count: int | None = Field(default=None, ge=1, description="exactly this many findings match (default: at least one)")
+
+
+class RulesetTestSpec(BaseModel):
+    """One test of a ruleset: events, and the findings the ruleset must and must not make of them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1, description="the test's name, unique among the ruleset's tests")
+    description: str | None = None
+    as_of: Timestamp | None = Field(default=None, description="scan as of this time (default: the latest event's ts)")
+    events: list[dict[str, Any]] = Field(default_factory=list, description="the events, as in a JSON Lines file")
+    expect: list[ExpectedFinding] = Field(default_factory=list, description="findings that must appear")
+    expect_not: list[FindingMatch] = Field(default_factory=list, description="findings that must not appear")
+    no_findings_of: list[str] = Field(default_factory=list, description="rule names that must make no finding at all")
+
+
+class RulesetTestsFile(BaseModel):
+    """A file of tests a ruleset names with ``tests: path``."""
+
+    model_config = ConfigDict(extra="forbid", title="hrguard ruleset tests")
+    tests: list[RulesetTestSpec] = Field(default_factory=list)
+
+
 class RulesetFile(BaseModel):
     model_config = ConfigDict(extra="forbid", title="hrguard ruleset")
     version: Literal[1] = Field(default=FORMAT_VERSION, description="ruleset format version")
@@ -73,6 +113,9 @@ class RulesetFile(BaseModel):
     extends: list[str] | str = Field(default_factory=list, description="other rulesets: relative paths or bundled names")
     horizons: Horizons | None = Field(default=None, description="how long a stream remembers ids (default: ids 400d)")
     rules: list[RuleSpec] = Field(default_factory=list)
+    tests: list[RulesetTestSpec] | str = Field(
+        default_factory=list, description="tests of this ruleset's rules, or the path of a YAML file holding them "
+                                          "(relative to this file): docs/rulesets.md, Tests")
 
 
 def ruleset_json_schema(engine: Engine | None = None) -> dict[str, Any]:
@@ -110,6 +153,33 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class RulesetTest:
+    """A loaded test of a ruleset: its spec, its events (valid), where it is written, and whose it is."""
+
+    spec: RulesetTestSpec
+    ruleset: str  # the name of the ruleset that defines it
+    file: str
+    line: int | None
+    column: int | None
+    #: where each expectation is written: ``("expect", i)``, ``("expect_not", i)``, ``("no_findings_of", i)`` -> (line, col)
+    places: dict[tuple[str, int], tuple[int | None, int | None]] = field(default_factory=dict, compare=False)
+    inherited: bool = False  # defined by a ruleset this one extends
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def where(self) -> str:
+        return ":".join(str(x) for x in (self.file, self.line, self.column) if x is not None)
+
+    def place(self, key: str, i: int) -> str:
+        """``file:line:col`` of expectation ``i`` of ``key`` (the test's own place when unknown)."""
+        line, col = self.places.get((key, i), (self.line, self.column))
+        return ":".join(str(x) for x in (self.file, line, col) if x is not None)
+
+
+@dataclass(frozen=True)
 class Ruleset:
     """A loaded, validated ruleset bound to the engine whose detectors it uses."""
 
@@ -120,6 +190,9 @@ class Ruleset:
     source: str
     engine: Engine = field(repr=False, compare=False)
     horizons: Horizons = Horizons()
+    #: the ruleset's tests: its own, then (``inherited``) those of the rulesets it extends; ``None`` when it was
+    #: loaded without ``tests=True`` (a scan does not read them)
+    tests: tuple[RulesetTest, ...] | None = field(default=None, repr=False, compare=False)
 
     def rule(self, name: str) -> Rule:
         for r in self.rules:

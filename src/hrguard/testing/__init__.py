@@ -20,6 +20,10 @@ failure report names the check::
     def test_conformance(case, check):
         check(case)
 
+A ruleset's own tests (``tests:`` in its YAML, docs/rulesets.md "Tests") run with :func:`check_ruleset`
+(one call) or :func:`parametrize_ruleset_tests` (one pytest test per ruleset test), as ``hrguard test``
+runs them.
+
 ``run_all_ways`` is the older, smaller tool: the same findings whatever the input order, the chunk
 size, or batch versus streaming, for a whole ruleset.
 """
@@ -31,6 +35,14 @@ from ._case import DetectorCase
 from ._checks import CHECKS
 from ._factory import KIND_DEFAULTS, EventFactory, at, event
 from ._kit import check_detector, parametrize_with_checks
+from ._rulesets import (
+    RulesetTestCase,
+    RulesetTestResult,
+    check_ruleset,
+    parametrize_ruleset_tests,
+    run_ruleset_test,
+    run_ruleset_tests,
+)
 from ._runs import run_all_ways, stream_all
 
 __all__ = [
@@ -39,10 +51,16 @@ __all__ = [
     "DetectorCase",
     "EventFactory",
     "KIND_DEFAULTS",
+    "RulesetTestCase",
+    "RulesetTestResult",
     "at",
     "check_detector",
+    "check_ruleset",
     "event",
+    "parametrize_ruleset_tests",
     "parametrize_with_checks",
     "run_all_ways",
+    "run_ruleset_test",
+    "run_ruleset_tests",
     "stream_all",
 ]

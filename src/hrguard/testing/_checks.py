@@ -16,9 +16,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
-from ..engine import Stream
+from ..columns import Chunk
+from ..engine import Runner, Stream
+from ..events import to_us
+from ..ingest import Intake
 from ..errors import RulesetError
 from ..findings import Finding, Severity
 from ..sdk import Detector, DetectorParams
@@ -157,6 +161,64 @@ def check_chunking(case: DetectorCase) -> None:
     want = expected_findings(case)
     for size in (1, 2, 3, 5, 8):
         assert_same(want, dump_findings(case.scan(chunk_size=size).findings), f"batch, chunk_size={size}")
+
+
+def _tied_variants(case: DetectorCase) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The case's events as they are, and two variants with ties the kit makes itself: every event of
+    the 2nd, 4th, 6th... distinct instant moved to the instant before it (then the 3rd, 5th...), so
+    events that were apart now share an instant and are ordered only by id."""
+    events = [dict(e) for e in case.events]
+    times = sorted({event_time(e) for e in events})
+    out = [("the case's events", events)]
+    for first in (0, 1):
+        onto = {times[i + 1]: times[i] for i in range(first, len(times) - 1, 2)}
+        if not onto:
+            continue
+        text = {event_time(e): e["ts"] for e in events}  # an instant as the case wrote it
+        moved = [{**e, "ts": text[onto[event_time(e)]]} if event_time(e) in onto else e for e in events]
+        which = "2nd, 4th" if first == 0 else "3rd, 5th"
+        out.append((f"the {which}... instants moved onto the instant before", moved))
+    return out
+
+
+def _scan_cutting_instants(case: DetectorCase, events: list[dict[str, Any]], as_of: datetime | None) -> Any:
+    """A batch scan that gives the detector one event per chunk and cuts every instant between its
+    events: a chunk that ends inside an instant is complete only up to the microsecond before it
+    (``upto = ts - 1``), so it fires no timer of that instant; the instant's last event's chunk has
+    ``upto = ts``. A detector that judges each event with the events before it in (ts, id) only gives
+    the findings of an uncut scan."""
+    eng = case.engine_()
+    intake = Intake(eng)
+    for _ in intake.read(list(events)):
+        pass
+    as_of_us = to_us(as_of) if as_of is not None else None
+    frame = intake.release_all(as_of_us)
+    runner = Runner(case.ruleset(engine=eng), intake.strings)
+    ts = frame.ts
+    for i in range(len(frame)):
+        last = i + 1 == len(frame) or int(ts[i + 1]) != int(ts[i])
+        runner.feed(Chunk(frame, np.arange(i, i + 1), int(ts[i]) if last else int(ts[i]) - 1))
+    if as_of_us is not None and (not len(frame) or as_of_us > int(ts[-1])):
+        runner.feed(Chunk.empty(frame, as_of_us))
+    return runner.result(intake, as_of_us if as_of_us is not None else (int(ts[-1]) if len(frame) else None))
+
+
+def check_same_instant(case: DetectorCase) -> None:
+    """Events at one instant are judged in the one order (ts, id): judging an event, a detector uses only
+    the events before it, never a later event of the same instant. The kit makes ties (it moves every
+    other instant's events onto the instant before) and cuts every instant between its events (the
+    first part complete only up to the microsecond before, so no timer of the instant fires early):
+    the findings must be those of an uncut scan."""
+    as_of = case.as_of_dt()
+    eng = case.engine_()
+    for what, events in _tied_variants(case):
+        ref = eng.scan(list(events), case.ruleset(engine=eng), as_of)
+        if ref.rejected:
+            continue  # moving an event made it invalid (none of the built-in kinds does): nothing to compare
+        cut = _scan_cutting_instants(case, events, as_of)
+        how = f"{what}, every instant cut between its events (one event per chunk)"
+        assert not cut.errors, f"{how}: {cut.errors[0]}"
+        assert_same(dump_findings(ref.findings), dump_findings(cut.findings), how)
 
 
 def _restoring(cls: type[Detector]) -> type[Detector]:
@@ -462,6 +524,7 @@ CHECKS: tuple[Callable[[DetectorCase], None], ...] = (
     check_deterministic,
     check_input_order,
     check_chunking,
+    check_same_instant,
     check_checkpoint,
     check_expire,
     check_batch_vs_stream,

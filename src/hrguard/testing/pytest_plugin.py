@@ -13,6 +13,10 @@ refused by pytest as a plugin registered twice). The fixtures:
   from a rule dict (or a list of them) with that engine.
 - ``hrguard_events``: a fresh :class:`~hrguard.testing.EventFactory` (ids ``e1``, ``e2``...).
 - ``hrguard_check``: :func:`~hrguard.testing.check_detector` bound to ``hrguard_engine``.
+- ``hrguard_ruleset_tests``: ``hrguard_ruleset_tests("rules/east.yaml")`` runs a ruleset's own tests
+  (its ``tests:``) with ``hrguard_engine`` and fails listing every failed test
+  (:func:`~hrguard.testing.check_ruleset`). For one pytest test per ruleset test, decorate a test with
+  :func:`~hrguard.testing.parametrize_ruleset_tests` instead.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from ..engine import Engine
 from ..rules import Ruleset
 from ._factory import EventFactory
 from ._kit import check_detector
+from ._rulesets import RulesetTestResult, check_ruleset
 
 
 @pytest.fixture
@@ -68,3 +73,14 @@ def hrguard_check(hrguard_engine: Engine) -> Callable[..., list[str]]:
         return check_detector(detector, events, **kw)
 
     return check
+
+
+@pytest.fixture
+def hrguard_ruleset_tests(hrguard_engine: Engine) -> Callable[..., list[RulesetTestResult]]:
+    """``hrguard_ruleset_tests(ruleset, with_extended=False, names=None)``: run the ruleset's tests with
+    ``hrguard_engine``; ``AssertionError`` listing every failed test (or saying there are none)."""
+
+    def run(ruleset: Any, *, with_extended: bool = False, names: Sequence[str] | None = None) -> list[RulesetTestResult]:
+        return check_ruleset(ruleset, with_extended=with_extended, engine=hrguard_engine, names=names)
+
+    return run
