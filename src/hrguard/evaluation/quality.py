@@ -215,6 +215,13 @@ class QualityReport:
     min_severity: Severity
     findings: int
     every_rule: list[RuleQuality] = field(default_factory=list)  # ``rules`` and the expected rules that found nothing
+    flagged_any: list[str] = field(default_factory=list)  # honest employees with a finding of any severity
+    flagged_any_by_rule: dict[str, int] = field(default_factory=dict)  # rule -> honest employees it flagged (any)
+
+    @property
+    def any_severity_false_alarm_rate(self) -> float | None:
+        """Honest employees with a finding of any severity, over all honest ones: every alarm is read by someone."""
+        return len(self.flagged_any) / self.honest if self.honest else None
 
     @property
     def false_alarm_rate(self) -> float | None:
@@ -244,7 +251,9 @@ class QualityReport:
             "false_alarms": {"honest": self.honest, "flagged": len(self.flagged), "rate": self.false_alarm_rate,
                              "honest_sales": self.honest_sales, "flagged_sales": self.flagged_sales,
                              "sales_rate": self.sales_false_alarm_rate, "by_rule": self.flagged_by_rule,
-                             "employees": self.flagged},
+                             "employees": self.flagged,
+                             "any_severity": {"flagged": len(self.flagged_any), "rate": self.any_severity_false_alarm_rate,
+                                              "by_rule": self.flagged_any_by_rule}},
             "noise": {n.scenario: {"labels": n.labels, "employees": n.employees, "flagged": n.flagged,
                                    "rate": n.rate, "by_rule": n.by_rule} for n in self.noise},
             "rules": {r.rule: {"findings": r.findings, "true_positives": r.true_positives, "precision": r.precision,
@@ -270,6 +279,10 @@ class QualityReport:
                       f"({_pct(self.sales_false_alarm_rate)})" if self.honest_sales is not None else ""))
         if self.flagged_by_rule:
             out.append("  by rule: " + ", ".join(f"{r} {k}" for r, k in self.flagged_by_rule.items()))
+        out.append(f"False alarms at any severity (every finding is read by someone): {len(self.flagged_any)} of "
+                   f"{self.honest} ({_pct(self.any_severity_false_alarm_rate)})")
+        if self.flagged_any_by_rule:
+            out.append("  by rule: " + ", ".join(f"{r} {k}" for r, k in self.flagged_any_by_rule.items()))
         out.append("")
         if self.noise:
             out.append(f"Honest noise (labels whose employee has a finding of severity {sev} or above between "
@@ -418,12 +431,15 @@ def evaluate(result: Any, labels: Iterable[Label | Mapping[str, Any]] | str | Pa
 
     # false alarms among honest employees
     flagged_by_rule: dict[str, set[str]] = defaultdict(set)
+    any_by_rule: dict[str, set[str]] = defaultdict(set)  # every alarm counts: at any severity too
     flagged = set()
     for emp in honest:
         for f in by_emp.get(emp, ()):
+            any_by_rule[f.name].add(emp)
             if f.severity.rank >= bar.rank:
                 flagged.add(emp)
                 flagged_by_rule[f.name].add(emp)
+    flagged_any = {e for emps in any_by_rule.values() for e in emps}
     honest_sales = flagged_sales = None
     if roles:
         sales = {e for e in honest if roles.get(e) == "sales"}
@@ -461,6 +477,8 @@ def evaluate(result: Any, labels: Iterable[Label | Mapping[str, Any]] | str | Pa
         min_severity=bar,
         findings=len(findings),
         every_rule=every,
+        flagged_any=sorted(flagged_any),
+        flagged_any_by_rule={r: len(v) for r, v in sorted(any_by_rule.items(), key=lambda kv: (-len(kv[1]), kv[0]))},
     )
 
 

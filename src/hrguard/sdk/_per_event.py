@@ -41,7 +41,7 @@ class EventView:
 
     __slots__ = ("_det", "_frame", "_row", "_table", "_k", "_ts", "_cache")
 
-    def __init__(self, det: EventDetector, frame: Frame, row: int, table: Any, k: int) -> None:
+    def __init__(self, det: Detector, frame: Frame, row: int, table: Any, k: int) -> None:
         self._det = det
         self._frame = frame
         self._row = row
@@ -100,7 +100,7 @@ class EventView:
         cache = self._cache
         if cache is not None and name in cache:
             return cache[name]
-        types = self._det._types(self._table)
+        types = _types(self._table)
         ctype = types.get(name)
         if ctype is None:
             raise UnknownFieldError(f"a {self._table.kind!r} event has no field {name!r} "
@@ -128,6 +128,18 @@ class EventView:
 
     def __repr__(self) -> str:
         return f"<EventView {self.kind} {self.id} {self.ts.isoformat()}>"
+
+
+_TYPEMAPS: dict[int, tuple[Any, dict[str, str]]] = {}  # id(layout) -> (layout, field name -> column type)
+
+
+def _types(table: Any) -> dict[str, str]:
+    """The column type of each field of a kind table (the layout is kept with its map: its id is never another's)."""
+    layout = table.layout
+    got = _TYPEMAPS.get(id(layout))
+    if got is None:
+        got = _TYPEMAPS[id(layout)] = (layout, dict(layout.fields))
+    return got[1]
 
 
 def _value(ctype: str, raw: Any, strings: Any) -> Any:
@@ -160,7 +172,6 @@ class EventDetector(Detector):
     #: the timers (key -> due, µs) and their queue: part of the saved state
     _timers: dict[Any, int]
     _queue: list[tuple[int, str, Any]]
-    _typemaps: ClassVar[dict[int, tuple[Any, dict[str, str]]]] = {}  # id(layout) -> (layout, name -> type)
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -265,10 +276,3 @@ class EventDetector(Detector):
         queue, timers = self._queue, self._timers
         while queue and timers.get(queue[0][2]) != queue[0][0]:
             heapq.heappop(queue)
-
-    def _types(self, table: Any) -> dict[str, str]:
-        layout = table.layout
-        got = self._typemaps.get(id(layout))
-        if got is None:  # the layout is kept with its map, so its id is never another's
-            got = EventDetector._typemaps[id(layout)] = (layout, dict(layout.fields))
-        return got[1]
