@@ -99,8 +99,11 @@ class Engine:
         return judge(frame, rs, intake, as_of, chunk_size=chunk_size)
 
     def stream(self, ruleset: Any = "sales", allowed_lateness: Any = "0s", *, strict: bool = False,
-               batch: int = 1, pipeline: Any = None) -> Stream:
-        return Stream(ruleset, allowed_lateness, engine=self, strict=strict, batch=batch, pipeline=pipeline)
+               batch: int = 1, pipeline: Any = None, **kw: Any) -> Stream:
+        """A :class:`~hrguard.Stream` with this engine's kinds, detectors and rulesets (``hrguard.Stream(ruleset,
+        engine=engine)``; a ruleset loaded with this engine brings it anyway). ``kw``: ``sinks``, ``keep``,
+        ``max_ahead``, as for :class:`~hrguard.Stream`."""
+        return Stream(ruleset, allowed_lateness, engine=self, strict=strict, batch=batch, pipeline=pipeline, **kw)
 
 
 def default_engine() -> Engine:
