@@ -492,3 +492,16 @@ def test_params_reject_nonsense(engine):
                           ({"work_start": "7am"}, "HH:MM")]:
         with pytest.raises(RulesetError, match=words):
             engine.load_ruleset({"ruleset": "t", "rules": [{"use": "outlier.isolation_forest", "params": params}]})
+
+
+def test_the_default_ruleset_needs_no_extra():
+    """`pip install hrguard` then `hrguard scan FILE` (the default `sales` ruleset, whose outlier rule needs
+    scikit-learn) works: scikit-learn is a core dependency, not an extra (issue 14)."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    meta = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    core = {re.split(r"[<>=;\[ ]", d, maxsplit=1)[0].lower() for d in meta["project"]["dependencies"]}
+    assert "scikit-learn" in core
+    assert "outlier.isolation_forest" in {r.use for r in hrguard.load_ruleset("sales").rules}
