@@ -101,3 +101,55 @@ def test_bad_inputs_are_located_ruleset_errors(tmp_path, rules, message, line):
         hrguard.load_ruleset(path)
     (p,) = info.value.problems
     assert message in p.message and p.line == line and p.column is not None, p
+
+
+# -- determinism, by hypothesis -----------------------------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_RS = None
+
+
+def _ruleset():
+    global _RS
+    if _RS is None:
+        _RS = hrguard.load_ruleset({"timezone": "Asia/Shanghai", "rules": [
+            {"use": "geofence.mismatch"}, {"use": "customer.ownership_conflict"},
+            {"use": "correlation", "name": "three-far", "params": {"type": "event_count", "rules": ["geofence.mismatch"],
+                                                                    "timespan": "3d", "gte": 3}},
+            {"use": "correlation", "name": "pattern", "params": {"type": "temporal", "timespan": "10d",
+                                                                 "rules": ["customer.ownership_conflict", "three-far"]}},
+            {"use": "correlation", "name": "by-customer", "params": {"type": "value_count", "rules": ["geofence.mismatch"],
+                                                                     "group_by": ["customer_id"], "field": "employee_id",
+                                                                     "timespan": "5d", "gte": 2}},
+        ]})
+    return _RS
+
+
+@settings(max_examples=25, deadline=None)
+@given(acts=st.lists(st.tuples(st.sampled_from(["E1", "E2", "E3"]), st.integers(0, 12), st.integers(0, 3),
+                               st.sampled_from(["far", "near", "claim"])), min_size=1, max_size=25),
+       seed=st.integers(0, 2**16), batch=st.integers(1, 6))
+def test_correlations_are_the_same_whatever_the_order_batching_or_streaming(acts, seed, batch):
+    import random
+
+    events = [{"id": f"c{c}", "kind": "customer.registered", "ts": "2026-03-31T08:00:00+08:00", "employee_id": "E9",
+               "customer_id": f"C{c}", "name": f"C{c}", "owner_id": "E9", "lat": 31.23, "lon": 121.47} for c in range(2)]
+    for i, (emp, day, hour, what) in enumerate(acts):
+        ts = f"2026-04-{1 + day:02d}T{9 + hour:02d}:00:00+08:00"  # several acts may share an instant
+        if what == "claim":
+            events.append({"id": f"a{i}", "kind": "approval.requested", "ts": ts, "employee_id": emp,
+                           "request_id": f"R{i}", "customer_id": f"C{i % 2}", "amount": 10})
+        else:
+            events.append({"id": f"p{i}", "kind": "attendance.punched", "ts": ts, "employee_id": emp, "direction": "in",
+                           "customer_id": f"C{i % 2}", "lat": 31.23 if what == "near" else 31.33, "lon": 121.47})
+    rs = _ruleset()
+    as_of = "2026-04-20T00:00:00+08:00"
+    want = [f.id for f in hrguard.scan(events, rs, as_of).findings]
+    shuffled = list(events)
+    random.Random(seed).shuffle(shuffled)
+    assert [f.id for f in hrguard.scan(shuffled, rs, as_of, chunk_size=batch).findings] == want
+    s = hrguard.Stream(rs, "30d", batch=batch)  # any arrival order within the lateness
+    s.push_many(shuffled)
+    s.advance_to("2026-05-20T00:00:00+08:00")
+    assert sorted(f.id for f in s.findings) == sorted(want)
