@@ -50,8 +50,9 @@ from ..testing import run_ruleset_tests
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_REJECTED, EXIT_DETECTOR = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE: a bug in hrguard or a plugin, never mistaken for "found something"
 
-__all__ = ["EXIT_DETECTOR", "EXIT_FINDINGS", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_REJECTED", "EXIT_USAGE", "UsageError",
+__all__ = ["EXIT_DETECTOR", "EXIT_FINDINGS", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_REJECTED", "EXIT_USAGE", "UsageError",
            "build_parser", "detector_params", "main", "render_table", "summary_line"]
 
 
@@ -260,6 +261,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("hrguard: interrupted")
         return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - a bug: its own exit code, the traceback to report it with
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+        _err(f"hrguard: internal error (a bug in hrguard or a plugin, not a problem with the input): "
+             f"{type(exc).__name__}: {exc}; please report it with the traceback above")
+        return EXIT_INTERNAL
 
 
 def _err(text: str) -> None:

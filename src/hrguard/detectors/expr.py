@@ -25,6 +25,46 @@ _TEMPLATE = re.compile(r"\{\s*(?:event\.)?([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_
 _ENVELOPE = ("id", "kind", "ts", "employee_id", "tenant", "attrs")
 
 
+MAX_CEL_CHARS = 2_000
+"""The longest condition (characters): rules' conditions are a line or two."""
+MAX_CEL_TOKENS = 400
+"""The most tokens (names, literals, operators) a condition may have: 14,000 chained ``+`` crashed the CEL
+library (a stack overflow in native code, which no ``try`` can catch)."""
+MAX_CEL_DEPTH = 24
+"""The deepest nesting of parentheses, brackets and braces."""
+MAX_CEL_MACROS = 2
+"""The most comprehension macros (``all``, ``exists``, ``exists_one``, ``map``, ``filter``): each multiplies
+an evaluation's work by the size of a list, so at most two keep it polynomial in the event's own lists
+(seven nested over small lists made a scan hang)."""
+
+_TOKEN = re.compile(r"""\s*(?:("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|([A-Za-z_][A-Za-z0-9_]*)|(\d[\d.eExXa-fA-FuU+-]*)|(\|\||&&|==|!=|<=|>=|[-+*/%!<>?:.,()\[\]{}]))""")
+_MACRO = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(")
+
+
+def cel_limits(condition: str) -> str | None:
+    """Why ``condition`` is over hrguard's limits for CEL (checked before the CEL library sees it), or None."""
+    if len(condition) > MAX_CEL_CHARS:
+        return f"the condition has {len(condition):,} characters (the limit is {MAX_CEL_CHARS:,})"
+    tokens = depth = deepest = 0
+    for m in _TOKEN.finditer(condition):
+        tokens += 1
+        op = m.group(4)
+        if op in ("(", "[", "{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif op in (")", "]", "}"):
+            depth -= 1
+        if tokens > MAX_CEL_TOKENS:
+            return f"the condition has more than {MAX_CEL_TOKENS} tokens (names, literals, operators)"
+    if deepest > MAX_CEL_DEPTH:
+        return f"the condition nests parentheses and brackets {deepest} deep (the limit is {MAX_CEL_DEPTH})"
+    macros = len(_MACRO.findall(condition))
+    if macros > MAX_CEL_MACROS:
+        return (f"the condition uses {macros} comprehensions (all, exists, exists_one, map, filter; the limit is "
+                f"{MAX_CEL_MACROS})")
+    return None
+
+
 def _compile(condition: str) -> Any:
     import cel
 
@@ -48,6 +88,9 @@ class ExprParams(DetectorParams):
     @field_validator("condition")
     @classmethod
     def _cel_syntax(cls, v: str) -> str:
+        over = cel_limits(v)
+        if over is not None:
+            raise ValueError(f"refused: {over}")
         try:
             _compile(v)
         except Exception as exc:  # the CEL library raises ValueError with a located message

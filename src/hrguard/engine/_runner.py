@@ -87,8 +87,25 @@ class _Rules:
 
 
 def _due(det: Detector) -> int:
-    due = det.next_due()
+    try:
+        due = det.next_due()
+    except Exception as exc:  # noqa: BLE001 - a plugin's next_due that raises: the rule is disabled (see processed)
+        det._failed = exc  # type: ignore[attr-defined]
+        return _NEVER
     return _NEVER if due is None else due
+
+
+class _Unbuilt(Detector):
+    """The place of a rule whose detector raised in its constructor: never run, its error reported."""
+
+    id = "(unbuilt)"
+    title = "a rule whose detector could not be built"
+
+    def next_due(self) -> int | None:
+        return None
+
+    def process(self, chunk: Any) -> None:  # pragma: no cover - a disabled rule is never given a chunk
+        raise HrguardError(f"an unbuilt rule was run: {self.ctx.name}")
 
 
 class Runner:
@@ -128,15 +145,31 @@ class Runner:
                 inst = self._build(tenant)
             self.instances[tenant] = inst
             rules = self._rules[tenant] = _Rules(inst)
+            self._disable_failed(rules)
         return rules
+
+    def _disable_failed(self, rules: _Rules) -> None:
+        """Disable, and report, the rules whose detector raised in its constructor or ``next_due``."""
+        for i, (rule, det) in enumerate(rules.entries):
+            exc = getattr(det, "_failed", None)
+            if exc is not None and rules.live[i]:
+                err = DetectorError(rule.name, rule.use, exc)
+                log.error("%s; the rule is disabled for the rest of this run", err)
+                self.errors.append(err)
+                rules.disable(i)
 
     def _build(self, tenant: int) -> list[tuple[Rule, Detector]]:
         tname = self.strings.text(tenant)
-        inst = []
+        inst: list[tuple[Rule, Detector]] = []
         for rule in self.ruleset.rules:
             ctx = RuleContext(rule.name, rule.severity, self.ruleset.language, self.clock, self.strings, tname,
                               self.streaming, self._kinds)
-            inst.append((rule, rule.detector(rule.params, ctx)))
+            try:
+                det = rule.detector(rule.params, ctx)
+            except Exception as exc:  # a plugin's constructor that raises disables its rule, reported (never the run)
+                det = _Unbuilt(rule.params, ctx)
+                det._failed = exc  # type: ignore[attr-defined]
+            inst.append((rule, det))
         return inst
 
     def prepare(self, tenant: int) -> None:
@@ -221,6 +254,8 @@ class Runner:
                     det.drain()
                     continue
                 rules.processed(i)
+                if getattr(det, "_failed", None) is not None:
+                    self._disable_failed(rules)
                 for finding in out:
                     self._place(rule, tenant, finding, mine)
             for i in rules.correlations:  # in rule order: each sees the other rules' findings and earlier correlations'
@@ -385,7 +420,13 @@ class Runner:
         findings = sorted(self.findings, key=Finding.sort_key)
         suppressed = sorted(self.suppressed, key=Finding.sort_key)
         as_of = from_us(as_of_us, self.clock.zone) if as_of_us is not None else None
-        warnings = [w for inst in self.instances.values() for _, det in inst for w in det.warnings()]
+        warnings: list[str] = []
+        for inst in self.instances.values():
+            for rule, det in inst:
+                try:
+                    warnings += [str(w) for w in det.warnings()]
+                except Exception as exc:  # noqa: BLE001 - a plugin's warnings() that raises: reported, not fatal
+                    self.errors.append(DetectorError(rule.name, rule.use, exc))
         return ScanResult(findings, suppressed, list(intake.rejected), intake.stats, list(self.errors), as_of,
                           self.ruleset.name, warnings)
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 from ._model import Horizons, Rule, Ruleset, RulesetFile, RulesetTest, RuleSpec, Scope
 from ._tests import load_tests
-from ._yaml import Doc, parse_yaml, pydantic_problems
+from ._yaml import MAX_YAML_BYTES, Doc, parse_yaml, pydantic_problems
 
 
 # -- loading -----------------------------------------------------------------------------------------
@@ -38,6 +38,21 @@ def _resolve(ref: str, base_dir: Path | None, engine: Engine) -> Path | None:
     if reg is not None:
         return Path(reg.obj[1])
     return None
+
+
+def _outside(ref: str, target: Path, base_dir: Path | None, engine: Engine) -> str | None:
+    """Why ``extends: ref`` (resolved to ``target``) may not be read, or None. A ruleset extends bundled
+    rulesets, plugins' rulesets, and files in its own directory or below (symbolic links resolved):
+    never ``../``, an absolute path, or ``/proc/self/environ`` — a ruleset is data a user may be sent."""
+    registered = {Path(reg.obj[1]).resolve() for reg in engine.registry.rulesets.values()}
+    real = target.resolve()
+    if real in registered:
+        return None
+    root = (base_dir if base_dir is not None else Path.cwd()).resolve()
+    if real.is_relative_to(root):
+        return None
+    return (f"{ref!r} is outside this ruleset's directory ({root}): a ruleset may extend bundled rulesets, "
+            f"plugins' rulesets and files in its own directory or below")
 
 
 def _ambiguous(ref: str, base_dir: Path | None, engine: Engine) -> str | None:
@@ -71,12 +86,18 @@ def _load_file(path: Path, engine: Engine, problems: list[Problem], stack: tuple
                tests: bool = False) -> _Partial:
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_YAML_BYTES + 1)  # never more than the limit, whatever the path is (/dev/zero)
     except OSError as exc:
-        problems.append(Problem(file, None, None, f"cannot read ruleset: {exc}"))
+        problems.append(Problem(file, None, None, f"cannot read ruleset: {exc.strerror or exc}"))
         return _Partial(None, None, None, [])
+    if len(raw) > MAX_YAML_BYTES:
+        problems.append(Problem(file, None, None, f"too large: more than {MAX_YAML_BYTES:,} bytes (the limit)"))
+        return _Partial(None, None, None, [])
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        line = raw[: exc.start].count(b"\n") + 1
         problems.append(Problem(file, line, None, f"a ruleset must be UTF-8 text: {exc.reason} at byte {exc.start}"))
         return _Partial(None, None, None, [])
     data, doc = parse_yaml(text, file, problems)
@@ -120,6 +141,10 @@ def _load_data(data: Any, doc: Doc, base_dir: Path | None, engine: Engine, probl
             where = f" next to this file ({base_dir})" if base_dir is not None else ""
             doc.problem(at, f"extends: no ruleset file{where} or bundled ruleset named {ref!r} "
                             f"(bundled: {', '.join(sorted(engine.registry.rulesets)) or 'none'})")
+            continue
+        outside = _outside(ref, target, base_dir, engine)
+        if outside is not None:  # never read: its content must not reach a message either
+            doc.problem(at, f"extends: {outside}")
             continue
         if target.resolve() in stack:
             chain = list(stack[stack.index(target.resolve()):]) + [target.resolve()]

@@ -94,14 +94,69 @@ _SafeLoader.add_implicit_resolver(
 )
 
 
+MAX_YAML_BYTES = 1_000_000
+"""The largest ruleset or pipeline text read (1 MB: the bundled ``sales`` with its tests is ~20 KB)."""
+MAX_YAML_NODES = 100_000
+"""The most nodes a YAML document may have once its aliases are expanded (an alias bomb of 800 bytes
+expands to billions: refused before anything is built from it)."""
+MAX_YAML_DEPTH = 64
+"""The deepest nesting of mappings and lists a YAML document may have."""
+
+
+def _measure(root: yaml.Node) -> tuple[int, int]:
+    """``(nodes once aliases are expanded, nesting depth)`` of a composed document, without expanding it:
+    each distinct node is visited once (an alias is the same node object), iteratively (no recursion)."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if key in size and not done:
+            continue
+        kids: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            kids = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            kids = list(node.value)
+        if not done:
+            size[key] = -1  # in progress: a node that contains itself is counted once
+            stack.append((node, True))
+            stack.extend((k, False) for k in kids if id(k) not in size)
+            continue
+        size[key] = min(1 + sum(max(size.get(id(k), 1), 0) for k in kids), 10 * MAX_YAML_NODES)
+        depth[key] = 1 + max((depth.get(id(k), 0) for k in kids), default=0)
+    return size[id(root)], depth[id(root)]
+
+
 def parse_yaml(text: str, file: str, problems: list[Problem]) -> tuple[Any, Doc]:
+    """Parse ``text`` safely into data and a :class:`Doc` for locating problems; a problem (never an
+    exception) for YAML that is invalid or over the limits (:data:`MAX_YAML_BYTES`, :data:`MAX_YAML_NODES`,
+    :data:`MAX_YAML_DEPTH`)."""
+    if len(text) > MAX_YAML_BYTES:
+        problems.append(Problem(file, None, None, f"too large: {len(text):,} characters (the limit is "
+                                                  f"{MAX_YAML_BYTES:,})"))
+        return None, Doc(file, None, problems)
     try:
         loader = _SafeLoader(text)
         try:
             node = loader.get_single_node()
+            if node is not None:
+                nodes, depth = _measure(node)
+                if nodes > MAX_YAML_NODES or depth > MAX_YAML_DEPTH:
+                    what = (f"has {'more than ' if nodes >= 10 * MAX_YAML_NODES else ''}{nodes:,} values once its "
+                            f"aliases are expanded (the limit is {MAX_YAML_NODES:,})" if nodes > MAX_YAML_NODES
+                            else f"is nested {depth} deep (the limit is {MAX_YAML_DEPTH})")
+                    mark = node.start_mark
+                    problems.append(Problem(file, mark.line + 1, mark.column + 1, f"refused: the document {what}"))
+                    return None, Doc(file, None, problems)
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
+    except RecursionError:
+        problems.append(Problem(file, None, None, f"refused: the document is nested too deeply (the limit is "
+                                                  f"{MAX_YAML_DEPTH})"))
+        return None, Doc(file, None, problems)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         msg = "YAML syntax error: " + " ".join(p for p in (exc.context, exc.problem) if p)

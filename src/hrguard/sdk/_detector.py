@@ -79,7 +79,7 @@ class Detector(Stateful):
     kinds: ClassVar[frozenset[str]] = frozenset()
     messages: ClassVar[dict[str, dict[str, str]]] = {}
     default_scope: ClassVar[dict[str, list[str]]] = {}
-    not_state: ClassVar[frozenset[str]] = frozenset({"params", "ctx", "_out"})
+    not_state: ClassVar[frozenset[str]] = frozenset({"params", "ctx", "_out", "_failed"})
     #: the rule reads other rules' findings (``correlation``): the engine runs it after a chunk's other
     #: rules and calls ``process_with(chunk, their new findings)`` instead of ``process(chunk)``
     reads_findings: ClassVar[bool] = False
