@@ -170,3 +170,22 @@ def test_an_internal_error_exits_with_its_own_code_not_the_fail_on_code(tmp_path
                           capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 70, (proc.returncode, proc.stderr[-500:])
     assert "internal error" in proc.stderr and "ZeroDivisionError" in proc.stderr
+
+
+# -- values that reach past the calendar or the zone database ------------------------------------------------
+@pytest.mark.parametrize("zone", ["Asia", "A" * 400, "../../etc/passwd", "Asia/Shanghai\x00"])
+def test_a_zone_that_is_a_folder_or_too_long_is_a_located_error(tmp_path, zone):
+    path = tmp_path / "r.yaml"
+    path.write_text(f"timezone: {zone!r}\nrules: []\n".replace("'", '"').replace("\x00", "\\0"))
+    (p,) = problems_of(path)
+    assert "unknown IANA time zone" in p.message and p.line == 1
+
+
+def test_a_horizon_longer_than_the_calendar_never_disables_the_rule():
+    from hrguard.demo import load_events
+
+    rs = hrguard.load_ruleset({"rules": [{"use": "summary.unsupported_claim", "params": {"horizon": "500000w"}}]})  # 9,589 years
+    s = hrguard.Stream(rs)
+    s.push_many(load_events())
+    s.advance_to("2026-05-01T00:00:00+08:00")  # expire() runs with watermark - horizon before year 1
+    assert s.result().errors == []

@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from ..columns import Chunk
-from ..events import days_to_date
+from ..events import MIN_US, days_to_date
 from ..findings import Severity
 from ..sdk import Detector, DetectorParams, Duration, RuleContext, haversine_m, pack2, rows_pos, unpack2
 from ..sdk.state import Rows
@@ -97,7 +97,10 @@ class SummaryUnsupportedClaim(Detector):
     def expire(self, watermark: int) -> None:
         """A summary for date D is judged only up to ``horizon`` after D ends: the traces of dates that
         ended more than ``horizon`` before the watermark are out of reach. Customers' locations are kept."""
-        before = self.ctx.clock.local_day(watermark - self.params.horizon) - 1
+        cut = watermark - self.params.horizon
+        if cut <= MIN_US:  # a horizon longer than the calendar: nothing is ever out of reach
+            return
+        before = self.ctx.clock.local_day(cut) - 1
         self.traces.forget(lambda keys: unpack2(keys)[1] < before)
 
     def process(self, chunk: Chunk) -> None:

@@ -330,9 +330,12 @@ def time_to_seconds(t: time) -> int:
 @lru_cache(maxsize=64)
 def get_zone(name: str) -> ZoneInfo:
     """The IANA zone ``name``; :class:`~hrguard.errors.InvalidArgumentError` (a ``ValueError``) when it does not exist."""
+    if not isinstance(name, str) or len(name) > 64:  # the longest IANA name is ~32 characters
+        shown = name[:64] + "..." if isinstance(name, str) else repr(name)
+        raise InvalidArgumentError(None, f"unknown IANA time zone {shown!r} (e.g. 'Asia/Shanghai', 'UTC')")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a folder of zones ('Asia'), a bad path
         raise InvalidArgumentError(None, f"unknown IANA time zone {name!r} (e.g. 'Asia/Shanghai', 'UTC')") from exc
 
 
