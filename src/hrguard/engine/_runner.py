@@ -243,15 +243,8 @@ class Runner:
                 rule, det = rules.entries[i]
                 if det.reads_findings:
                     continue  # after the others: it reads their findings
-                try:
-                    det.process(part)
-                    out = det.drain()
-                except Exception as exc:  # a detector must never take the engine down silently
-                    err = DetectorError(rule.name, rule.use, exc)
-                    log.error("%s; the rule is disabled for the rest of this run", err)
-                    self.errors.append(err)
-                    rules.disable(i)
-                    det.drain()
+                out = self._guarded(rules, i, det.process, part)
+                if out is None:
                     continue
                 rules.processed(i)
                 if getattr(det, "_failed", None) is not None:
@@ -262,17 +255,8 @@ class Runner:
                 if not rules.live[i]:
                     continue
                 rule, det = rules.entries[i]
-                try:
-                    det.process_with(part, sorted(mine, key=Finding.sort_key))  # type: ignore[attr-defined]
-                    out = det.drain()
-                except Exception as exc:  # as above
-                    err = DetectorError(rule.name, rule.use, exc)
-                    log.error("%s; the rule is disabled for the rest of this run", err)
-                    self.errors.append(err)
-                    rules.disable(i)
-                    det.drain()
-                    continue
-                for finding in out:
+                out = self._guarded(rules, i, det.process_with, part, sorted(mine, key=Finding.sort_key))  # type: ignore[attr-defined]
+                for finding in out or ():
                     self._place(rule, tenant, finding, mine)
             new.extend(mine)
             self._time[tenant] = part.upto
@@ -284,6 +268,22 @@ class Runner:
                 self.findings.extend(new)
         return new
 
+    def _guarded(self, rules: _Rules, i: int, call: Any, *args: Any) -> list[Finding] | None:
+        """``call(*args)`` of rule ``i``'s detector, then its drained findings; ``None`` when it raised: a
+        detector never takes the engine down silently — its rule is disabled for the rest of the run,
+        the error reported (logged, and in ``errors``)."""
+        rule, det = rules.entries[i]
+        try:
+            call(*args)
+            return det.drain()
+        except Exception as exc:  # noqa: BLE001 - any failure of a rule's code, built-in or plugin
+            err = DetectorError(rule.name, rule.use, exc)
+            log.error("%s; the rule is disabled for the rest of this run", err)
+            self.errors.append(err)
+            rules.disable(i)
+            det.drain()
+            return None
+
     def _expire(self, tenant: int, rules: _Rules, upto: int) -> None:
         """Let the tenant's rules forget what no event after ``upto`` can reach (:meth:`Detector.expire`),
         once every :attr:`expire_every` of the tenant's time. When it happens never changes a finding."""
@@ -291,39 +291,21 @@ class Runner:
         if last is not None and upto - last < self.expire_every:
             return
         self._expired[tenant] = upto
-        for i, (rule, det) in enumerate(rules.entries):
-            if not rules.live[i]:
-                continue
-            try:
-                det.expire(upto)
-            except Exception as exc:  # as in feed: the rule is disabled, the run goes on
-                err = DetectorError(rule.name, rule.use, exc)
-                self.errors.append(err)
-                log.error("%s; the rule is disabled for the rest of this run", err)
-                rules.disable(i)
+        for i, (_, det) in enumerate(rules.entries):
+            if rules.live[i]:
+                self._guarded(rules, i, det.expire, upto)
 
     def settle(self) -> list[Finding]:
         """Let every rule report the work it deferred (:meth:`Detector.settle`) and, in a stream, forget what is
         out of reach (:meth:`Detector.expire`); the new findings, in (ts, id) order."""
         new: list[Finding] = []
         for tenant, rules in self._rules.items():
+            for i, (rule, det) in enumerate(rules.entries):
+                if rules.live[i]:
+                    for finding in self._guarded(rules, i, det.settle) or ():
+                        self._place(rule, tenant, finding, new)
             if self.streaming and tenant in self._time:
                 self._expire(tenant, rules, self._time[tenant])
-            for i, (rule, det) in enumerate(rules.entries):
-                if not rules.live[i]:
-                    continue
-                try:
-                    det.settle()
-                    out = det.drain()
-                except Exception as exc:  # as in feed: the rule is disabled, the run goes on
-                    err = DetectorError(rule.name, rule.use, exc)
-                    self.errors.append(err)
-                    log.error("%s; the rule is disabled for the rest of this run", err)
-                    rules.disable(i)
-                    det.drain()
-                    continue
-                for finding in out:
-                    self._place(rule, tenant, finding, new)
         new.sort(key=Finding.sort_key)
         if self.keep_findings:
             self.findings.extend(new)

@@ -240,21 +240,26 @@ def _restoring(cls: type[Detector]) -> type[Detector]:
     return Restoring
 
 
+def _same_with(case: DetectorCase, wrap: Any, after: str) -> None:
+    """The case's findings, with every rule's detector class wrapped by ``wrap``, in scans of chunk sizes 1,
+    2 and 5 and in a stream, equal the reference's (``after`` says what the wrapper does, for messages)."""
+    want = expected_findings(case)
+    eng = case.engine_()
+    rs = case.ruleset(engine=eng)
+    rs = dataclasses.replace(rs, rules=tuple(dataclasses.replace(r, detector=wrap(r.detector)) for r in rs.rules))
+    for size in (1, 2, 5):
+        res = eng.scan(list(case.events), rs, case.as_of_dt(), chunk_size=size)
+        how = f"batch, chunk_size={size}, {after} after every chunk"
+        assert not res.errors, f"{how}: {res.errors[0]}"
+        assert_same(want, dump_findings(res.findings), how)
+    assert_same(want, dump_findings(stream_all(case.events, rs, case.as_of_dt(), eng)), f"stream, {after} after every push")
+
+
 def check_checkpoint(case: DetectorCase) -> None:
     """Saving the detector's state after any chunk (``state_dict``, to bytes and back) and going on
     with a fresh instance restored from it (``load_state_dict``) changes no finding (chunk sizes 1, 2,
     5, and a stream, where work deferred to ``advance_to`` is part of the state)."""
-    want = expected_findings(case)
-    eng = case.engine_()
-    rs = case.ruleset(engine=eng)
-    rs = dataclasses.replace(rs, rules=tuple(dataclasses.replace(r, detector=_restoring(r.detector)) for r in rs.rules))
-    for size in (1, 2, 5):
-        res = eng.scan(list(case.events), rs, case.as_of_dt(), chunk_size=size)
-        how = f"batch, chunk_size={size}, the state saved and restored after every chunk"
-        assert not res.errors, f"{how}: {res.errors[0]}"
-        assert_same(want, dump_findings(res.findings), how)
-    assert_same(want, dump_findings(stream_all(case.events, rs, case.as_of_dt(), eng)),
-          "stream, the state saved and restored after every push")
+    _same_with(case, _restoring, "the state saved and restored")
 
 
 def _expiring(cls: type[Detector]) -> type[Detector]:
@@ -274,17 +279,7 @@ def check_expire(case: DetectorCase) -> None:
     """Forgetting what no later event can reach (``expire(upto)``) after every chunk changes no finding:
     what a rule forgets must be what its own horizons already put out of its reach (chunk sizes 1, 2, 5,
     and a stream)."""
-    want = expected_findings(case)
-    eng = case.engine_()
-    rs = case.ruleset(engine=eng)
-    rs = dataclasses.replace(rs, rules=tuple(dataclasses.replace(r, detector=_expiring(r.detector)) for r in rs.rules))
-    for size in (1, 2, 5):
-        res = eng.scan(list(case.events), rs, case.as_of_dt(), chunk_size=size)
-        how = f"batch, chunk_size={size}, expire() after every chunk"
-        assert not res.errors, f"{how}: {res.errors[0]}"
-        assert_same(want, dump_findings(res.findings), how)
-    assert_same(want, dump_findings(stream_all(case.events, rs, case.as_of_dt(), eng)),
-                "stream, expire() after every push")
+    _same_with(case, _expiring, "expire()")
 
 
 def check_batch_vs_stream(case: DetectorCase) -> None:
