@@ -61,12 +61,54 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Scanned with ruleset {result.ruleset}: {s['valid']:,} valid events, {s['rejected']} rejected, "
               f"{s['findings']:,} findings ({t2 - t1:.1f} s)\n")
         sys.stdout.write(report.render())
+        auc = employee_auc(data / "events.jsonl", args.ruleset, load_labels(data), roster)
+        if auc is not None:
+            print(f"\nEmployee-level ROC AUC of {auc['rule']} (each sales rep's highest anomaly score minus the threshold "
+                  f"judging it, over every judgement of a stream):\n  {auc['auc']:.3f} for {auc['positives']} misbehaving "
+                  f"reps against {auc['negatives']} honest ones ({auc['auc_all']:.3f} counting unsettled_termination, "
+                  f"where the company is at fault)")
         if args.json:
             doc = {"dataset": what, "ruleset": result.ruleset, "events": s["valid"], "rejected": s["rejected"],
-                   **report.to_dict()}
+                   **report.to_dict(), "employee_auc": auc}
             Path(args.json).parent.mkdir(parents=True, exist_ok=True)
             Path(args.json).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     return 0 if s["rejected"] == 0 else 1
+
+
+def _auc(pos: list[float], neg: list[float]) -> float:
+    """ROC AUC: the chance a positive outscores a negative (ties count half)."""
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
+
+
+def employee_auc(events: Path, ruleset: str, labels: list, roster: dict | None) -> dict | None:
+    """Employee-level ROC AUC of the ruleset's ``outlier.isolation_forest`` rule: every sales rep's highest
+    margin (anomaly score minus threshold) over the rule's judgements, read from the detector after a
+    stream over the events (a stream's findings are a scan's). Reps never judged rank lowest."""
+    rs = hrguard.load_ruleset(ruleset)
+    rule = next((r for r in rs.rules if r.use == "outlier.isolation_forest"), None)
+    if rule is None or roster is None:
+        return None
+    stream = hrguard.Stream(rs, batch=50_000)
+    with open(events, encoding="utf-8") as f:
+        stream.push_many(json.loads(line) for line in f)
+    stream.advance_to(stream.clock)
+    peaks: dict[str, float] = {}
+    for entries in stream.runner.instances.values():
+        for r, det in entries:
+            if r.name == rule.name:
+                peaks.update(det.peaks)
+    low = min(peaks.values(), default=0.0) - 1
+    bad: dict[str, set[str]] = {}
+    for lab in labels:
+        if lab.kind == "misconduct":
+            bad.setdefault(lab.employee_id, set()).add(lab.scenario)
+    reps = [e for e, role in roster.items() if role == "sales"]
+    neg = [peaks.get(e, low) for e in reps if e not in bad]
+    pos = [peaks.get(e, low) for e in reps if bad.get(e, set()) - {"unsettled_termination"}]
+    pos_all = [peaks.get(e, low) for e in reps if e in bad]
+    return {"rule": rule.name, "auc": round(_auc(pos, neg), 4), "auc_all": round(_auc(pos_all, neg), 4),
+            "positives": len(pos), "negatives": len(neg)}
 
 
 if __name__ == "__main__":

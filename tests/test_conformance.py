@@ -202,6 +202,26 @@ def outlier() -> list[dict]:
     return out
 
 
+def coasting() -> list[dict]:
+    """Eight salespeople over two weeks of working days; from the fourth day E7 coasts: arrives late,
+    leaves early, and logs one brief visit a day."""
+    ev = _ev()
+    out = [ev("employee.hired", ts="2026-03-01T09:00:00+08:00", employee_id=f"E{e}", role="sales") for e in range(8)]
+    days = [f"2026-04-{d:02d}" for d in (1, 2, 3, 6, 7, 8, 9, 10, 13, 14, 15, 16)]
+    for d, day in enumerate(days):
+        for e in range(8):
+            lazy = e == 7 and d >= 3
+            start, end = ("11", "14") if lazy else ("09", str(17 + (e + d) % 2))
+            out.append(ev("attendance.punched", ts=f"{day}T{start}:{(e * 7 + d * 3) % 60:02d}:00+08:00",
+                          employee_id=f"E{e}"))
+            for k in range(1 if lazy else 2 + (e + d) % 2):
+                out.append(ev("followup.logged", ts=f"{day}T1{k + 1}:{e:02d}:30+08:00", employee_id=f"E{e}",
+                              customer_id=f"C{e}", channel="visit"))
+            out.append(ev("attendance.punched", ts=f"{day}T{end}:{(e * 11 + d) % 60:02d}:00+08:00",
+                          employee_id=f"E{e}", direction="out"))
+    return out
+
+
 CASES = [
     DetectorCase(DET["geofence.mismatch"], geofence(), timezone=SH),
     DetectorCase(DET["followup.stall"], stall(), timezone=SH, as_of="2026-04-20T00:00:00+08:00",
@@ -226,6 +246,10 @@ CASES = [
 if "outlier.isolation_forest" in DET and importlib.util.find_spec("sklearn") is not None:  # the ml extra
     CASES.append(DetectorCase(DET["outlier.isolation_forest"], outlier(), timezone=SH, as_of="2026-04-06T00:00:00+08:00",
                               params={"min_periods": 10, "n_estimators": 10, "refit_growth": 1.0}))
+    CASES.append(DetectorCase(DET["outlier.isolation_forest"], coasting(), timezone=SH, label="outlier.isolation_forest-persistent",
+                              as_of="2026-04-17T00:00:00+08:00",
+                              params={"min_periods": 10, "n_estimators": 20, "refit_growth": 0.5, "contamination": 0.1,
+                                      "window": 4, "min_active": 3, "persistence": 3}))
 
 
 @parametrize_with_checks(CASES)

@@ -82,6 +82,11 @@ def test_every_feature_counts_as_documented():
         "customers": 4, "customers_of_others": 1,  # C2 belongs to E2
         "claims": 4, "unsupported_claims": 1,
         "approvals": 3, "orders": 2, "order_amount": 1000.3, "off_hours": 2,  # p2 at 06:30, r3 after 21:00
+        "workday_h": pytest.approx(5 + 5 / 60),  # k1 09:05 to k4 14:10
+        "dwell_min": pytest.approx(95),  # only k2 (in) -> k3 (out) is an in followed by an out
+        "travel_km": pytest.approx(float(haversine_m(C1[0], C1[1], AWAY[0], AWAY[1])) / 1000),  # k1 -> k2 (k3 0 m, k4 no fix)
+        "first_in_h": pytest.approx(9 + 5 / 60),
+        "unregistered_customers": 1,  # C4 was never registered
     }
     eve = row(fm, "E1", "2026-03-31")  # p1 was received the evening before: an event of that day
     assert eve["events"] == 1 and eve["off_hours"] == 1 and eve["plan_items"] == 0 and eve["plan_matched_share"] == 1

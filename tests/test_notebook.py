@@ -288,21 +288,23 @@ def test_sweep_geofence_radius(company: dict[str, Any]) -> None:
     assert row["alerts"] == sum(f.name == "geofence.mismatch" for f in company["result"].findings)
 
 
-def test_sweep_a_rule_no_label_expects_is_judged_on_every_misconduct_label(company: dict[str, Any]) -> None:
+def test_sweep_judges_the_swept_rule_on_the_labels_that_expect_it(company: dict[str, Any]) -> None:
+    """The outlier rule is expected by the ``coasting`` scenario (issue 14): the sweep and evaluate judge it
+    on those labels alone, the same way."""
     rs = hrguard.load_ruleset({"extends": "sales", "rules": [
         {"use": "outlier.isolation_forest", "params": {"roles": ["sales"], "refit_growth": 0.5}}]})
     rows = nb.sweep(company["events"], rs, "outlier.isolation_forest", "contamination", ["auto"],
                     company["labels"], roster=company["roster"], as_frame=False)
-    assert rows[0]["labels"] == sum(lab["kind"] == "misconduct" for lab in company["labels"])
-    assert rows[0]["judged_on"] == "any misconduct" and rows[0]["alerts"] > 0 and rows[0]["true_alerts"] > 0
+    assert rows[0]["labels"] == sum(lab["scenario"] == "coasting" for lab in company["labels"]) > 0
+    assert rows[0]["judged_on"] == "expected" and rows[0]["alerts"] > 0 and rows[0]["true_alerts"] > 0
     # evaluate judges the rule's own row the same way (and the rest by expected rules, as hrguard.quality)
-    ev = nb.evaluate(hrguard.scan(company["events"], rs), company["labels"], company["roster"], min_severity="info",
-                     as_frame=False)
+    scanned = hrguard.scan(company["events"], rs)
+    ev = nb.evaluate(scanned, company["labels"], company["roster"], min_severity="info", as_frame=False)
     row = next(r for r in ev.rules if r["rule"] == "outlier.isolation_forest")
-    assert row["judged_on"] == "any misconduct"
+    assert row["judged_on"] == "expected"
     assert (row["findings"], row["true_findings"], row["labels"], row["detected"], row["flagged_honest"]) == (
         rows[0]["alerts"], rows[0]["true_alerts"], rows[0]["labels"], rows[0]["detected"], rows[0]["flagged_honest"])
-    assert ev.recall == quality.evaluate(company["result"], company["labels"], company["roster"]).recall
+    assert ev.recall == quality.evaluate(scanned, company["labels"], company["roster"]).recall
 
 
 def test_sweep_refuses_what_it_cannot_do(company: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,6 +16,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks as sklearn_ch
 import hrguard
 from hrguard.demo import load_events
 from hrguard.detectors.outlier import IsolationForestOutlier, fit_model
+from hrguard.analytics import FEATURE_NAMES
 from hrguard.analytics import IsolationForest as RuleForest
 from hrguard.errors import MissingExtraError, RulesetError
 from hrguard.ml import IsolationForestScorer, ModelFileError
@@ -371,7 +372,7 @@ def test_a_reference_range_trains_and_later_periods_are_judged(engine):
 def test_a_saved_model_judges_every_period(engine, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     scorer = fit_model(team_events(days=3, odd=(("E5", 1),)), "team.npz", timezone="Asia/Shanghai", **PARAMS)
-    assert scorer.n_features_in_ == 17 and (tmp_path / "team.npz").exists()
+    assert scorer.n_features_in_ == len(FEATURE_NAMES) and (tmp_path / "team.npz").exists()
     res = scan(engine, team_events(odd=(("E3", 0),)), fit_on={"model": "team.npz"})
     assert [(f.employee_id, f.details["period_start"]) for f in res.findings] == [("E3", "2026-04-06")]  # day one
     assert all(f.details["model"] == "saved" and f.details["trained_on"] is None for f in res.findings)

@@ -100,12 +100,27 @@ FEATURES: tuple[Feature, ...] = (
     Feature("order_amount", "order amount", "订单金额", "the sum of those orders' `amount`"),
     Feature("off_hours", "events outside working hours", "非工作时间记录数",
             "events counted in `events` before `work_start` (07:00) or after `work_end` (21:00), local time"),
+    Feature("workday_h", "hours from first to last clock-in", "首末打卡间隔（小时）",
+            "for each local date of the period with a clock-in, the hours from its first to its last "
+            "`attendance.punched` (any direction); summed over the period's dates"),
+    Feature("dwell_min", "minutes clocked in at places", "打卡停留时长（分钟）",
+            "minutes from each `in` clock-in to the employee's next clock-in of the same date when that one is "
+            "`out`: the time spent where they clocked in (at customers, for a sales rep)"),
+    Feature("travel_km", "distance between clock-ins (km)", "打卡点间距离（公里）",
+            "great-circle distance between consecutive clock-ins with coordinates of the same local date, "
+            "summed, in kilometres"),
+    Feature("first_in_h", "hour of the first clock-in", "首次打卡时间（时）",
+            "local hour of the day's first clock-in (e.g. 9.5 for 09:30), averaged over the period's dates with "
+            "a clock-in; 0 when none"),
+    Feature("unregistered_customers", "customers the company does not know", "未登记客户数",
+            "of the `customers`, those with no `customer.registered` before the event"),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 _F = {name: i for i, name in enumerate(FEATURE_NAMES)}
 _N = len(FEATURES)
 (EVENTS, PUNCHES, PLAN_ITEMS, PLAN_SHARE, PLAN_MEAN, PLAN_MAX, VISITS, VISITS_PHOTO, FOLLOWUPS, CUSTOMERS,
- CUSTOMERS_OTHERS, CLAIMS, UNSUPPORTED, APPROVALS, ORDERS, AMOUNT, OFF_HOURS) = range(_N)
+ CUSTOMERS_OTHERS, CLAIMS, UNSUPPORTED, APPROVALS, ORDERS, AMOUNT, OFF_HOURS, WORKDAY_H, DWELL_MIN, TRAVEL_KM,
+ FIRST_IN_H, UNREGISTERED) = range(_N)
 
 
 def _bits(*features: int) -> int:
@@ -116,6 +131,7 @@ def _bits(*features: int) -> int:
 
 
 _PLAN_BITS = _bits(PLAN_ITEMS, PLAN_SHARE, PLAN_MEAN, PLAN_MAX)
+_CLOCK_BITS = _bits(WORKDAY_H, DWELL_MIN, TRAVEL_KM, FIRST_IN_H)
 
 
 @dataclass(frozen=True)
@@ -308,6 +324,7 @@ class FeatureBuilder:
         self.config = config or FeatureConfig()
         self.days = PERIOD_DAYS[self.config.period]
         self.owners = Latest(owner=-1)  # customer -> owning employee
+        self.known = Latest(known=0)  # customer -> 1 once registered
         self.places = Latest(lat=np.nan, lon=np.nan)  # customer -> registered location (nan: none)
         self.sites = Latest(lat=np.nan, lon=np.nan)  # site -> location
         self.followups = Rows(cust=np.int64, pos=np.int64)  # by (employee, local date)
@@ -317,10 +334,13 @@ class FeatureBuilder:
         # one row per event an employee acted in: vector key, feature bits, ts, id, position
         self._events = _Log(key=np.int64, mask=np.int64, ts=np.int64, id=object, pos=np.int64)
         self._extras = _Log(key=np.int64, col=np.int64, val=np.float64)  # summed features
-        self._cust = _Log(key=np.int64, cust=np.int64, other=bool)  # customers named
+        self._cust = _Log(key=np.int64, cust=np.int64, other=bool, unknown=bool)  # customers named
         self._items = _Log(emp=np.int64, day=np.int64, plan_pos=np.int64, k=np.int64, lo=np.int64, hi=np.int64,
                            lat=np.float64, lon=np.float64, plan_ts=np.int64, plan_id=object)
         self._punches = _Log(emp=np.int64, day=np.int64, wall=np.int64, lat=np.float64, lon=np.float64, pos=np.int64)
+        # every clock-in, for the time and travel features: vector key, date, wall time, in or out, fix
+        self._clock = _Log(key=np.int64, emp=np.int64, day=np.int64, wall=np.int64, inward=bool, lat=np.float64,
+                           lon=np.float64, pos=np.int64)
 
     # -- period bookkeeping ----------------------------------------------------------------------
     def period_end(self, start: int) -> int:
@@ -355,6 +375,7 @@ class FeatureBuilder:
         self.places.commit()
         self.sites.commit()
         self.owners.commit()
+        self.known.commit()
 
     def _hr_codes(self) -> tuple[int, ...]:
         """The codes of the HR record kinds seen so far (a kind's code never changes once it has one)."""
@@ -369,6 +390,8 @@ class FeatureBuilder:
         if reg.size:
             self.places.stage(chunk.col(REGISTERED, "customer_id"), rows_pos(chunk, reg),
                               {"lat": chunk.col(REGISTERED, "lat"), "lon": chunk.col(REGISTERED, "lon")})
+            self.known.stage(chunk.col(REGISTERED, "customer_id"), rows_pos(chunk, reg),
+                             {"known": np.ones(reg.size, dtype=np.int64)})
         if reg.size or asg.size:
             rows = np.concatenate([reg, asg])
             cust = np.concatenate([chunk.col(REGISTERED, "customer_id"), chunk.col(ASSIGNED, "customer_id")])
@@ -403,8 +426,11 @@ class FeatureBuilder:
 
         has, rows, j = mine(PUNCH)
         if rows.size:
-            mask[j] |= (1 << PUNCHES) | _PLAN_BITS
+            mask[j] |= (1 << PUNCHES) | _PLAN_BITS | _CLOCK_BITS
             lat, lon = chunk.col(PUNCH, "lat")[has], chunk.col(PUNCH, "lon")[has]
+            inward = chunk.col(PUNCH, "direction")[has] == strings.find("in")
+            self._clock.append(key=keys[j], emp=emp[j], day=day[j], wall=local[j], inward=inward, lat=lat, lon=lon,
+                               pos=rows_pos(chunk, rows))
             fix = ~np.isnan(lat)
             if fix.any():
                 jf = j[fix]
@@ -441,9 +467,12 @@ class FeatureBuilder:
             _, vals = self.owners.lookup(cust, pos)
             owner = vals["owner"].astype(np.int64)
             other = (owner >= 0) & (owner != emp[j])
+            _, known = self.known.lookup(cust, pos)
+            unknown = known["known"].astype(np.int64) == 0
             mask[j] |= 1 << CUSTOMERS
             mask[j[other]] |= 1 << CUSTOMERS_OTHERS
-            self._cust.append(key=keys[j], cust=cust, other=other)
+            mask[j[unknown]] |= 1 << UNREGISTERED
+            self._cust.append(key=keys[j], cust=cust, other=other, unknown=unknown)
 
         has, rows, j = mine(SUMMARY)
         if rows.size:
@@ -546,6 +575,7 @@ class FeatureBuilder:
         events, extras, cust = self._events.take(by_key), self._extras.take(by_key), self._cust.take(by_key)
         latest = self._latest_plans(self._items.take(by_day))
         punches = self._punches.take(by_day)
+        clock = self._clock.take(by_key)
         ikeys = pack2(latest["emp"], period_starts(latest["day"], period)) if latest else np.zeros(0, np.int64)
         ekeys = events["key"] if events is not None else np.zeros(0, np.int64)
         # the vectors: every (employee, period) with an event or a plan item, sorted; each one's row
@@ -569,11 +599,13 @@ class FeatureBuilder:
         X[:, AMOUNT] /= 100.0
         X[:, PLAN_SHARE] = 1.0  # nothing planned: nothing missed
         plan_refs = self._plan_features(X, i_row, latest, punches) if latest else None
+        if clock is not None:
+            _clock_features(X, np.searchsorted(vkeys, clock["key"]), clock)
 
         # distinct customers, and those owned by someone else
         if cust is not None:
             k, c, other = cust["key"], cust["cust"], cust["other"]
-            for col, m in ((CUSTOMERS, None), (CUSTOMERS_OTHERS, other)):
+            for col, m in ((CUSTOMERS, None), (CUSTOMERS_OTHERS, other), (UNREGISTERED, cust["unknown"])):
                 kk, cc = (k, c) if m is None else (k[m], c[m])
                 if kk.size:
                     o = np.lexsort((cc, kk))
@@ -691,6 +723,33 @@ class FeatureBuilder:
         r, p = i_row[key], items["plan_pos"][key]
         first = np.r_[True, (r[1:] != r[:-1]) | (p[1:] != p[:-1])]
         return r[first], items["plan_ts"][key][first], items["plan_id"][key][first], p[first]
+
+
+def _clock_features(X: np.ndarray, row: np.ndarray, clock: dict[str, np.ndarray]) -> None:
+    """Fill the time and travel columns of ``X`` from the period's clock-ins (``row``: each one's vector)."""
+    nv = X.shape[0]
+    ed = pack2(clock["emp"], clock["day"])
+    o = np.lexsort((clock["pos"], ed))  # by employee and date, then the one order of events
+    ed, row = ed[o], row[o]
+    wall, inward, lat, lon = clock["wall"][o], clock["inward"][o], clock["lat"][o], clock["lon"][o]
+    first = np.r_[True, ed[1:] != ed[:-1]]
+    last = np.r_[ed[1:] != ed[:-1], True]
+    n_days = np.bincount(row[first], minlength=nv)
+    span = (wall[last] - wall[first]) / 3_600_000_000  # hours, per (employee, date)
+    X[:, WORKDAY_H] = np.bincount(row[first], weights=span, minlength=nv)
+    tod = (wall[first] - np.floor_divide(wall[first], DAY_US) * DAY_US) / 3_600_000_000
+    X[:, FIRST_IN_H] = np.where(n_days > 0, np.bincount(row[first], weights=tod, minlength=nv) / np.maximum(n_days, 1), 0)
+    same = ~first[1:]  # consecutive clock-ins of one (employee, date)
+    pair = np.flatnonzero(same & inward[:-1] & ~inward[1:])
+    X[:, DWELL_MIN] = np.bincount(row[pair], weights=(wall[pair + 1] - wall[pair]) / 60_000_000, minlength=nv)
+    # travel: between consecutive fixes of a date (clock-ins without coordinates are skipped)
+    fx = np.flatnonzero(~np.isnan(lat))
+    if fx.size > 1:
+        a, b = fx[:-1], fx[1:]
+        ok = ed[a] == ed[b]
+        a, b = a[ok], b[ok]
+        d = haversine_m(lat[a], lon[a], lat[b], lon[b]) / 1000.0
+        X[:, TRAVEL_KM] = np.bincount(row[a], weights=d, minlength=nv)
 
 
 # -- standalone ------------------------------------------------------------------------------------

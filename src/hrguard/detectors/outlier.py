@@ -116,6 +116,14 @@ class OutlierParams(DetectorParams):
         None, description="only employees with one of these roles (as known at the period's end) form the population "
                           "and are judged; null: everyone")
     top_features: int = Field(3, ge=1, le=len(FEATURES), description="how many features a finding names")
+    window: int = Field(1, ge=1, le=366, description="judge each employee's mean vector over the last this many periods "
+                                                     "(the ending one included; only periods they have a vector for), "
+                                                     "not one period alone: persistent behaviour, not one odd day")
+    min_active: int = Field(1, ge=1, le=366, description="with window: judge an employee only when they have vectors in "
+                                                         "at least this many periods of the window")
+    persistence: int = Field(1, ge=1, le=366, description="fire when an employee's vector passes the threshold at this "
+                                                          "many judgements in a row (one finding per such run; a judgement "
+                                                          "below the threshold ends the run)")
     radius_m: float = Field(500, ge=0, description="features: a clock-in this close to a plan item's place matches it, metres")
     window_slack: Duration = Field("30m", validate_default=True, description="features: widening of each plan item's window")
     work_start: str = Field("07:00", description="features: activity before this local time is off hours")
@@ -145,6 +153,8 @@ class OutlierParams(DetectorParams):
     def _hours(self) -> OutlierParams:
         if time_of_day_seconds(self.work_end) <= time_of_day_seconds(self.work_start):
             raise ValueError(f"work_end ({self.work_end}) must be later than work_start ({self.work_start})")
+        if self.min_active > self.window:
+            raise ValueError(f"min_active ({self.min_active}) cannot exceed window ({self.window})")
         return self
 
     def feature_names(self) -> list[str]:
@@ -268,8 +278,8 @@ class IsolationForestOutlier(Detector):
                 return [(("fit_on", "model"), str(exc))]
         return []
 
-    #: not walked by Stateful: the scorer is saved as its arrays (state_dict below)
-    not_state = frozenset({"scorer", "_saved_scorer"})
+    #: not walked by Stateful: the scorer is saved as its arrays (state_dict below); ``peaks`` is a diagnostic
+    not_state = frozenset({"scorer", "_saved_scorer", "peaks"})
 
     def __init__(self, params: OutlierParams, ctx: RuleContext):
         super().__init__(params, ctx)
@@ -289,6 +299,11 @@ class IsolationForestOutlier(Detector):
         self._added = 0  # training vectors added since the last fit
         # the ended periods not judged yet, in order: plain data (see _job), so a saved state holds them
         self.jobs: list[dict[str, Any]] = []
+        # with window > 1: the population's vectors of the last ``window`` periods (start, employees, vectors)
+        self.recent: list[tuple[int, list[str], np.ndarray]] = []
+        self.streak: dict[str, int] = {}  # employees whose last judgements passed the threshold: how many in a row
+        #: diagnostic, not saved: each judged employee's highest anomaly score minus the threshold judging it
+        self.peaks: dict[str, float] = {}
         self._saved_scorer: tuple[Any, dict[str, np.ndarray]] | None = None  # (scorer, its arrays)
         fit_on = params.fit_on
         if isinstance(fit_on, SavedModel):
@@ -348,6 +363,8 @@ class IsolationForestOutlier(Detector):
         """
         p = self.params
         X = block.X[rows][:, self.cols]
+        if p.window > 1:
+            rows, X = self._windowed(block, rows, X)
         last_day = block.period_start + PERIOD_DAYS[p.period] - 1
         fit = None
         if self.source == "scanned":
@@ -389,6 +406,27 @@ class IsolationForestOutlier(Detector):
         if fit is not None or judge:
             self.jobs.append(_job(block, rows if judge else rows[:0], X, fit, self._trained_on))
 
+    def _windowed(self, block: FeatureBlock, rows: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The employees of ``rows`` with vectors in at least ``min_active`` of the last ``window`` periods,
+        and each one's mean vector over those periods (in period order, so sums are the same however the
+        events were chunked)."""
+        p = self.params
+        emps = [block.employees[r] for r in rows.tolist()]
+        self.recent.append((block.period_start, emps, X))
+        oldest = block.period_start - (p.window - 1) * PERIOD_DAYS[p.period]
+        self.recent = [r for r in self.recent if r[0] >= oldest]
+        total = np.zeros_like(X)
+        count = np.zeros(len(emps), dtype=np.int64)
+        where = {e: i for i, e in enumerate(emps)}
+        for _, who, V in self.recent:
+            for j, e in enumerate(who):
+                i = where.get(e)
+                if i is not None:
+                    total[i] += V[j]
+                    count[i] += 1
+        keep = np.flatnonzero(count >= p.min_active)
+        return rows[keep], total[keep] / count[keep, None]
+
     # -- running the jobs --------------------------------------------------------------------------
     def _fit(self, X: np.ndarray) -> Any:
         p = self.params
@@ -405,8 +443,23 @@ class IsolationForestOutlier(Detector):
         X = job["X"]
         raw = scorer.score_samples(X)
         fire = np.flatnonzero(raw < scorer.offset_)  # decision_function < 0: scikit-learn's outliers
+        if self.params.persistence > 1:  # only the judgement completing a run of `persistence` fires
+            fire = fire[self._runs(job, raw < scorer.offset_)[fire]]
         explained = scorer.explain(X[fire], top=self.params.top_features, names=self.names) if fire.size else []
         return scorer, (raw, fire, explained, scorer.offset_)
+
+    def _runs(self, job: dict[str, Any], passed: np.ndarray) -> np.ndarray:
+        """Count each judged employee's run of judgements past the threshold; which rows complete one."""
+        emps = job["employees"]
+        done = np.zeros(passed.size, dtype=bool)
+        for i, (r, ok) in enumerate(zip(job["rows"].tolist(), passed.tolist())):
+            e = emps[r]
+            if not ok:
+                self.streak.pop(e, None)
+                continue
+            n = self.streak[e] = self.streak.get(e, 0) + 1
+            done[i] = n == self.params.persistence
+        return done
 
     def settle(self) -> None:
         """Run every queued job, in order, and emit the findings of the periods judged. A batch scan
@@ -439,8 +492,6 @@ class IsolationForestOutlier(Detector):
     def _judge(self, job: dict[str, Any], raw: np.ndarray, fire: np.ndarray,
                explained: list[list[dict[str, Any]]], offset: float) -> None:
         """Emit the findings of one judged period (its job, the model that judged it, what the job computed)."""
-        if fire.size == 0:
-            return
         block, rows = _block(job), job["rows"]
         anomaly = -raw  # higher is worse: the paper's score in (0, 1], see IsolationForestScorer.anomaly_score
         threshold = -offset
@@ -449,8 +500,16 @@ class IsolationForestOutlier(Detector):
         last = days_to_date(block.period_start + PERIOD_DAYS[period] - 1)
         when = f"on {start}" if period == "day" else f"in the week of {start}"
         when_zh = f"在 {start} " if period == "day" else f"在 {start} 开始的一周"
+        if self.params.window > 1:
+            unit = "days" if period == "day" else "weeks"
+            when = f"over the {self.params.window} {unit} to {last}"
+            when_zh = f"在截至 {last} 的 {self.params.window} {'天' if period == 'day' else '周'}内"
         labels = {f.name: f for f in FEATURES}
         trained_on = job["trained_on"] if self.source != "saved" else None
+        margin = anomaly - threshold
+        for j, r in enumerate(rows.tolist()):
+            e = block.employees[r]
+            self.peaks[e] = max(self.peaks.get(e, -np.inf), float(margin[j]))
         for k, j in enumerate(fire.tolist()):
             row = int(rows[j])
             emp = block.employees[row]
@@ -471,6 +530,9 @@ class IsolationForestOutlier(Detector):
                 "model": self.source,
                 "trained_on": trained_on,
             }
+            if self.params.window > 1 or self.params.persistence > 1:
+                details["window"] = self.params.window
+                details["persistence"] = self.params.persistence
             top = "; ".join(f"{labels[e['name']].en} {_num(e['value'])} (typical {_num(e['typical'])})" for e in feats)
             top_zh = "；".join(f"{labels[e['name']].zh} {_num(e['value'])}（通常 {_num(e['typical'])}）" for e in feats)
             self.emit(

@@ -305,6 +305,25 @@ class CompanyBase:
             self.planned.setdefault(day, []).append(("resign", leaver))
             day = self._on_workday(self.ri(2, max(2, cfg.days - 16)), +1)
             self.planned.setdefault(day, []).append(("vacation", away))
+        self.plan_coasting(honest)
+
+    def plan_coasting(self, honest: list[Person]) -> None:
+        """Pick the reps who coast, and when: from a random stream of their own (``self.crng``), so that the
+        draws of everything else, hence every other rep's days, are those of a company without them."""
+        cfg = self.cfg
+        self.crng = cr = random.Random(f"hrguard-synth-coasting-{cfg.seed}")
+        if cfg.misconduct <= 0:
+            return
+        busy = {p.id for plans in self.planned.values() for _, p in plans}
+        pool = [p for p in honest if "poor_gps" not in p.inj and p.id not in busy]
+        n = min(len(pool), max(1, round(len(self.reps) * cfg.misconduct / len(ROTATION))))
+        lo, hi = WINDOW_DAYS["coasting"]
+        first, last = 7, cfg.days - 10
+        for rep in cr.sample(pool, n):
+            length = min(lo + int(cr.random() * (hi - lo + 1)), last - first)
+            start = first + int(cr.random() * (last - length - first + 1))
+            inj = Injection("coasting", rep.id, self._on_workday(start, +1), self._on_workday(start + length, -1))
+            rep.inj["coasting"] = self.inject(inj)
 
     # -- payroll -----------------------------------------------------------------------------------
     def payroll(self) -> None:

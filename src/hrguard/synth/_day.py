@@ -129,6 +129,80 @@ class RepDay(Misconduct):
 
     # -- the day -------------------------------------------------------------------------------------
     def rep_day(self, rep: Person) -> None:
+        co = rep.inj.get("coasting")
+        if co is None:
+            self._rep_day(rep)
+            return
+        start = len(self.buf)
+        self._rep_day(rep)
+        if co.active(self.di):
+            self._coast(rep, co, start)
+        if self.di >= co.end_di:
+            self.close(co)
+
+    def _coast(self, rep: Person, inj: Injection, start: int) -> None:
+        """Reshape the rep's day just generated (``self.buf[start:]``) into a coasting one, drawing only
+        from ``self.crng``: at most two visits (a dropped one leaves the plan and the summary too, so
+        everything still matches), each begun 25-60 minutes into its planned window and over after 10-25
+        minutes. Customers that cannot wait (a watched stage, or moved along today) keep their visit."""
+        cr = self.crng
+        mine = [k for k in range(start, len(self.buf)) if self.buf[k][2]["employee_id"] == rep.id]
+        groups: list[dict[str, Any]] = []  # a visit: its clock-in, follow-up and clock-out (buffer indexes)
+        moved: set[str] = set()
+        for k in mine:
+            ev = self.buf[k][2]
+            kind = ev["kind"]
+            if kind == "attendance.punched" and "site_id" not in ev:
+                if ev["direction"] == "in":
+                    groups.append({"in": k})
+                elif groups and "out" not in groups[-1]:
+                    groups[-1]["out"] = k
+            elif kind == "followup.logged" and ev["channel"] == "visit" and groups and "fu" not in groups[-1]:
+                groups[-1]["fu"] = k
+                groups[-1]["cid"] = ev["customer_id"]
+            elif kind in ("customer.stage_changed", "approval.requested"):
+                moved.add(ev["customer_id"])
+        groups = [g for g in groups if {"in", "fu", "out"} <= g.keys()]
+        if not groups:
+            return
+        plans = [self.buf[k][2] for k in mine if self.buf[k][2]["kind"] == "plan.submitted"]
+        keep = 1 if cr.random() < 0.6 else 2
+        drop: set[int] = set()
+        for g in reversed(groups):
+            if len(groups) - len(drop) <= keep:
+                break
+            c = self.customers.get(g["cid"])
+            if g["cid"] in moved or (c is not None and (c.stage in WATCH or c.deal is not None)):
+                continue
+            drop.update((g["in"], g["fu"], g["out"]))
+            for plan in plans:
+                plan["items"] = [it for it in plan["items"] if it.get("customer_id") != g["cid"]]
+            for k in mine:
+                ev = self.buf[k][2]
+                if ev["kind"] == "summary.submitted":
+                    ev["claims"] = [c for c in ev["claims"]
+                                    if not (c["customer_id"] == g["cid"] and c["activity"] == "visit")]
+        windows = {it["customer_id"]: it for plan in plans for it in plan["items"] if "customer_id" in it}
+        for g in groups:
+            if g["in"] in drop or g["cid"] not in windows:
+                continue
+            it = windows[g["cid"]]
+            lo = int(it["start"][:2]) * 3600 + int(it["start"][3:5]) * 60
+            hi = int(it["end"][:2]) * 3600 + int(it["end"][3:5]) * 60
+            t_in = min(lo + int(cr.uniform(25, 60) * 60), hi - 600)
+            t_fu = t_in + int(cr.uniform(3, 8) * 60)
+            t_out = t_in + int(cr.uniform(10, 25) * 60)
+            for k, t in ((g["in"], t_in), (g["fu"], t_fu), (g["out"], t_out)):
+                sec, seq, ev = self.buf[k]
+                ev["ts"] = self.clock.ts(t)
+                self.buf[k] = (t, seq, ev)
+            for photo in self.buf[g["fu"]][2]["photos"]:
+                photo["taken_at"] = self.ts_abs(self.di * DAY_S + t_fu - int(cr.uniform(1, 4) * 60))
+            inj.mark(self.di * DAY_S + t_in)
+        if drop:
+            self.buf = [b for k, b in enumerate(self.buf) if k not in drop]
+
+    def _rep_day(self, rep: Person) -> None:
         r, di = self.rng, self.di
         if rep.status == "gone" or (rep.away is not None and rep.away[0] <= di <= rep.away[1]):
             return

@@ -44,6 +44,11 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("unsettled_termination", "misconduct", ("termination.unsettled",),
              "an employee leaves (resigns, or is dismissed after private orders) and the final wages are never "
              "settled, or only a week or more after the grace period; the label is on the employee concerned"),
+    Scenario("coasting", "misconduct", ("outlier.isolation_forest",),
+             "for weeks a rep quietly coasts while everything stays formally in order: one or two planned visits a "
+             "day instead of two or three, arriving late in the planned window and leaving after a quarter of an "
+             "hour, with long gaps and an early end; plans, photos, clock-ins at the customer and summaries are all "
+             "there and match (no rule's condition holds; only behaviour over time betrays it)"),
     Scenario("poor_gps", "noise", (),
              "an honest rep whose phone gives poor fixes: about one clock-in in ten reports 60-1,200 m accuracy, "
              "and lands about that far off"),
@@ -64,10 +69,12 @@ NOISE = tuple(n for n, s in SCENARIOS.items() if s.kind == "noise")
 # misconduct handed out round-robin in this order (unsettled_termination also stacks on some private_orders)
 ROTATION = ("private_orders", "fake_visits", "approval_bypass", "poaching", "ghost_customers", "sloppy_reporting",
             "unsettled_termination")
+#: coasting reps are drawn in addition to the rotation (as many as each scenario of it gets), with a random
+#: stream of their own (see ``CompanyBase.plan_coasting``), so every other rep behaves as without them
 # desired window lengths in days (shrunk to fit short datasets)
 WINDOW_DAYS = {"private_orders": (21, 35), "fake_visits": (10, 21), "approval_bypass": (10, 30),
                "poaching": (14, 28), "ghost_customers": (14, 28), "sloppy_reporting": (21, 42),
-               "unsettled_termination": (1, 1)}
+               "unsettled_termination": (1, 1), "coasting": (21, 42)}
 
 
 @dataclass(eq=False)  # identity: open injections are looked up by id()
