@@ -347,13 +347,29 @@ def generate(n_events: int, seed: int = 1, reps: int | None = None) -> Iterator[
         batch = co.day(day, day_no)
 
 
-def write(path: str | os.PathLike[str], n_events: int, seed: int = 1, reps: int | None = None) -> Path:
+def generate_tenants(n_events: int, tenants: int, seed: int = 1, reps: int | None = None) -> Iterator[dict[str, Any]]:
+    """``n_events`` events of ``tenants`` companies (``t0``, ``t1``...; company ``i`` is :func:`generate` with
+    seed ``seed + i``), interleaved one working day at a time as an HR vendor's log would be. The
+    companies number their events alike (``ev000000001`` in each): ids are shared across tenants."""
+    each = [n_events // tenants + (1 if i < n_events % tenants else 0) for i in range(tenants)]
+    streams = [generate(n, seed + i, reps) for i, n in enumerate(each)]
+    pending: list[dict[str, Any] | None] = [next(s, None) for s in streams]
+    while any(p is not None for p in pending):
+        day = min(p["ts"][:10] for p in pending if p is not None)
+        for i, s in enumerate(streams):
+            while pending[i] is not None and pending[i]["ts"][:10] == day:
+                yield {**pending[i], "tenant": f"t{i}"}
+                pending[i] = next(s, None)
+
+
+def write(path: str | os.PathLike[str], n_events: int, seed: int = 1, reps: int | None = None,
+          tenants: int | None = None) -> Path:
     """Write the log to ``path`` (atomically: a temporary file, then a rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     with open(tmp, "wb", buffering=1 << 20) as fh:
-        for ev in generate(n_events, seed, reps):
+        for ev in generate(n_events, seed, reps) if not tenants else generate_tenants(n_events, tenants, seed, reps):
             fh.write(_dumps(ev) + b"\n")
     os.replace(tmp, path)
     return path
@@ -367,13 +383,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=None,
                     help="sales reps (default: one per 2,000 events, so the log spans ~200 working days); "
                          "fewer reps make a longer history")
+    ap.add_argument("--tenants", type=int, default=None,
+                    help="this many companies (tenant t0, t1...; ids shared across them), interleaved by day")
     args = ap.parse_args(argv)
     if args.out == "-":
         out = sys.stdout.buffer
-        for ev in generate(args.events, args.seed, args.reps):
+        events = generate(args.events, args.seed, args.reps) if not args.tenants else generate_tenants(
+            args.events, args.tenants, args.seed, args.reps)
+        for ev in events:
             out.write(_dumps(ev) + b"\n")
         return 0
-    write(args.out, args.events, args.seed, args.reps)
+    write(args.out, args.events, args.seed, args.reps, args.tenants)
     return 0
 
 

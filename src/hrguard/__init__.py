@@ -7,7 +7,18 @@ from __future__ import annotations
 
 from .checkpoints import FileCheckpoints, SqliteCheckpoints
 from .columns import Chunk
-from .engine import Engine, ScanResult, Stream, default_engine, load_pipeline, load_ruleset, scan
+from .engine import (
+    Engine,
+    ScanResult,
+    ShippedRuleset,
+    Stream,
+    default_engine,
+    load_pipeline,
+    load_ruleset,
+    scan,
+    scan_partition,
+    ship_ruleset,
+)
 from .errors import (
     ArgumentTypeError,
     ConformanceError,
@@ -24,6 +35,7 @@ from .errors import (
     PluginError,
     Problem,
     RulesetError,
+    RulesetMismatchError,
     StateError,
     UnknownFieldError,
     UnknownNameError,
@@ -74,8 +86,10 @@ __all__ = [
     "RuleContext",
     "Ruleset",
     "RulesetError",
+    "RulesetMismatchError",
     "StateError",
     "ScanResult",
+    "ShippedRuleset",
     "Severity",
     "Sink",
     "SqliteCheckpoints",
@@ -91,4 +105,6 @@ __all__ = [
     "load_pipeline",
     "load_ruleset",
     "scan",
+    "scan_partition",
+    "ship_ruleset",
 ]

@@ -12,6 +12,8 @@
     ├── UsageError                  a command line that cannot run (exit 2): a bad option, a missing file
     ├── RulesetError                a ruleset that cannot be loaded (carries every located problem)
     │   └── PipelineError           a mapping pipeline that cannot be loaded (the same, for a pipeline)
+    ├── RulesetMismatchError        a shipped ruleset this process would not run the same way (another
+    │                               hrguard, plugin, numpy or scikit-learn version); names what differs
     ├── InvalidEventError           a rejected input record in strict mode (carries the Rejection)
     │   └── LateEventError          a streamed event behind the watermark
     ├── FieldError                  (also ValueError) one field of a record is invalid (inside validation;
@@ -131,6 +133,23 @@ class RulesetError(HrguardError):
 class PipelineError(RulesetError):
     """A mapping pipeline failed to load; ``problems`` lists every located problem found. A kind of
     :class:`RulesetError` (pipelines are validated data like rulesets), so code that reports one reports both."""
+
+
+class RulesetMismatchError(HrguardError):
+    """A shipped ruleset (:func:`hrguard.ship_ruleset`) whose fingerprint differs from the one this process
+    computes for it: another hrguard, plugin, numpy or scikit-learn version here than where it was shipped
+    from. ``expected`` and ``found`` are the two fingerprints, ``differences`` lists each differing entry
+    as ``"path: shipped value != value here"``; nothing was scanned."""
+
+    def __init__(self, expected: str, found: str, differences: list[str]):
+        self.expected = expected
+        self.found = found
+        self.differences = list(differences)
+        shown = "; ".join(self.differences[:6]) + (f"; and {len(self.differences) - 6} more"
+                                                   if len(self.differences) > 6 else "")
+        super().__init__(f"the shipped ruleset (fingerprint {expected[:12]}) would not run the same here "
+                         f"(fingerprint {found[:12]}): {shown or 'the content differs'}; install the same "
+                         f"versions on every executor as on the driver")
 
 
 class InvalidEventError(HrguardError):

@@ -15,6 +15,7 @@ from ._display import (
 from ._export import (
     CSV_COLUMNS,
     csv_rows,
+    findings_table,
     require_pyarrow,
     to_csv,
     to_parquet,
@@ -34,6 +35,7 @@ __all__ = [
     "csv_rows",
     "finding_id",
     "findings_of",
+    "findings_table",
     "pad",
     "render_table",
     "require_pandas",

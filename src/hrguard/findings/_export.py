@@ -34,7 +34,7 @@ from ..errors import MissingExtraError
 from ._display import findings_of, flat_details
 from ._model import Finding
 
-__all__ = ["CSV_COLUMNS", "csv_rows", "require_pyarrow", "to_csv", "to_parquet"]
+__all__ = ["CSV_COLUMNS", "csv_rows", "findings_table", "require_pyarrow", "to_csv", "to_parquet"]
 
 CSV_COLUMNS = ("id", "rule", "name", "severity", "ts", "employee_id", "customer_id", "tenant", "message",
                "evidence", "evidence_count", "details", "suppressed_by")
@@ -109,13 +109,15 @@ def require_pyarrow() -> Any:
     return pyarrow
 
 
-def to_parquet(result: Any, path: str | os.PathLike[str] | IO[bytes], *, suppressed: bool = False) -> int:
-    """Write the findings of ``result`` to a Parquet file at ``path`` (see the module's docstring for the
-    columns); the number of findings written. Raises :class:`~hrguard.MissingExtraError` without pyarrow."""
+def findings_table(findings: Iterable[Finding], *, zone: str | None = None) -> Any:
+    """The findings as a pyarrow Table with the columns of :func:`to_parquet` (one row per finding, in the
+    order given); ``ts`` in time zone ``zone`` (default: the findings' own zone when they share one, else
+    UTC). The schema is the same whatever the findings, none included. Needs pyarrow (the ``tables`` extra)."""
     pa = require_pyarrow()
-    findings = findings_of(result, suppressed)
-    zones = {getattr(f.ts.tzinfo, "key", None) for f in findings}
-    zone = zones.pop() if len(zones) == 1 and None not in zones else "UTC"
+    findings = list(findings)
+    if zone is None:
+        zones = {getattr(f.ts.tzinfo, "key", None) for f in findings}
+        zone = zones.pop() if len(zones) == 1 and None not in zones else "UTC"
     text = pa.string()
     schema = pa.schema([
         ("id", text), ("rule", text), ("name", text), ("severity", text), ("ts", pa.timestamp("us", tz=zone)),
@@ -131,8 +133,14 @@ def to_parquet(result: Any, path: str | os.PathLike[str] | IO[bytes], *, suppres
         "details": [json.dumps(f.details, ensure_ascii=False, sort_keys=True, default=str) for f in findings],
         "suppressed_by": [f.suppressed_by for f in findings],
     }
-    table = pa.table({k: pa.array(v, type=schema.field(k).type) for k, v in cols.items()}, schema=schema)
+    return pa.table({k: pa.array(v, type=schema.field(k).type) for k, v in cols.items()}, schema=schema)
+
+
+def to_parquet(result: Any, path: str | os.PathLike[str] | IO[bytes], *, suppressed: bool = False) -> int:
+    """Write the findings of ``result`` to a Parquet file at ``path`` (see the module's docstring for the
+    columns); the number of findings written. Raises :class:`~hrguard.MissingExtraError` without pyarrow."""
+    pa = require_pyarrow()
+    table = findings_table(findings_of(result, suppressed))
     sink = path if not isinstance(path, (str, os.PathLike)) else os.fspath(path)
     pa.parquet.write_table(table, sink)
-    return len(findings)
-
+    return table.num_rows
