@@ -311,7 +311,8 @@ def test_sweep_refuses_what_it_cannot_do(company: dict[str, Any], monkeypatch: p
     def no_scan(*a: Any, **k: Any) -> None:
         raise AssertionError("scanned before checking its arguments")
 
-    monkeypatch.setattr(hrguard.Engine, "scan", no_scan)
+    for name in ("scan", "judge", "intake"):
+        monkeypatch.setattr(hrguard.Engine, name, no_scan)
     with pytest.raises(ValueError, match=r"no rule named 'geofence' in ruleset 'sales' \(its rules: geofence.mismatch"):
         nb.sweep(events, "sales", "geofence", "radius_m", [500], labels)
     with pytest.raises(ValueError, match=r"rule 'geofence.mismatch' \(geofence.mismatch\) has no parameter "
@@ -323,6 +324,58 @@ def test_sweep_refuses_what_it_cannot_do(company: dict[str, Any], monkeypatch: p
         nb.sweep(events, "sales", "geofence.mismatch", "radius_m", [500, -5], labels)
     with pytest.raises(ValueError, match=r"radius_m = 'far' is not a valid value"):
         nb.sweep(events, "sales", "geofence.mismatch", "radius_m", ["far"], labels)
+    with pytest.raises(ValueError, match=r"n_jobs: must be an integer >= 1, got 0"):
+        nb.sweep(events, "sales", "geofence.mismatch", "radius_m", [500], labels, n_jobs=0)
+    with pytest.raises(ValueError, match="a mapping of at least one parameter"):
+        nb.grid(events, "sales", "geofence.mismatch", {}, labels)
+    with pytest.raises(ValueError, match=r"no values to sweep geofence.mismatch.window_slack"):
+        nb.grid(events, "sales", "geofence.mismatch", {"radius_m": [500], "window_slack": []}, labels)
+    with pytest.raises(ValueError, match=r"radius_m = 500, geofence.mismatch.window_slack = 'soon' is not a valid"):
+        nb.grid(events, "sales", "geofence.mismatch", {"radius_m": [500], "window_slack": ["30m", "soon"]}, labels)
+
+
+def test_sweep_reads_the_events_once_and_matches_a_scan_per_value(company: dict[str, Any]) -> None:
+    from hrguard.ingest import watch_blocks
+
+    events, labels, roster = company["events"], company["labels"], company["roster"]
+    rs = hrguard.load_ruleset("sales")
+    values = [100, 800, 5000]
+    blocks: list[int] = []
+    with watch_blocks(lambda b: blocks.append(len(b.values))):
+        table = nb.sweep(events, rs, "geofence.mismatch", "radius_m", values, labels, roster=roster, as_frame=False)
+    assert sum(blocks) == len(events)  # every event read once, not once per value
+    for v, row in zip(values, table):  # each row is what a scan with the value finds for the rule
+        full = hrguard.scan(events, rs.with_params("geofence.mismatch", radius_m=v))
+        assert row["alerts"] == sum(f.name == "geofence.mismatch" for f in full.findings) > 0
+
+
+def test_grid_and_n_jobs_give_the_same_table(company: dict[str, Any]) -> None:
+    events, labels, roster = company["events"], company["labels"], company["roster"]
+    params = {"radius_m": [200, 3000], "window_slack": ["0m", "2h"]}
+    one = nb.grid(events, "sales", "geofence.mismatch", params, labels, roster=roster, n_jobs=1)
+    two = nb.grid(events, "sales", "geofence.mismatch", params, labels, roster=roster, n_jobs=2)
+    assert list(one.columns) == ["rule", "radius_m", "window_slack", *nb.GRID_METRICS]
+    assert one[["radius_m", "window_slack"]].values.tolist() == [[200, "0m"], [200, "2h"], [3000, "0m"], [3000, "2h"]]
+    pd.testing.assert_frame_equal(one.drop(columns="seconds"), two.drop(columns="seconds"))
+    for _, row in one.iterrows():  # a grid row is the one-parameter sweep's row
+        swept = nb.sweep(events, hrguard.load_ruleset("sales").with_params("geofence.mismatch",
+                                                                            window_slack=row["window_slack"]),
+                         "geofence.mismatch", "radius_m", [row["radius_m"]], labels, roster=roster, as_frame=False)[0]
+        assert (swept["alerts"], swept["true_alerts"], swept["flagged_honest"]) == (
+            row["alerts"], row["true_alerts"], row["flagged_honest"])
+    assert len(set(one["alerts"])) > 1  # the parameters matter here
+
+
+def test_the_progress_bar_shows_only_when_asked_or_interactive(company: dict[str, Any],
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    args = (company["events"], "sales", "geofence.mismatch", "radius_m", [300, 900], company["labels"])
+    nb.sweep(*args)  # stderr is not a terminal here: no bar
+    assert capsys.readouterr().err == ""
+    nb.sweep(*args, progress=True)
+    err = capsys.readouterr().err
+    assert "geofence.mismatch [" in err and "2/2" in err and err.endswith("\r")  # drawn, then cleared
+    nb.sweep(*args, progress=False)
+    assert capsys.readouterr().err == ""
 
 
 # -- outlier scores and plots ----------------------------------------------------------------------

@@ -10,6 +10,8 @@ sweeps, and plots.
     ev = nb.evaluate(result, "company")      # per-rule and per-scenario precision and recall
     table = nb.sweep("company/events.jsonl", "sales", "geofence.mismatch", "radius_m",
                      [300, 500, 800, 1200], "company")
+    grid = nb.grid("company/events.jsonl", "sales", "geofence.mismatch",
+                   {"radius_m": [300, 800], "window_slack": ["0m", "1h"]}, "company", n_jobs=2)
     nb.plot_sweep(table)                     # matplotlib (the ``plot`` extra)
 
 Labels are the synthetic generator's (``labels.jsonl`` of ``hrguard synth``: ``employee_id``,
@@ -32,7 +34,6 @@ import html
 import json
 import numbers
 import os
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -48,8 +49,8 @@ from ..rules import Ruleset
 from . import quality
 from .quality import LABEL_FIELDS, load_labels
 
-__all__ = ["BASE_COLUMNS", "Evaluation", "LABEL_FIELDS", "SCORE_COLUMNS", "SWEEP_COLUMNS", "evaluate", "load_labels", "outlier_scores", "plot_scores", "plot_sweep", "sweep",
-           "to_html", "to_pandas"]
+__all__ = ["BASE_COLUMNS", "Evaluation", "GRID_METRICS", "LABEL_FIELDS", "SCORE_COLUMNS", "SWEEP_COLUMNS", "evaluate",
+           "grid", "load_labels", "outlier_scores", "plot_scores", "plot_sweep", "sweep", "to_html", "to_pandas"]
 
 SWEEP_COLUMNS = ("rule", "param", "value", "alerts", "true_alerts", "false_alerts", "judged_on", "labels", "detected",
                  "recall", "honest", "flagged_honest", "false_alarm_rate", "seconds")
@@ -236,11 +237,13 @@ def _events(events: Any) -> Any:
 
 def sweep(events: Any, ruleset: Any, rule_name: str, param: str, values: Iterable[Any], labels: Any, *,
           roster: Any = None, as_of: Any = None, grace: Any = "14d", min_severity: Severity | str = "info",
-          as_frame: bool | None = None) -> Any:
-    """Scan ``events`` once per value of ``param`` of rule ``rule_name``; a tidy table, one row per value.
+          n_jobs: int = 1, progress: bool | None = None, as_frame: bool | None = None) -> Any:
+    """Judge ``events`` once per value of ``param`` of rule ``rule_name``; a tidy table, one row per value.
 
-    Only that rule runs (``Ruleset.with_params`` for each value, the other rules left out), so a
-    sweep costs one single-rule scan per value. Columns (:data:`SWEEP_COLUMNS`):
+    The events are read and validated **once**; each value is a variant of the ruleset with only
+    that rule (``Ruleset.with_params``, the other rules left out) judged on them, so a value costs
+    the rule's own work only. :func:`grid` does the same over several parameters. Columns
+    (:data:`SWEEP_COLUMNS`):
 
     - ``alerts``: the rule's findings; ``true_alerts`` explain a misconduct label the rule is judged
       on, ``false_alerts`` explain none.
@@ -251,55 +254,96 @@ def sweep(events: Any, ruleset: Any, rule_name: str, param: str, values: Iterabl
     - ``honest``, ``flagged_honest``, ``false_alarm_rate``: honest employees (the roster, from
       ``roster`` or the labels' ``meta.json``; else everyone in the labels and in any value's findings),
       those with a finding of ``min_severity`` (any, by default) or above, and the share.
-    - ``seconds``: the scan's wall time.
+    - ``seconds``: the time judging the value took (reading the events, done once, is not in it).
 
-    Every value is validated before the first scan: an unknown rule or parameter, no values, or a
+    ``n_jobs`` judges that many values at once, on forked worker processes (one at a time where
+    ``fork`` does not exist); the table is the same whatever ``n_jobs``. ``progress``: a progress
+    bar on stderr (``None``: only in a terminal or a Jupyter kernel).
+
+    Every value is validated before anything is read: an unknown rule or parameter, no values, or a
     value the rule's parameters refuse is an :class:`~hrguard.errors.InvalidArgumentError` (a
     ``ValueError``) saying which. The figures are :func:`hrguard.quality.evaluate`'s for the rule.
     """
+    rows = _sweep_rows(events, ruleset, rule_name, {param: values}, labels, roster=roster, as_of=as_of, grace=grace,
+                       min_severity=min_severity, n_jobs=n_jobs, progress=progress, what="values")
+    out = [{"rule": r.pop("rule"), "param": param, "value": r.pop(param), **r} for r in rows]
+    return _table(out, SWEEP_COLUMNS, as_frame)
+
+
+GRID_METRICS = SWEEP_COLUMNS[3:]
+
+
+def grid(events: Any, ruleset: Any, rule_name: str, params: Mapping[str, Iterable[Any]], labels: Any, *,
+         roster: Any = None, as_of: Any = None, grace: Any = "14d", min_severity: Severity | str = "info",
+         n_jobs: int = 1, progress: bool | None = None, as_frame: bool | None = None) -> Any:
+    """:func:`sweep` over every combination of several parameters of one rule: one row per combination.
+
+    ``params`` maps each parameter to its values (``{"contamination": [0.01, 0.05], "period": ["day",
+    "week"]}``); combinations follow the product of the lists in the order given, the last parameter
+    varying fastest. Columns: ``rule``, one column per parameter, then :data:`GRID_METRICS` (the
+    sweep's). Reading, ``n_jobs``, ``progress`` and validation are :func:`sweep`'s.
+    """
+    if not isinstance(params, Mapping) or not params:
+        raise InvalidArgumentError("params", "give a mapping of at least one parameter to its values")
+    rows = _sweep_rows(events, ruleset, rule_name, params, labels, roster=roster, as_of=as_of, grace=grace,
+                       min_severity=min_severity, n_jobs=n_jobs, progress=progress, what="params")
+    return _table(rows, ("rule", *params, *GRID_METRICS), as_frame)
+
+
+def _sweep_rows(events: Any, ruleset: Any, rule_name: str, params: Mapping[str, Iterable[Any]], labels: Any, *,
+                roster: Any, as_of: Any, grace: Any, min_severity: Severity | str, n_jobs: Any, progress: bool | None,
+                what: str) -> list[dict[str, Any]]:
+    """One row per combination of ``params``' values: ``rule``, each parameter, then :data:`GRID_METRICS`."""
+    import itertools
+    import sys
+
     from pydantic import ValidationError
+
+    from ._sweep import Progress, interactive, run_variants
 
     rs = _ruleset(ruleset)
     rule = _rule(rs, rule_name)
     fields = list(rule.detector.Params.model_fields)
-    if param not in fields:
-        raise UnknownNameError("param", f"rule {rule_name!r} ({rule.use}) has no parameter {param!r} (its "
-                                        f"parameters: {', '.join(fields)})")
-    values = list(values)
-    if not values:
-        raise InvalidArgumentError("values", f"no values to sweep {rule_name}.{param} over: give at least one")
+    names = list(params)
+    for param in names:
+        if param not in fields:
+            raise UnknownNameError("param", f"rule {rule_name!r} ({rule.use}) has no parameter {param!r} (its "
+                                            f"parameters: {', '.join(fields)})")
+    lists = {k: list(v) for k, v in params.items()}
+    for param, vals in lists.items():
+        if not vals:
+            raise InvalidArgumentError(what, f"no values to sweep {rule_name}.{param} over: give at least one")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise InvalidArgumentError("n_jobs", f"must be an integer >= 1, got {n_jobs!r}")
+    combos = [dict(zip(names, c)) for c in itertools.product(*(lists[k] for k in names))]
     variants = []
-    for v in values:
+    for combo in combos:
         try:
-            rv = rs.with_params(rule_name, **{param: v})
+            rv = rs.with_params(rule_name, **combo)
         except ValidationError as exc:
             why = "; ".join(e["msg"] for e in exc.errors(include_url=False))
-            raise InvalidArgumentError("values", f"{rule_name}.{param} = {v!r} is not a valid value: {why}") from None
+            shown = ", ".join(f"{rule_name}.{k} = {v!r}" for k, v in combo.items())
+            raise InvalidArgumentError(what, f"{shown} is not a valid value: {why}") from None
         variants.append(dataclasses.replace(rv, rules=(rv.rule(rule_name),)))
     labs = load_labels(labels)
     everyone = _roster(labels, roster)
-    to_duration_us(grace, what="grace")  # a bad grace fails before the first scan
-    events = _events(events)
-
-    runs = []
-    for v, rv in zip(values, variants):
-        t0 = time.perf_counter()
-        res = rs.engine.scan(events, rv, as_of)
-        runs.append((v, res.findings, time.perf_counter() - t0))
+    to_duration_us(grace, what="grace")  # a bad grace fails before anything is read
+    bar = Progress(len(variants), f"{rule_name}", sys.stderr, interactive(sys.stderr) if progress is None else progress)
+    runs, _ = run_variants(rs.engine, _events(events), variants, as_of, n_jobs=n_jobs, progress=bar)
     if everyone is None:
-        everyone = {x.employee_id for x in labs} | {f.employee_id for _, fs, _ in runs for f in fs if f.employee_id}
+        everyone = {x.employee_id for x in labs} | {f.employee_id for fs, _ in runs for f in fs if f.employee_id}
 
     rows = []
-    for v, findings, secs in runs:
+    for combo, (findings, secs) in zip(combos, runs):
         report = quality.evaluate(findings, labs, everyone, grace=grace, min_severity=min_severity,
                                   rules={rule_name: rule.use})
         r = next(x for x in report.every_rule if x.rule == rule_name)
-        rows.append({"rule": rule_name, "param": param, "value": v, "alerts": r.findings,
+        rows.append({"rule": rule_name, **combo, "alerts": r.findings,
                      "true_alerts": r.true_findings, "false_alerts": r.findings - r.true_findings,
                      "judged_on": r.judged_on, "labels": r.labels, "detected": r.detected, "recall": r.recall,
                      "honest": report.honest, "flagged_honest": r.flagged_honest,
                      "false_alarm_rate": _ratio(r.flagged_honest, report.honest), "seconds": round(secs, 3)})
-    return _table(rows, SWEEP_COLUMNS, as_frame)
+    return rows
 
 
 # -- outlier scores ----------------------------------------------------------------------------------
