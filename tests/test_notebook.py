@@ -383,14 +383,16 @@ def test_outlier_scores_and_plot(company: dict[str, Any]) -> None:
     rs = hrguard.load_ruleset({"extends": "sales", "rules": [
         {"use": "outlier.isolation_forest", "params": {"roles": ["sales"], "contamination": 0.05}}]})
     scores = nb.outlier_scores(company["events"], rs, labels=company["labels"])
-    assert list(scores.columns) == list(nb.SCORE_COLUMNS) and len(scores) > 100
+    assert list(scores.index.names) == list(nb.INDEX) and len(scores) > 100
+    assert list(scores.reset_index().columns) == list(nb.SCORE_COLUMNS)
+    assert str(scores.index.get_level_values("period_start").dtype).startswith("datetime64")
     assert scores["score"].between(0, 1).all() and scores["threshold"].nunique() == 1
     assert (scores["outlier"] == (scores["score"] > scores["threshold"])).all()
     assert 0 < scores["outlier"].mean() <= 0.1 and scores["misconduct"].any() and not scores["misconduct"].all()
-    fig = nb.plot_scores(scores)
-    ax = fig.axes[0]
-    assert "threshold" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
-    assert any(t.get_text().startswith("during misconduct (") for t in ax.get_legend().get_texts())
+    ax = nb.plot_scores(scores)
+    fig = ax.figure
+    assert "threshold" in " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    assert any(t.get_text().startswith("during misconduct (") for t in fig.legends[0].get_texts())
     plt.close(fig)
     with pytest.raises(ValueError, match="uses geofence.mismatch, not outlier.isolation_forest"):
         nb.outlier_scores(company["events"], rs, "geofence.mismatch")
@@ -398,9 +400,9 @@ def test_outlier_scores_and_plot(company: dict[str, Any]) -> None:
         nb.outlier_scores(company["events"], rs, "outlier")
     # the scores of a scan's findings
     result = hrguard.scan(company["events"], rs)
-    fig = nb.plot_scores(result)
-    assert fig.axes[0].get_title() == "anomaly scores"
-    plt.close(fig)
+    ax = nb.plot_scores(result)
+    assert ax.get_title() == "anomaly scores"
+    plt.close(ax.figure)
     without = [f for f in company["result"].findings if f.rule != "outlier.isolation_forest"]
     with pytest.raises(ValueError, match="no finding has a score"):
         nb.plot_scores(dataclasses.replace(company["result"], findings=without))
@@ -410,20 +412,22 @@ def test_plot_sweep_and_plot_scores_shapes() -> None:
     rows = [{"rule": "r", "param": "contamination", "value": v, "alerts": a, "false_alerts": a // 2,
              "recall": r, "false_alarm_rate": f} for v, a, r, f in
             (("auto", 30, 0.8, 0.5), (0.01, 3, 0.2, 0.0), (0.05, 12, None, 0.1))]
-    fig = nb.plot_sweep(rows)
-    ax = fig.axes[0]
+    ax = nb.plot_sweep(rows)
+    fig = ax.figure
     assert [t.get_text() for t in ax.get_xticklabels()] == ["auto", "0.01", "0.05"]
     assert ax.get_title() == "r: contamination" and len(fig.axes) == 2
     plt.close(fig)
-    fig = nb.plot_sweep(pd.DataFrame(rows[1:]))  # numeric values: a numeric axis
-    assert fig.axes[0].lines[0].get_xdata().tolist() == [0.01, 0.05]
-    plt.close(fig)
+    ax = nb.plot_sweep(pd.DataFrame(rows[1:]))  # numeric values: a numeric axis, linear over a factor of 5
+    assert ax.lines[0].get_xdata().tolist() == [0.01, 0.05] and ax.get_xscale() == "linear"
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="logx: a logarithmic axis needs every value to be a positive number"):
+        nb.plot_sweep(rows, logx=True)
     with pytest.raises(ValueError, match="empty sweep table"):
         nb.plot_sweep([])
     with pytest.raises(ValueError, match="not a sweep table: no column"):
         nb.plot_sweep([{"value": 1}])
     fig, ax = plt.subplots()
-    assert nb.plot_scores([0.3, 0.4, 0.7], threshold=0.6, marked=[False, False, True], ax=ax) is fig
+    assert nb.plot_scores([0.3, 0.4, 0.7], threshold=0.6, marked=[False, False, True], ax=ax) is ax
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["unmarked (2)", "marked (1)", "threshold 0.600"]
     plt.close(fig)
     with pytest.raises(ValueError, match=r"marked: 1 flags for 3 scores \(give one per score\)"):
@@ -432,8 +436,80 @@ def test_plot_sweep_and_plot_scores_shapes() -> None:
         nb.plot_scores([])
     f = Finding(id="F1", rule="x", name="x", severity="low", ts="2026-01-01T00:00:00+00:00", message="m",
                 details={"score": 0.7, "threshold": 0.6})
-    fig = nb.plot_scores([f, f])
-    plt.close(fig)
+    ax = nb.plot_scores([f, f])
+    plt.close(ax.figure)
+
+
+def _inside(box: Any, outer: Any) -> bool:
+    return box.x0 >= outer.x0 - 1 and box.x1 <= outer.x1 + 1 and box.y0 >= outer.y0 - 1 and box.y1 <= outer.y1 + 1
+
+
+def test_plots_keep_legends_off_the_data_and_return_the_axes_not_the_figure() -> None:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    rows = [{"rule": "g", "param": "radius_m", "value": v, "alerts": a, "false_alerts": 0, "recall": 1.0,
+             "false_alarm_rate": 0.0} for v, a in ((100, 40), (300, 30), (1000, 20), (3000, 10))]
+    for made in (nb.plot_sweep(rows), nb.plot_scores([0.3, 0.35, 0.4, 0.8], threshold=0.6,
+                                                     marked=[False, False, False, True], logy=True)):
+        # an Axes, as pandas and seaborn return: Jupyter shows the figure once (a Figure would show twice)
+        assert isinstance(made, Axes) and not isinstance(made, Figure)
+        fig = made.figure
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        legend = (fig.legends or [made.get_legend()])[0].get_window_extent(renderer)
+        assert not legend.overlaps(made.get_window_extent(renderer))  # outside the data
+        assert _inside(legend, fig.bbox)  # and not cut off
+        plt.close(fig)
+    ax = nb.plot_sweep(rows)  # geometric values: a log axis, one tick per value
+    assert ax.get_xscale() == "log" and [t.get_text() for t in ax.get_xticklabels()] == ["100", "300", "1000", "3000"]
+    assert nb.plot_sweep(rows, logx=False).get_xscale() == "linear"
+    plt.close("all")
+
+
+def test_score_views_density_and_log() -> None:
+    scores = [0.3 + 0.001 * i for i in range(300)] + [0.7, 0.72, 0.75]
+    marked = [False] * 300 + [True] * 3
+    ax = nb.plot_scores(scores, marked=marked, density=True, bins=10)
+    assert len(ax.patches) == 2  # two overlaid step outlines, not stacked bars
+    assert "density" in ax.get_ylabel()
+    plt.close(ax.figure)
+    ax = nb.plot_scores(scores, marked=marked, logy=True, bins=10)
+    assert ax.get_yscale() == "log" and "log" in ax.get_ylabel()
+    plt.close(ax.figure)
+
+
+def test_tables_join_on_one_index(company: dict[str, Any]) -> None:
+    from hrguard.features import build_features
+    from hrguard.ml import IsolationForestScorer
+
+    rs = hrguard.load_ruleset({"extends": "sales", "rules": [
+        {"use": "outlier.isolation_forest", "params": {"roles": ["sales"], "contamination": 0.05}}]})
+    scores = nb.outlier_scores(company["events"], rs, labels=company["labels"])
+    fm = build_features(company["events"], timezone=rs.timezone, complete_only=True)
+    features = fm.to_pandas()
+    assert list(features.index.names) == list(scores.index.names) == list(nb.INDEX)
+    joined = scores.join(features)  # no renaming, no conversion
+    assert len(joined) == len(scores) and not joined["events"].isna().any()
+    result = hrguard.scan(company["events"], rs)
+    ex = nb.explanations(result)
+    assert list(ex.index.names) == list(nb.INDEX) and list(ex.reset_index().columns) == list(nb.EXPLANATION_COLUMNS)
+    outliers = [f for f in result.findings if f.rule == "outlier.isolation_forest"]
+    assert set(ex["id"]) == {f.id for f in outliers} and ex["rank"].min() == 1
+    one = outliers[0]
+    mine = ex[ex["id"] == one.id].sort_values("rank")
+    assert mine["feature"].tolist() == [e["name"] for e in one.details["features"]]
+    assert mine["z"].tolist() == [e["z"] for e in one.details["features"]]
+    assert not ex.join(scores[["outlier", "misconduct"]], how="inner").empty  # explanations, scores and features share the index
+    findings = result.to_pandas()
+    assert set(findings.merge(ex.reset_index(), on=["id", "employee_id"])["id"]) == set(ex["id"])
+    # a scorer's explanations of every vector, from the features' own frame
+    names = list(fm.feature_names)
+    scorer = IsolationForestScorer(random_state=0).fit(features[names])
+    tidy = nb.explanations(scorer, features, top=2)
+    assert len(tidy) <= 2 * len(features) and set(tidy["feature"]) <= set(names) and tidy["id"].isna().all()
+    with pytest.raises(ValueError, match="indexed by"):
+        nb.explanations(scorer, features.reset_index(drop=True))
 
 
 # -- python tests/test_notebook.py --update ------------------------------------------------------------

@@ -32,7 +32,6 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
-import numbers
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
@@ -47,24 +46,18 @@ from ..events import to_duration_us
 from ..findings import BASE_COLUMNS, Finding, Severity, findings_of, require_pandas, to_html, to_pandas
 from ..rules import Ruleset
 from . import quality
+from ._plots import plot_scores, plot_sweep, rows_of
 from .quality import LABEL_FIELDS, load_labels
 
-__all__ = ["BASE_COLUMNS", "Evaluation", "GRID_METRICS", "LABEL_FIELDS", "SCORE_COLUMNS", "SWEEP_COLUMNS", "evaluate",
-           "grid", "load_labels", "outlier_scores", "plot_scores", "plot_sweep", "sweep", "to_html", "to_pandas"]
+__all__ = ["BASE_COLUMNS", "EXPLANATION_COLUMNS", "Evaluation", "GRID_METRICS", "INDEX", "LABEL_FIELDS", "SCORE_COLUMNS",
+           "SWEEP_COLUMNS", "evaluate", "explanations", "grid", "load_labels", "outlier_scores", "plot_scores",
+           "plot_sweep", "sweep", "to_html", "to_pandas"]
 
 SWEEP_COLUMNS = ("rule", "param", "value", "alerts", "true_alerts", "false_alerts", "judged_on", "labels", "detected",
                  "recall", "honest", "flagged_honest", "false_alarm_rate", "seconds")
 
 
 # -- optional extras ---------------------------------------------------------------------------------
-def _pyplot() -> Any:
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise MissingExtraError("matplotlib", "plot") from exc
-    return plt
-
-
 def _table(rows: list[dict[str, Any]], columns: Sequence[str], as_frame: bool | None) -> Any:
     """A DataFrame of ``rows`` when pandas is there (or insisted on), else the rows themselves."""
     if as_frame is False:
@@ -82,13 +75,6 @@ def _table(rows: list[dict[str, Any]], columns: Sequence[str], as_frame: bool | 
                 v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in vals):
             df[c] = pd.array(vals, dtype="Int64")
     return df
-
-
-def _rows(table: Any) -> list[dict[str, Any]]:
-    """The rows of a table from this module: a DataFrame or a list of dicts."""
-    if hasattr(table, "to_dict") and hasattr(table, "columns"):
-        return table.to_dict("records")
-    return [dict(r) for r in table]
 
 
 # -- labels ------------------------------------------------------------------------------------------
@@ -171,7 +157,7 @@ class Evaluation:
                  f"({cell(self.false_alarm_rate)}) with a finding of severity {self.min_severity.value} or above</p>"]
         for title, table, cols in (("Rules", self.rules, RULE_COLUMNS),
                                    ("Scenarios", self.scenarios, SCENARIO_COLUMNS)):
-            rows = _rows(table)
+            rows = rows_of(table)
             parts.append(f"<table><caption style=\"text-align:left\">{title}</caption><thead><tr>"
                          + "".join(f"<th>{c}</th>" for c in cols) + "</tr></thead><tbody>")
             parts += ["<tr>" + "".join(f"<td>{cell(r.get(c))}</td>" for c in cols) + "</tr>" for r in rows]
@@ -347,7 +333,25 @@ def _sweep_rows(events: Any, ruleset: Any, rule_name: str, params: Mapping[str, 
 
 
 # -- outlier scores ----------------------------------------------------------------------------------
+INDEX = ("employee_id", "period_start")
+"""The index of every per-vector table: :func:`outlier_scores`, :func:`explanations` and
+``FeatureMatrix.to_pandas()`` (the employee, and the local start date of the period as a pandas
+``Timestamp`` at midnight), so that they join as they are (``scores.join(fm.to_pandas())``). A
+finding names the same employee in ``employee_id``, and :func:`explanations` carries its ``id``."""
+
 SCORE_COLUMNS = ("employee_id", "period_start", "score", "threshold", "outlier", "misconduct")
+EXPLANATION_COLUMNS = ("employee_id", "period_start", "id", "rule", "rank", "feature", "value", "typical", "z",
+                       "score", "threshold")
+
+
+def _indexed(rows: list[dict[str, Any]], columns: Sequence[str], as_frame: bool | None) -> Any:
+    """A table of per-vector rows: a DataFrame indexed by :data:`INDEX` (when pandas), else the rows."""
+    table = _table(rows, columns, as_frame)
+    if isinstance(table, list):
+        return table
+    pd = require_pandas()
+    table["period_start"] = pd.to_datetime(table["period_start"])
+    return table.set_index(list(INDEX))
 
 
 def outlier_scores(events: Any, ruleset: Any, rule_name: str = "outlier.isolation_forest", labels: Any = None, *,
@@ -356,10 +360,12 @@ def outlier_scores(events: Any, ruleset: Any, rule_name: str = "outlier.isolatio
 
     One model with the rule's parameters is fitted on every vector of the periods ended by ``as_of``
     (what :func:`hrguard.detectors.outlier.fit_model` does; the rule itself refits as periods end, so
-    its scores differ a little). Columns: ``employee_id``, ``period_start`` (a date), ``score`` (the
-    paper's, higher is more abnormal), ``threshold``, ``outlier`` (score above threshold), and
-    ``misconduct``: with ``labels``, whether the employee had a misconduct label overlapping the
-    period (else None).
+    its scores differ a little). A DataFrame indexed by :data:`INDEX` (``employee_id``,
+    ``period_start``), joinable with the features' ``fm.to_pandas()`` and :func:`explanations`, with
+    columns ``score`` (the paper's, higher is more abnormal), ``threshold``, ``outlier`` (score above
+    threshold), and ``misconduct``: with ``labels``, whether the employee had a misconduct label
+    overlapping the period (else None). As a list of dicts (``as_frame=False``, or without pandas),
+    every row holds :data:`SCORE_COLUMNS`, ``period_start`` a ``datetime.date``.
     """
     import numpy as np
 
@@ -383,7 +389,8 @@ def outlier_scores(events: Any, ruleset: Any, rule_name: str = "outlier.isolatio
     if len(fm) < 2:
         raise InvalidArgumentError("events", f"only {len(fm)} vector(s) to score: too few events")
     scorer = IsolationForestScorer(n_estimators=p.n_estimators, max_samples=p.max_samples,
-                                   contamination=p.contamination, random_state=p.random_state).fit(fm.X)
+                                   contamination=p.contamination, random_state=p.random_state
+                                   ).fit(fm.X, feature_names=list(fm.feature_names))
     score = scorer.anomaly_score(fm.X)
     thr = float(scorer.threshold_)
     mis = [x for x in load_labels(labels) if x.kind == "misconduct"] if labels is not None else None
@@ -398,124 +405,46 @@ def outlier_scores(events: Any, ruleset: Any, rule_name: str = "outlier.isolatio
                        and _local(x.end, rs.timezone) >= start for x in mis)
         rows.append({"employee_id": emp, "period_start": start, "score": round(s, 6), "threshold": round(thr, 6),
                      "outlier": s > thr, "misconduct": flag})
-    return _table(rows, SCORE_COLUMNS, as_frame)
+    return _indexed(rows, SCORE_COLUMNS, as_frame)
+
+
+def explanations(data: Any, X: Any = None, *, top: int = 3, as_frame: bool | None = None) -> Any:
+    """What set each outlier apart, as a tidy table: one row per (vector, feature named), by rank.
+
+    ``data`` is a :class:`~hrguard.ScanResult` or a list of findings (each ``outlier.isolation_forest``
+    finding's ``details["features"]``; other findings are left out), or a fitted
+    :class:`~hrguard.ml.IsolationForestScorer` with ``X``, a DataFrame of its features indexed by
+    :data:`INDEX` (``fm.to_pandas()``, its columns selected as the scorer's), whose every row is
+    explained (``top`` features each). Indexed by :data:`INDEX`; columns ``id`` and ``rule`` (the
+    finding's id and rule name; None for a scorer), ``rank`` (1: farthest from typical), ``feature``,
+    ``value``, ``typical`` (the population's median), ``z`` (the robust z-score), ``score`` and
+    ``threshold``.
+    """
+    rows: list[dict[str, Any]] = []
+    if hasattr(data, "explain") and hasattr(data, "anomaly_score"):
+        if X is None or not hasattr(X, "index") or list(X.index.names) != list(INDEX):
+            raise InvalidArgumentError("X", f"give the vectors to explain as a DataFrame indexed by {INDEX} "
+                                            f"(FeatureMatrix.to_pandas() and its columns)")
+        scores = data.anomaly_score(X)
+        for (emp, start), score, feats in zip(X.index.tolist(), scores.tolist(), data.explain(X, top=top)):
+            for k, e in enumerate(feats, 1):
+                rows.append({"employee_id": emp, "period_start": start.date() if hasattr(start, "date") else start,
+                             "id": None, "rule": None, "rank": k, "feature": e["name"], "value": e["value"],
+                             "typical": e["typical"], "z": e["z"], "score": score, "threshold": float(data.threshold_)})
+    else:
+        for f in findings_of(data):
+            feats = f.details.get("features")
+            if not isinstance(feats, list) or "period_start" not in f.details:
+                continue
+            start = date.fromisoformat(str(f.details["period_start"]))
+            for k, e in enumerate(feats[:top], 1):
+                rows.append({"employee_id": f.employee_id, "period_start": start, "id": f.id, "rule": f.name,
+                             "rank": k, "feature": e.get("name"), "value": e.get("value"), "typical": e.get("typical"),
+                             "z": e.get("z"), "score": f.details.get("score"), "threshold": f.details.get("threshold")})
+    return _indexed(rows, EXPLANATION_COLUMNS, as_frame)
 
 
 def _local(t: datetime, zone: str) -> date:
     from zoneinfo import ZoneInfo
 
     return t.astimezone(ZoneInfo(zone)).date()
-
-
-# -- plots -------------------------------------------------------------------------------------------
-def _is_number(v: Any) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool)
-
-
-def plot_sweep(table: Any, *, ax: Any = None, title: str | None = None) -> Any:
-    """Plot a :func:`sweep` table: alerts (left axis), recall and false-alarm rate (right axis) per value.
-
-    Numeric values are placed on a numeric axis; others (``"auto"`` among numbers, say) one per
-    tick in the table's order. Returns the matplotlib ``Figure`` (the ``plot`` extra).
-    """
-    plt = _pyplot()
-    rows = _rows(table)
-    if not rows:
-        raise InvalidArgumentError("table", "an empty sweep table: nothing to plot")
-    missing = [c for c in ("value", "alerts", "recall", "false_alarm_rate") if c not in rows[0]]
-    if missing:
-        raise InvalidArgumentError("table", f"not a sweep table: no column(s) {', '.join(missing)}")
-    values = [r["value"] for r in rows]
-    numeric = all(_is_number(v) for v in values)
-    xs = [float(v) for v in values] if numeric else list(range(len(values)))
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 4))
-    else:
-        fig = ax.figure
-    ax.plot(xs, [r["alerts"] for r in rows], "o-", color="tab:gray", label="alerts")
-    if "false_alerts" in rows[0]:
-        ax.plot(xs, [r["false_alerts"] for r in rows], "s--", color="tab:orange", label="false alerts")
-    ax.set_ylabel("alerts")
-    ax.set_xlabel(str(rows[0].get("param", "value")))
-    if not numeric:
-        ax.set_xticks(xs)
-        ax.set_xticklabels([str(v) for v in values])
-    right = ax.twinx()
-
-    def nz(v: Any) -> float:
-        return float("nan") if v is None else float(v)
-
-    right.plot(xs, [nz(r["recall"]) for r in rows], "o-", color="tab:green", label="recall")
-    right.plot(xs, [nz(r["false_alarm_rate"]) for r in rows], "^-", color="tab:red", label="honest flagged (share)")
-    right.set_ylim(-0.02, 1.05)
-    right.set_ylabel("share")
-    lines = ax.get_legend_handles_labels()
-    more = right.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="best", fontsize="small")
-    ax.set_title(title or f"{rows[0].get('rule', '')}: {rows[0].get('param', '')}".strip(": "))
-    fig.tight_layout()
-    return fig
-
-
-def plot_scores(data: Any, *, threshold: float | None = None, marked: Sequence[bool] | None = None, bins: int = 30,
-                ax: Any = None, title: str | None = None, names: tuple[str, str] | None = None) -> Any:
-    """A histogram of anomaly scores, with the threshold as a vertical line. Returns the ``Figure``.
-
-    ``data`` is a :func:`outlier_scores` table (its ``threshold``, and its ``misconduct`` column as
-    ``marked``), a :class:`~hrguard.ScanResult` or list of findings (the ``score`` in each finding's
-    ``details``: only vectors that fired), or a sequence of numbers. ``marked`` (one flag per score)
-    stacks the marked scores (say, misconduct) on the others, in red; ``names`` labels the two
-    (default ``("others", "during misconduct")`` for a table, ``("unmarked", "marked")`` otherwise).
-    """
-    plt = _pyplot()
-    scores: list[float]
-    if hasattr(data, "findings") or (isinstance(data, (list, tuple)) and data and isinstance(data[0], Finding)):
-        fs = [f for f in findings_of(data) if isinstance(f.details.get("score"), (int, float))]
-        if not fs:
-            raise InvalidArgumentError("data", "no finding has a score in its details (scores come from "
-                                               "outlier.isolation_forest)")
-        scores = [float(f.details["score"]) for f in fs]
-        if threshold is None:
-            thr = [f.details.get("threshold") for f in fs if isinstance(f.details.get("threshold"), (int, float))]
-            threshold = float(min(thr)) if thr else None
-    elif (hasattr(data, "columns") and "score" in data.columns) or (
-            isinstance(data, (list, tuple)) and data and isinstance(data[0], Mapping)):
-        rows = _rows(data)
-        if "score" not in rows[0]:
-            raise InvalidArgumentError("data", "a table of scores needs a 'score' column")
-        scores = [float(r["score"]) for r in rows]
-        if threshold is None and rows[0].get("threshold") is not None:
-            threshold = float(rows[0]["threshold"])
-        if marked is None and rows[0].get("misconduct") is not None:
-            marked = [bool(r["misconduct"]) for r in rows]
-            names = names or ("others", "during misconduct")
-    else:
-        scores = [float(s) for s in data]
-    if not scores:
-        raise InvalidArgumentError("data", "no scores to plot")
-    if marked is not None and len(marked) != len(scores):
-        raise InvalidArgumentError("marked", f"{len(marked)} flags for {len(scores)} scores (give one per score)")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 4))
-    else:
-        fig = ax.figure
-    lo, hi = min(scores), max(scores)
-    if threshold is not None:
-        lo, hi = min(lo, threshold), max(hi, threshold)
-    edges = [lo + (hi - lo) * i / bins for i in range(bins + 1)] if hi > lo else bins
-    if marked is None:
-        ax.hist(scores, bins=edges, color="tab:blue", alpha=0.8, label=f"{len(scores)} scores")
-    else:
-        plain = [s for s, m in zip(scores, marked) if not m]
-        hit = [s for s, m in zip(scores, marked) if m]
-        a, b = names or ("unmarked", "marked")
-        ax.hist([plain, hit], bins=edges, stacked=True, color=["tab:blue", "tab:red"], alpha=0.8,
-                label=[f"{a} ({len(plain)})", f"{b} ({len(hit)})"])
-    if threshold is not None:
-        ax.axvline(threshold, color="black", linestyle="--", label=f"threshold {threshold:.3f}")
-    ax.set_xlabel("anomaly score (higher is more abnormal)")
-    ax.set_ylabel("vectors")
-    ax.set_title(title or "anomaly scores")
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    return fig
