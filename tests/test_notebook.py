@@ -19,6 +19,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -95,17 +96,14 @@ def _render(value: Any) -> dict[str, str]:
     return data
 
 
-def test_the_tutorial_notebook_runs_top_to_bottom() -> None:
+def test_the_tutorial_notebook_runs_top_to_bottom_and_shows_what_it_stores() -> None:
     cells = code_cells()
     assert len(cells) >= 10
     for i, src in cells:  # plain Python: no IPython magics or shell escapes
         magics = [ln for ln in src.splitlines() if ln.lstrip().startswith(("%", "!"))]
         assert not magics, f"cell {i} uses IPython syntax: {magics}"
-    shown: list[dict[str, str]] = []
-    figures: list[int] = []
     t0 = time.perf_counter()
-    ns = run_notebook(show=lambda i, v: shown.append(_render(v)),
-                      after=lambda i: (figures.extend(plt.get_fignums()), plt.close("all")))
+    fresh, ns = fresh_outputs()
     took = time.perf_counter() - t0
     assert took < 60, f"the tutorial took {took:.0f} s; keep it under a minute"
     # what the tutorial promises: a DataFrame of findings, both sweeps, plots, choices
@@ -113,10 +111,32 @@ def test_the_tutorial_notebook_runs_top_to_bottom() -> None:
     for name, param in (("radius", "radius_m"), ("contamination", "contamination")):
         table = ns[name]
         assert isinstance(table, pd.DataFrame) and set(table["param"]) == {param} and len(table) >= 5
+    figures = [o for outs in fresh.values() for o in outs if "image/png" in o.get("data", {})]
     assert len(figures) >= 3
     assert ns["chosen_radius"] in ns["radius"]["value"].tolist() or ns["chosen_radius"] == ns["bundled"]
     assert ns["chosen_contamination"] in ns["contamination"]["value"].tolist()
-    assert any("hrguard-findings" in s.get("text/html", "") for s in shown), "the ScanResult did not render as HTML"
+    shown = [o["data"] for outs in fresh.values() for o in outs if o["output_type"] == "execute_result"]
+    assert any("hrguard-findings" in "".join(d.get("text/html", "")) for d in shown), "no ScanResult as HTML"
+    # a reader sees what a fresh run shows: the stored outputs, cell by cell
+    stored = stored_outputs()
+    stale = [i for i in stored if normalised(stored[i]) != normalised(fresh.get(i, []))]
+    assert not stale, (f"the stored outputs of code cell(s) {stale} differ from a fresh run (first: "
+                       f"{normalised(stored[stale[0]])!r:.600} vs {normalised(fresh.get(stale[0], []))!r:.600}); "
+                       f"python tests/test_notebook.py --update stores a fresh run")
+
+
+def test_the_comparison_of_outputs_sees_a_change_but_not_a_timing() -> None:
+    cell = [{"name": "stdout", "output_type": "stream", "text": ["took 1.25 s at 0x7f3a2b1c4d50\n", "12 findings\n"]}]
+    retimed = [{"name": "stdout", "output_type": "stream", "text": ["took 3.5 s at 0x7f00deadbeef\n", "12 findings\n"]}]
+    changed = [{"name": "stdout", "output_type": "stream", "text": ["took 1.25 s at 0x7f3a2b1c4d50\n", "13 findings\n"]}]
+    assert normalised(cell) == normalised(retimed) and normalised(cell) != normalised(changed)
+    buf = io.BytesIO()
+    fig, _ = plt.subplots(figsize=(4, 3))
+    fig.savefig(buf, format="png", dpi=72)
+    plt.close(fig)
+    png = {"data": {"image/png": base64.b64encode(buf.getvalue()).decode()}, "output_type": "display_data"}
+    assert normalised([png]) == [("figure", 288, 216)]
+    assert normalised([png]) != normalised([])  # a figure gone is a change
 
 
 # -- a small company, shared -----------------------------------------------------------------------
@@ -461,6 +481,18 @@ def test_plots_keep_legends_off_the_data_and_return_the_axes_not_the_figure() ->
         assert not legend.overlaps(made.get_window_extent(renderer))  # outside the data
         assert _inside(legend, fig.bbox)  # and not cut off
         plt.close(fig)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")  # given axes, side by side
+    nb.plot_sweep(rows, ax=left)
+    nb.plot_scores([0.3, 0.35, 0.4, 0.8], ax=right, density=True)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in (left, right):
+        legend = ax.get_legend().get_window_extent(renderer)
+        assert _inside(legend, fig.bbox)
+        assert not any(legend.overlaps(other.get_window_extent(renderer)) for other in fig.axes if other is not ax
+                       and other.bbox.bounds != ax.bbox.bounds)  # not on the other plot (a twin axis shares ax's box)
+        assert not legend.overlaps(ax.get_window_extent(renderer))
+    plt.close(fig)
     ax = nb.plot_sweep(rows)  # geometric values: a log axis, one tick per value
     assert ax.get_xscale() == "log" and [t.get_text() for t in ax.get_xticklabels()] == ["100", "300", "1000", "3000"]
     assert nb.plot_sweep(rows, logx=False).get_xscale() == "linear"
@@ -512,11 +544,10 @@ def test_tables_join_on_one_index(company: dict[str, Any]) -> None:
         nb.explanations(scorer, features.reset_index(drop=True))
 
 
-# -- python tests/test_notebook.py --update ------------------------------------------------------------
-def update(path: Path = NOTEBOOK) -> None:
-    """Run the notebook and store each code cell's outputs (text, HTML, figures as PNG) in the file."""
-    os.chdir(ROOT)
-    doc = json.loads(path.read_text(encoding="utf-8"))
+# -- python tests/test_notebook.py --update, and the stored outputs ----------------------------------------
+def fresh_outputs(path: Path = NOTEBOOK) -> tuple[dict[int, list[dict[str, Any]]], dict[str, Any]]:
+    """Run the notebook; each code cell's outputs as Jupyter stores them (text, HTML, figures as PNG), and
+    the namespace it left."""
     outputs: dict[int, list[dict[str, Any]]] = {}
 
     def printed(i: int, text: str) -> None:
@@ -541,7 +572,51 @@ def update(path: Path = NOTEBOOK) -> None:
                                               "metadata": {}, "output_type": "display_data"})
         plt.close("all")
 
-    run_notebook(path, show=show, printed=printed, after=after)
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        ns = run_notebook(path, show=show, printed=printed, after=after)
+    finally:
+        os.chdir(cwd)
+    return outputs, ns
+
+
+_TIMING = re.compile(r"\b\d+(\.\d+)?\s?(s|ms|seconds)\b")
+_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")
+
+
+def normalised(outputs: list[dict[str, Any]]) -> list[Any]:
+    """What must not change between two runs of a cell: its text and tables with timings and object
+    addresses masked; for a figure, that there is one and its size in pixels (the PNG's bytes depend on
+    the fonts and the matplotlib at hand)."""
+    out: list[Any] = []
+    for o in outputs:
+        if o["output_type"] == "stream":
+            out.append(("stream", o.get("name"), _mask("".join(o["text"]))))
+        elif "image/png" in o.get("data", {}):
+            png = base64.b64decode(o["data"]["image/png"])
+            width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")  # the IHDR chunk
+            out.append(("figure", width, height))
+        else:
+            data = o.get("data", {})
+            out.append((o["output_type"], {k: _mask("".join(v) if isinstance(v, list) else v)
+                                           for k, v in sorted(data.items())}))
+    return out
+
+
+def _mask(text: str) -> str:
+    return _ADDRESS.sub("0x…", _TIMING.sub("<time>", text))
+
+
+def stored_outputs(path: Path = NOTEBOOK) -> dict[int, list[dict[str, Any]]]:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return {i: c.get("outputs", []) for i, c in enumerate(doc["cells"]) if c["cell_type"] == "code"}
+
+
+def update(path: Path = NOTEBOOK) -> None:
+    """Run the notebook and store each code cell's outputs (text, HTML, figures as PNG) in the file."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    outputs, _ = fresh_outputs(path)
     n = 0
     for i, cell in enumerate(doc["cells"]):
         if cell["cell_type"] != "code":

@@ -3,7 +3,8 @@
 Conventions, as pandas' and seaborn's plots: each function draws into ``ax`` (or a new figure) and
 returns the :class:`~matplotlib.axes.Axes` it drew in, never the ``Figure``. Jupyter shows a figure
 once, when the cell ends; a returned ``Figure`` would be shown a second time as the cell's value.
-The figure is ``ax.figure``. Legends sit outside the data (right of the axes), so they never hide it.
+The figure is ``ax.figure``. Legends sit outside the data (right of the axes), so they never hide it;
+given axes, make their figure with ``layout="constrained"`` so that it leaves room for the legend.
 """
 
 from __future__ import annotations
@@ -46,11 +47,14 @@ def _axes(plt: Any, ax: Any, size: tuple[float, float]) -> tuple[Any, Any, bool]
     return fig, ax, True
 
 
-def _legend_outside(fig: Any, ax: Any, handles: list[Any], labels: list[str], made: bool) -> None:
-    if made:  # the layout makes room for it right of the axes
+def _legend_outside(fig: Any, ax: Any, handles: list[Any], labels: list[str], made: bool, gap: float = 0.03) -> None:
+    """The legend right of the axes (``gap``: past a right-hand axis' labels). On a figure made here, the
+    figure's constrained layout makes room for it; on given axes, give their figure ``layout="constrained"``
+    (``plt.subplots(..., layout="constrained")``) and it makes room too."""
+    if made:
         fig.legend(handles, labels, loc="outside right upper", fontsize="small", frameon=False)
-    else:  # someone else's axes: next to them, outside the data
-        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.12, 1.0), borderaxespad=0.0,
+    else:
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0 + gap, 1.0), borderaxespad=0.0,
                   fontsize="small", frameon=False)
 
 
@@ -102,7 +106,7 @@ def plot_sweep(table: Any, *, ax: Any = None, title: str | None = None, logx: bo
     right.set_ylabel("share")
     lines = ax.get_legend_handles_labels()
     more = right.get_legend_handles_labels()
-    _legend_outside(fig, ax, lines[0] + more[0], lines[1] + more[1], made)
+    _legend_outside(fig, ax, lines[0] + more[0], lines[1] + more[1], made, gap=0.15)
     ax.set_title(title or f"{rows[0].get('rule', '')}: {rows[0].get('param', '')}".strip(": "))
     return ax
 
