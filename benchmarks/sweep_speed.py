@@ -2,6 +2,7 @@
 
     python benchmarks/sweep_speed.py                   # 8 radii of geofence.mismatch on ~44k events
     python benchmarks/sweep_speed.py --employees 40 --days 42 --n-jobs 2
+    python benchmarks/sweep_speed.py --rule forest     # 8 contaminations of the sales ruleset's forest
 
 "Before" is what ``hrguard.notebook.sweep`` did until it read the events once: one single-rule scan
 (``Engine.scan``: read, validate, order, judge) per value, then the evaluation. "After" is today's
@@ -57,9 +58,14 @@ def main() -> None:
     ap.add_argument("--n-jobs", type=int, default=1)
     ap.add_argument("--input", choices=["file", "list"], default="file",
                     help="the events as the JSON Lines file's path, or as a list of dicts read from it")
-    ap.add_argument("--out", default=str(HERE / "results" / "sweep_speed.json"))
+    ap.add_argument("--rule", choices=["geofence", "forest"], default="geofence")
+    ap.add_argument("--out", default=None, help="default: benchmarks/results/sweep_speed[-forest].json")
     args = ap.parse_args()
-    rule, param, values = "geofence.mismatch", "radius_m", [100, 200, 300, 500, 800, 1200, 2000, 3000]
+    if args.rule == "geofence":
+        rule, param, values = "geofence.mismatch", "radius_m", [100, 200, 300, 500, 800, 1200, 2000, 3000]
+    else:
+        rule, param, values = "outlier.isolation_forest", "contamination", [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, "auto"]
+    out_path = args.out or str(HERE / "results" / ("sweep_speed.json" if args.rule == "geofence" else "sweep_speed-forest.json"))
     with tempfile.TemporaryDirectory() as tmp:
         made = write_dataset(tmp, employees=args.employees, days=args.days, seed=args.seed)
         path = os.path.join(tmp, "events.jsonl")
@@ -86,8 +92,8 @@ def main() -> None:
            "before_runs_s": [round(x, 2) for x in old_s], "after_runs_s": [round(x, 2) for x in new_s],
            "same_table": same, "cpus": os.cpu_count(), "python": sys.version.split()[0]}
     print(json.dumps(out, indent=2))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(out_path).write_text(json.dumps(out, indent=2) + "\n")
 
 
 if __name__ == "__main__":
