@@ -386,6 +386,15 @@ def test_grid_and_n_jobs_give_the_same_table(company: dict[str, Any]) -> None:
     assert len(set(one["alerts"])) > 1  # the parameters matter here
 
 
+def test_a_forest_sweep_is_the_same_whatever_n_jobs(company: dict[str, Any]) -> None:
+    rs = hrguard.load_ruleset("sales").with_params("outlier.isolation_forest", refit_growth=0.5)
+    args = (company["events"], rs, "outlier.isolation_forest", "contamination", [0.01, 0.05, "auto"], company["labels"])
+    one = nb.sweep(*args, roster=company["roster"], n_jobs=1).drop(columns="seconds")
+    two = nb.sweep(*args, roster=company["roster"], n_jobs=2).drop(columns="seconds")
+    pd.testing.assert_frame_equal(one, two)
+    assert one["alerts"].is_monotonic_increasing and one["alerts"].iloc[-1] > 0
+
+
 def test_the_progress_bar_shows_only_when_asked_or_interactive(company: dict[str, Any],
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     args = (company["events"], "sales", "geofence.mismatch", "radius_m", [300, 900], company["labels"])
