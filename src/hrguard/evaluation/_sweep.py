@@ -26,8 +26,10 @@ from ..rules import Ruleset
 _JOB: tuple[Engine, Any, Any, Sequence[Ruleset], int | None] | None = None  # what forked workers inherit
 
 
-def _judge_one(i: int) -> tuple[list[Finding], float]:
-    engine, frame, intake, variants, as_of = _JOB  # type: ignore[misc]
+def _judge_one(i: int, job: tuple[Engine, Any, Any, Sequence[Ruleset], int | None] | None = None
+               ) -> tuple[list[Finding], float]:
+    """Judge variant ``i`` of ``job`` (in a forked worker: the job it inherited)."""
+    engine, frame, intake, variants, as_of = job if job is not None else _JOB  # type: ignore[misc]
     t0 = time.perf_counter()
     res = engine.judge(frame, variants[i], intake, as_of)
     return list(res.findings), time.perf_counter() - t0
@@ -97,11 +99,12 @@ def run_variants(engine: Engine, events: Any, variants: Sequence[Ruleset], as_of
     if as_of_us is None and len(frame):
         as_of_us = int(frame.ts[-1])
     read_s = time.perf_counter() - t0
-    _JOB = (engine, frame, intake, variants, as_of_us)
+    job = (engine, frame, intake, variants, as_of_us)
     try:
         jobs = max(1, min(int(n_jobs), len(variants)))
         out: list[tuple[list[Finding], float] | None] = [None] * len(variants)
         if jobs > 1 and _fork_available():
+            _JOB = job  # what the workers inherit when forked (set just before the pool forks them)
             ctx = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
                 futures = {pool.submit(_judge_one, i): i for i in range(len(variants))}
@@ -113,7 +116,7 @@ def run_variants(engine: Engine, events: Any, variants: Sequence[Ruleset], as_of
                         progress.step()
         else:
             for i in range(len(variants)):
-                out[i] = _judge_one(i)
+                out[i] = _judge_one(i, job)
                 if progress is not None:
                     progress.step()
     finally:
