@@ -220,3 +220,29 @@ def test_a_file_that_decompresses_too_far_is_refused_before_decompressing(tmp_pa
     monkeypatch.setattr(np, "load", lambda *a, **k: read.append(a) or pytest.fail("decompressed"))
     with pytest.raises(ModelFileError, match="would decompress to 67,108,864 bytes"):
         IsolationForestScorer.load(path)
+
+
+# -- forests grown once for a sweep ---------------------------------------------------------------
+def test_reusing_grown_forests_changes_nothing_but_the_work(monkeypatch):
+    from hrguard.analytics import IsolationForest, reuse_grown_forests
+
+    X, Y = data(), data(seed=1)
+    grown = []
+    real = _isoforest.grow_forest
+    monkeypatch.setattr(_isoforest, "grow_forest", lambda *a, **k: grown.append(1) or real(*a, **k))
+    plain = [IsolationForest(contamination=c, random_state=3).fit(X) for c in ("auto", 0.05, 0.1)]
+    assert len(grown) == 3
+    grown.clear()
+    with reuse_grown_forests():
+        reused = [IsolationForest(contamination=c, random_state=3).fit(X) for c in ("auto", 0.05, 0.1)]
+        assert len(grown) == 1  # the trees depend on the rows and the seed, not on contamination
+        IsolationForest(random_state=4).fit(X)  # another seed
+        IsolationForest(random_state=3).fit(X[:500])  # other rows
+        IsolationForest(random_state=3, max_features=2).fit(X)  # other features per tree
+        IsolationForest(random_state=np.random.RandomState(3)).fit(X)  # not an integer seed: never reused
+        assert len(grown) == 5
+    for a, b in zip(plain, reused):
+        assert np.array_equal(a.score_samples(Y), b.score_samples(Y)) and a.offset_ == b.offset_
+        assert np.array_equal(a.center_, b.center_) and np.array_equal(a.scale_, b.scale_)
+    IsolationForest(random_state=3).fit(X)  # outside the with: grown again
+    assert len(grown) == 6

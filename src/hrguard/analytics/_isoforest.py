@@ -9,11 +9,16 @@ method and its figures.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import hashlib
 import json
 import os
 import zipfile
+from collections import OrderedDict
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -55,6 +60,47 @@ def _node_depths(left: np.ndarray, right: np.ndarray) -> np.ndarray:
         d += 1
         depth[frontier] = d
     return depth
+
+
+_GROWN: ContextVar[OrderedDict[tuple[Any, ...], tuple[dict[str, np.ndarray], dict[str, Any]]] | None] = ContextVar(
+    "hrguard_grown_forests", default=None)
+
+
+@contextlib.contextmanager
+def reuse_grown_forests(max_forests: int = 64) -> Iterator[None]:
+    """While the ``with`` lasts (in this thread or task), a fit that would grow exactly the forest an
+    earlier fit grew takes that forest instead: the same training rows (by their SHA-256), the same
+    ``n_estimators``, rows and features per tree, and the same integer ``random_state``. The random
+    generator is left where growing would have left it, so the rest of the fit (the population
+    sample, the threshold) and every score are the same as without it. What a sweep over a parameter
+    that does not change the trees needs (``contamination``: the fits of every value grow the same
+    forests). At most ``max_forests`` are kept, the least recently used dropped first."""
+    token = _GROWN.set(OrderedDict())
+    try:
+        yield
+    finally:
+        _GROWN.reset(token)
+
+
+def _grown(X: np.ndarray, n_trees: int, rows: int, feats: int, seed: Any, rng: np.random.Generator,
+           max_forests: int = 64) -> dict[str, np.ndarray]:
+    """:func:`grow_forest`, or the forest an earlier fit grew with the same inputs (:func:`reuse_grown_forests`)."""
+    cache = _GROWN.get()
+    usable = cache is not None and isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
+    if not usable:
+        return grow_forest(X, n_trees, rows, rng, feats)
+    key = (hashlib.sha256(np.ascontiguousarray(X).tobytes()).hexdigest(), X.shape, n_trees, rows, feats, int(seed))
+    hit = cache.get(key)  # type: ignore[union-attr]
+    if hit is not None:
+        cache.move_to_end(key)  # type: ignore[union-attr]
+        nodes, state = hit
+        rng.bit_generator.state = copy.deepcopy(state)
+        return nodes
+    nodes = grow_forest(X, n_trees, rows, rng, feats)
+    cache[key] = (nodes, copy.deepcopy(rng.bit_generator.state))  # type: ignore[index]
+    while len(cache) > max_forests:  # type: ignore[arg-type]
+        cache.popitem(last=False)  # type: ignore[union-attr]
+    return nodes
 
 
 POPULATION_SAMPLE = 4096
@@ -372,7 +418,7 @@ class IsolationForest:
         n, d = X.shape
         self.feature_names_ = self._names(d, feature_names)
         m, f, rng = self._resolve(n, d)
-        nodes = grow_forest(X, int(self.n_estimators), m, rng, f)
+        nodes = _grown(X, int(self.n_estimators), m, f, self.random_state, rng)
         self._set_nodes({k: v for k, v in nodes.items() if k != "depth"}, nodes["depth"])
         self.max_samples_ = m
         self.max_features_ = f

@@ -5,7 +5,10 @@ single-rule scan of 44,000 events); a sweep's variants differ only in one rule's
 events become one :class:`~hrguard.columns.Frame` once (``Engine.intake().frame``), and each variant is
 ``Engine.judge`` of that frame: the rule alone, its own detector state, nothing read again. The frame
 is never written to, so the variants are independent: run in order, or on ``n_jobs`` worker
-processes forked with the frame already in memory, they give the same findings.
+processes forked with the frame already in memory, they give the same findings. Forests are grown
+once per distinct fit (:func:`hrguard.analytics.reuse_grown_forests`): the variants of a parameter
+that does not change the trees, such as the forest's ``contamination``, fit the same forests, so
+only the first variant (per worker) grows them.
 """
 
 from __future__ import annotations
@@ -15,20 +18,26 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, TextIO
 
+from ..analytics import reuse_grown_forests
 from ..engine import Engine
 from ..events import to_instant_us
 from ..findings import Finding
 from ..rules import Ruleset
 
 _JOB: tuple[Engine, Any, Any, Sequence[Ruleset], int | None] | None = None  # what forked workers inherit
+_WORKER_FORESTS: Any = None  # in a forked worker: its reuse_grown_forests context, entered once
 
 
 def _judge_one(i: int, job: tuple[Engine, Any, Any, Sequence[Ruleset], int | None] | None = None
                ) -> tuple[list[Finding], float]:
     """Judge variant ``i`` of ``job`` (in a forked worker: the job it inherited)."""
+    global _WORKER_FORESTS
+    if job is None and _WORKER_FORESTS is None:  # a forked worker: forests reused across the variants it judges
+        _WORKER_FORESTS = reuse_grown_forests()
+        _WORKER_FORESTS.__enter__()
     engine, frame, intake, variants, as_of = job if job is not None else _JOB  # type: ignore[misc]
     t0 = time.perf_counter()
     res = engine.judge(frame, variants[i], intake, as_of)
@@ -100,25 +109,24 @@ def run_variants(engine: Engine, events: Any, variants: Sequence[Ruleset], as_of
         as_of_us = int(frame.ts[-1])
     read_s = time.perf_counter() - t0
     job = (engine, frame, intake, variants, as_of_us)
+    jobs = max(1, min(int(n_jobs), len(variants)))
+    out: list[tuple[list[Finding], float] | None] = [None] * len(variants)
     try:
-        jobs = max(1, min(int(n_jobs), len(variants)))
-        out: list[tuple[list[Finding], float] | None] = [None] * len(variants)
         if jobs > 1 and _fork_available():
             _JOB = job  # what the workers inherit when forked (set just before the pool forks them)
             ctx = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
                 futures = {pool.submit(_judge_one, i): i for i in range(len(variants))}
-                from concurrent.futures import as_completed
-
                 for fut in as_completed(futures):
                     out[futures[fut]] = fut.result()
                     if progress is not None:
                         progress.step()
         else:
-            for i in range(len(variants)):
-                out[i] = _judge_one(i, job)
-                if progress is not None:
-                    progress.step()
+            with reuse_grown_forests():
+                for i in range(len(variants)):
+                    out[i] = _judge_one(i, job)
+                    if progress is not None:
+                        progress.step()
     finally:
         _JOB = None
         if progress is not None:
