@@ -403,6 +403,7 @@ def test_the_progress_bar_shows_only_when_asked_or_interactive(company: dict[str
     nb.sweep(*args, progress=True)
     err = capsys.readouterr().err
     assert "geofence.mismatch [" in err and "2/2" in err and err.endswith("\r")  # drawn, then cleared
+    assert f"reading the events once, {len(company['events']):,} so far" in err
     nb.sweep(*args, progress=False)
     assert capsys.readouterr().err == ""
 

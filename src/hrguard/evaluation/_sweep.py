@@ -24,6 +24,7 @@ from typing import Any, TextIO
 from ..analytics import reuse_grown_forests
 from ..engine import Engine
 from ..events import to_instant_us
+from ..ingest import watch_blocks
 from ..findings import Finding
 from ..rules import Ruleset
 
@@ -71,6 +72,15 @@ class Progress:
         self.done = 0
         self.width = 0
 
+    def reading(self, events: int) -> None:
+        """The events read so far (before the first variant is judged)."""
+        if self.enabled:
+            self._draw(f"{self.label}: reading the events once, {events:,} so far, {self.clock() - self.began:.1f} s")
+
+    def read(self) -> None:
+        """Reading is done: judging starts now (what the time left is estimated from)."""
+        self.began = self.clock()
+
     def step(self, n: int = 1) -> None:
         self.done += n
         if not self.enabled:
@@ -78,7 +88,9 @@ class Progress:
         elapsed = self.clock() - self.began
         left = elapsed / self.done * (self.total - self.done) if self.done else 0.0
         bar = "#" * (20 * self.done // self.total)
-        line = f"{self.label} [{bar:<20}] {self.done}/{self.total}, {elapsed:.1f} s, ~{left:.0f} s left"
+        self._draw(f"{self.label} [{bar:<20}] {self.done}/{self.total}, {elapsed:.1f} s, ~{left:.0f} s left")
+
+    def _draw(self, line: str) -> None:
         self.stream.write("\r" + line.ljust(self.width))
         self.stream.flush()
         self.width = len(line)
@@ -104,7 +116,17 @@ def run_variants(engine: Engine, events: Any, variants: Sequence[Ruleset], as_of
     t0 = time.perf_counter()
     intake = engine.intake()
     as_of_us = to_instant_us(as_of, what="as_of") if as_of is not None else None
-    frame = intake.frame(events, as_of_us)
+    seen = [0]
+
+    def count(block: Any) -> None:
+        seen[0] += len(block.values)
+        if progress is not None:
+            progress.reading(seen[0])
+
+    with watch_blocks(count):
+        frame = intake.frame(events, as_of_us)
+    if progress is not None:
+        progress.read()
     if as_of_us is None and len(frame):
         as_of_us = int(frame.ts[-1])
     read_s = time.perf_counter() - t0
