@@ -157,7 +157,7 @@ def test_select_and_pandas():
         fm.select(["nope"])
     pd = pytest.importorskip("pandas")
     df = fm.to_pandas()
-    assert list(df.columns) == list(FEATURE_NAMES) and df.index.names == ["employee", "period_start"]
+    assert list(df.columns) == list(FEATURE_NAMES) and df.index.names == ["employee_id", "period_start"]
     assert df.loc[("E1", pd.Timestamp("2026-04-01")), "unsupported_claims"] == 1
 
 

@@ -19,6 +19,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -95,17 +96,14 @@ def _render(value: Any) -> dict[str, str]:
     return data
 
 
-def test_the_tutorial_notebook_runs_top_to_bottom() -> None:
+def test_the_tutorial_notebook_runs_top_to_bottom_and_shows_what_it_stores() -> None:
     cells = code_cells()
     assert len(cells) >= 10
     for i, src in cells:  # plain Python: no IPython magics or shell escapes
         magics = [ln for ln in src.splitlines() if ln.lstrip().startswith(("%", "!"))]
         assert not magics, f"cell {i} uses IPython syntax: {magics}"
-    shown: list[dict[str, str]] = []
-    figures: list[int] = []
     t0 = time.perf_counter()
-    ns = run_notebook(show=lambda i, v: shown.append(_render(v)),
-                      after=lambda i: (figures.extend(plt.get_fignums()), plt.close("all")))
+    fresh, ns = fresh_outputs()
     took = time.perf_counter() - t0
     assert took < 60, f"the tutorial took {took:.0f} s; keep it under a minute"
     # what the tutorial promises: a DataFrame of findings, both sweeps, plots, choices
@@ -113,10 +111,32 @@ def test_the_tutorial_notebook_runs_top_to_bottom() -> None:
     for name, param in (("radius", "radius_m"), ("contamination", "contamination")):
         table = ns[name]
         assert isinstance(table, pd.DataFrame) and set(table["param"]) == {param} and len(table) >= 5
+    figures = [o for outs in fresh.values() for o in outs if "image/png" in o.get("data", {})]
     assert len(figures) >= 3
     assert ns["chosen_radius"] in ns["radius"]["value"].tolist() or ns["chosen_radius"] == ns["bundled"]
     assert ns["chosen_contamination"] in ns["contamination"]["value"].tolist()
-    assert any("hrguard-findings" in s.get("text/html", "") for s in shown), "the ScanResult did not render as HTML"
+    shown = [o["data"] for outs in fresh.values() for o in outs if o["output_type"] == "execute_result"]
+    assert any("hrguard-findings" in "".join(d.get("text/html", "")) for d in shown), "no ScanResult as HTML"
+    # a reader sees what a fresh run shows: the stored outputs, cell by cell
+    stored = stored_outputs()
+    stale = [i for i in stored if normalised(stored[i]) != normalised(fresh.get(i, []))]
+    assert not stale, (f"the stored outputs of code cell(s) {stale} differ from a fresh run (first: "
+                       f"{normalised(stored[stale[0]])!r:.600} vs {normalised(fresh.get(stale[0], []))!r:.600}); "
+                       f"python tests/test_notebook.py --update stores a fresh run")
+
+
+def test_the_comparison_of_outputs_sees_a_change_but_not_a_timing() -> None:
+    cell = [{"name": "stdout", "output_type": "stream", "text": ["took 1.25 s at 0x7f3a2b1c4d50\n", "12 findings\n"]}]
+    retimed = [{"name": "stdout", "output_type": "stream", "text": ["took 3.5 s at 0x7f00deadbeef\n", "12 findings\n"]}]
+    changed = [{"name": "stdout", "output_type": "stream", "text": ["took 1.25 s at 0x7f3a2b1c4d50\n", "13 findings\n"]}]
+    assert normalised(cell) == normalised(retimed) and normalised(cell) != normalised(changed)
+    buf = io.BytesIO()
+    fig, _ = plt.subplots(figsize=(4, 3))
+    fig.savefig(buf, format="png", dpi=72)
+    plt.close(fig)
+    png = {"data": {"image/png": base64.b64encode(buf.getvalue()).decode()}, "output_type": "display_data"}
+    assert normalised([png]) == [("figure", 288, 216)]
+    assert normalised([png]) != normalised([])  # a figure gone is a change
 
 
 # -- a small company, shared -----------------------------------------------------------------------
@@ -313,7 +333,8 @@ def test_sweep_refuses_what_it_cannot_do(company: dict[str, Any], monkeypatch: p
     def no_scan(*a: Any, **k: Any) -> None:
         raise AssertionError("scanned before checking its arguments")
 
-    monkeypatch.setattr(hrguard.Engine, "scan", no_scan)
+    for name in ("scan", "judge", "intake"):
+        monkeypatch.setattr(hrguard.Engine, name, no_scan)
     with pytest.raises(ValueError, match=r"no rule named 'geofence' in ruleset 'sales' \(its rules: geofence.mismatch"):
         nb.sweep(events, "sales", "geofence", "radius_m", [500], labels)
     with pytest.raises(ValueError, match=r"rule 'geofence.mismatch' \(geofence.mismatch\) has no parameter "
@@ -325,6 +346,68 @@ def test_sweep_refuses_what_it_cannot_do(company: dict[str, Any], monkeypatch: p
         nb.sweep(events, "sales", "geofence.mismatch", "radius_m", [500, -5], labels)
     with pytest.raises(ValueError, match=r"radius_m = 'far' is not a valid value"):
         nb.sweep(events, "sales", "geofence.mismatch", "radius_m", ["far"], labels)
+    with pytest.raises(ValueError, match=r"n_jobs: must be an integer >= 1, got 0"):
+        nb.sweep(events, "sales", "geofence.mismatch", "radius_m", [500], labels, n_jobs=0)
+    with pytest.raises(ValueError, match="a mapping of at least one parameter"):
+        nb.grid(events, "sales", "geofence.mismatch", {}, labels)
+    with pytest.raises(ValueError, match=r"no values to sweep geofence.mismatch.window_slack"):
+        nb.grid(events, "sales", "geofence.mismatch", {"radius_m": [500], "window_slack": []}, labels)
+    with pytest.raises(ValueError, match=r"radius_m = 500, geofence.mismatch.window_slack = 'soon' is not a valid"):
+        nb.grid(events, "sales", "geofence.mismatch", {"radius_m": [500], "window_slack": ["30m", "soon"]}, labels)
+
+
+def test_sweep_reads_the_events_once_and_matches_a_scan_per_value(company: dict[str, Any]) -> None:
+    from hrguard.ingest import watch_blocks
+
+    events, labels, roster = company["events"], company["labels"], company["roster"]
+    rs = hrguard.load_ruleset("sales")
+    values = [100, 800, 5000]
+    blocks: list[int] = []
+    with watch_blocks(lambda b: blocks.append(len(b.values))):
+        table = nb.sweep(events, rs, "geofence.mismatch", "radius_m", values, labels, roster=roster, as_frame=False)
+    assert sum(blocks) == len(events)  # every event read once, not once per value
+    for v, row in zip(values, table):  # each row is what a scan with the value finds for the rule
+        full = hrguard.scan(events, rs.with_params("geofence.mismatch", radius_m=v))
+        assert row["alerts"] == sum(f.name == "geofence.mismatch" for f in full.findings) > 0
+
+
+def test_grid_and_n_jobs_give_the_same_table(company: dict[str, Any]) -> None:
+    events, labels, roster = company["events"], company["labels"], company["roster"]
+    params = {"radius_m": [200, 3000], "window_slack": ["0m", "2h"]}
+    one = nb.grid(events, "sales", "geofence.mismatch", params, labels, roster=roster, n_jobs=1)
+    two = nb.grid(events, "sales", "geofence.mismatch", params, labels, roster=roster, n_jobs=2)
+    assert list(one.columns) == ["rule", "radius_m", "window_slack", *nb.GRID_METRICS]
+    assert one[["radius_m", "window_slack"]].values.tolist() == [[200, "0m"], [200, "2h"], [3000, "0m"], [3000, "2h"]]
+    pd.testing.assert_frame_equal(one.drop(columns="seconds"), two.drop(columns="seconds"))
+    for _, row in one.iterrows():  # a grid row is the one-parameter sweep's row
+        swept = nb.sweep(events, hrguard.load_ruleset("sales").with_params("geofence.mismatch",
+                                                                            window_slack=row["window_slack"]),
+                         "geofence.mismatch", "radius_m", [row["radius_m"]], labels, roster=roster, as_frame=False)[0]
+        assert (swept["alerts"], swept["true_alerts"], swept["flagged_honest"]) == (
+            row["alerts"], row["true_alerts"], row["flagged_honest"])
+    assert len(set(one["alerts"])) > 1  # the parameters matter here
+
+
+def test_a_forest_sweep_is_the_same_whatever_n_jobs(company: dict[str, Any]) -> None:
+    rs = hrguard.load_ruleset("sales").with_params("outlier.isolation_forest", refit_growth=0.5)
+    args = (company["events"], rs, "outlier.isolation_forest", "contamination", [0.01, 0.05, "auto"], company["labels"])
+    one = nb.sweep(*args, roster=company["roster"], n_jobs=1).drop(columns="seconds")
+    two = nb.sweep(*args, roster=company["roster"], n_jobs=2).drop(columns="seconds")
+    pd.testing.assert_frame_equal(one, two)
+    assert one["alerts"].is_monotonic_increasing and one["alerts"].iloc[-1] > 0
+
+
+def test_the_progress_bar_shows_only_when_asked_or_interactive(company: dict[str, Any],
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    args = (company["events"], "sales", "geofence.mismatch", "radius_m", [300, 900], company["labels"])
+    nb.sweep(*args)  # stderr is not a terminal here: no bar
+    assert capsys.readouterr().err == ""
+    nb.sweep(*args, progress=True)
+    err = capsys.readouterr().err
+    assert "geofence.mismatch [" in err and "2/2" in err and err.endswith("\r")  # drawn, then cleared
+    assert f"reading the events once, {len(company['events']):,} so far" in err
+    nb.sweep(*args, progress=False)
+    assert capsys.readouterr().err == ""
 
 
 # -- outlier scores and plots ----------------------------------------------------------------------
@@ -332,14 +415,16 @@ def test_outlier_scores_and_plot(company: dict[str, Any]) -> None:
     rs = hrguard.load_ruleset({"extends": "sales", "rules": [
         {"use": "outlier.isolation_forest", "params": {"roles": ["sales"], "contamination": 0.05}}]})
     scores = nb.outlier_scores(company["events"], rs, labels=company["labels"])
-    assert list(scores.columns) == list(nb.SCORE_COLUMNS) and len(scores) > 100
+    assert list(scores.index.names) == list(nb.INDEX) and len(scores) > 100
+    assert list(scores.reset_index().columns) == list(nb.SCORE_COLUMNS)
+    assert str(scores.index.get_level_values("period_start").dtype).startswith("datetime64")
     assert scores["score"].between(0, 1).all() and scores["threshold"].nunique() == 1
     assert (scores["outlier"] == (scores["score"] > scores["threshold"])).all()
     assert 0 < scores["outlier"].mean() <= 0.1 and scores["misconduct"].any() and not scores["misconduct"].all()
-    fig = nb.plot_scores(scores)
-    ax = fig.axes[0]
-    assert "threshold" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
-    assert any(t.get_text().startswith("during misconduct (") for t in ax.get_legend().get_texts())
+    ax = nb.plot_scores(scores)
+    fig = ax.figure
+    assert "threshold" in " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    assert any(t.get_text().startswith("during misconduct (") for t in fig.legends[0].get_texts())
     plt.close(fig)
     with pytest.raises(ValueError, match="uses geofence.mismatch, not outlier.isolation_forest"):
         nb.outlier_scores(company["events"], rs, "geofence.mismatch")
@@ -347,9 +432,9 @@ def test_outlier_scores_and_plot(company: dict[str, Any]) -> None:
         nb.outlier_scores(company["events"], rs, "outlier")
     # the scores of a scan's findings
     result = hrguard.scan(company["events"], rs)
-    fig = nb.plot_scores(result)
-    assert fig.axes[0].get_title() == "anomaly scores"
-    plt.close(fig)
+    ax = nb.plot_scores(result)
+    assert ax.get_title() == "anomaly scores"
+    plt.close(ax.figure)
     without = [f for f in company["result"].findings if f.rule != "outlier.isolation_forest"]
     with pytest.raises(ValueError, match="no finding has a score"):
         nb.plot_scores(dataclasses.replace(company["result"], findings=without))
@@ -359,20 +444,22 @@ def test_plot_sweep_and_plot_scores_shapes() -> None:
     rows = [{"rule": "r", "param": "contamination", "value": v, "alerts": a, "false_alerts": a // 2,
              "recall": r, "false_alarm_rate": f} for v, a, r, f in
             (("auto", 30, 0.8, 0.5), (0.01, 3, 0.2, 0.0), (0.05, 12, None, 0.1))]
-    fig = nb.plot_sweep(rows)
-    ax = fig.axes[0]
+    ax = nb.plot_sweep(rows)
+    fig = ax.figure
     assert [t.get_text() for t in ax.get_xticklabels()] == ["auto", "0.01", "0.05"]
     assert ax.get_title() == "r: contamination" and len(fig.axes) == 2
     plt.close(fig)
-    fig = nb.plot_sweep(pd.DataFrame(rows[1:]))  # numeric values: a numeric axis
-    assert fig.axes[0].lines[0].get_xdata().tolist() == [0.01, 0.05]
-    plt.close(fig)
+    ax = nb.plot_sweep(pd.DataFrame(rows[1:]))  # numeric values: a numeric axis, linear over a factor of 5
+    assert ax.lines[0].get_xdata().tolist() == [0.01, 0.05] and ax.get_xscale() == "linear"
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="logx: a logarithmic axis needs every value to be a positive number"):
+        nb.plot_sweep(rows, logx=True)
     with pytest.raises(ValueError, match="empty sweep table"):
         nb.plot_sweep([])
     with pytest.raises(ValueError, match="not a sweep table: no column"):
         nb.plot_sweep([{"value": 1}])
     fig, ax = plt.subplots()
-    assert nb.plot_scores([0.3, 0.4, 0.7], threshold=0.6, marked=[False, False, True], ax=ax) is fig
+    assert nb.plot_scores([0.3, 0.4, 0.7], threshold=0.6, marked=[False, False, True], ax=ax) is ax
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["unmarked (2)", "marked (1)", "threshold 0.600"]
     plt.close(fig)
     with pytest.raises(ValueError, match=r"marked: 1 flags for 3 scores \(give one per score\)"):
@@ -381,15 +468,98 @@ def test_plot_sweep_and_plot_scores_shapes() -> None:
         nb.plot_scores([])
     f = Finding(id="F1", rule="x", name="x", severity="low", ts="2026-01-01T00:00:00+00:00", message="m",
                 details={"score": 0.7, "threshold": 0.6})
-    fig = nb.plot_scores([f, f])
+    ax = nb.plot_scores([f, f])
+    plt.close(ax.figure)
+
+
+def _inside(box: Any, outer: Any) -> bool:
+    return box.x0 >= outer.x0 - 1 and box.x1 <= outer.x1 + 1 and box.y0 >= outer.y0 - 1 and box.y1 <= outer.y1 + 1
+
+
+def test_plots_keep_legends_off_the_data_and_return_the_axes_not_the_figure() -> None:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    rows = [{"rule": "g", "param": "radius_m", "value": v, "alerts": a, "false_alerts": 0, "recall": 1.0,
+             "false_alarm_rate": 0.0} for v, a in ((100, 40), (300, 30), (1000, 20), (3000, 10))]
+    for made in (nb.plot_sweep(rows), nb.plot_scores([0.3, 0.35, 0.4, 0.8], threshold=0.6,
+                                                     marked=[False, False, False, True], logy=True)):
+        # an Axes, as pandas and seaborn return: Jupyter shows the figure once (a Figure would show twice)
+        assert isinstance(made, Axes) and not isinstance(made, Figure)
+        fig = made.figure
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        legend = (fig.legends or [made.get_legend()])[0].get_window_extent(renderer)
+        assert not legend.overlaps(made.get_window_extent(renderer))  # outside the data
+        assert _inside(legend, fig.bbox)  # and not cut off
+        plt.close(fig)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")  # given axes, side by side
+    nb.plot_sweep(rows, ax=left)
+    nb.plot_scores([0.3, 0.35, 0.4, 0.8], ax=right, density=True)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in (left, right):
+        legend = ax.get_legend().get_window_extent(renderer)
+        assert _inside(legend, fig.bbox)
+        assert not any(legend.overlaps(other.get_window_extent(renderer)) for other in fig.axes if other is not ax
+                       and other.bbox.bounds != ax.bbox.bounds)  # not on the other plot (a twin axis shares ax's box)
+        assert not legend.overlaps(ax.get_window_extent(renderer))
     plt.close(fig)
+    ax = nb.plot_sweep(rows)  # geometric values: a log axis, one tick per value
+    assert ax.get_xscale() == "log" and [t.get_text() for t in ax.get_xticklabels()] == ["100", "300", "1000", "3000"]
+    assert nb.plot_sweep(rows, logx=False).get_xscale() == "linear"
+    plt.close("all")
 
 
-# -- python tests/test_notebook.py --update ------------------------------------------------------------
-def update(path: Path = NOTEBOOK) -> None:
-    """Run the notebook and store each code cell's outputs (text, HTML, figures as PNG) in the file."""
-    os.chdir(ROOT)
-    doc = json.loads(path.read_text(encoding="utf-8"))
+def test_score_views_density_and_log() -> None:
+    scores = [0.3 + 0.001 * i for i in range(300)] + [0.7, 0.72, 0.75]
+    marked = [False] * 300 + [True] * 3
+    ax = nb.plot_scores(scores, marked=marked, density=True, bins=10)
+    assert len(ax.patches) == 2  # two overlaid step outlines, not stacked bars
+    assert "density" in ax.get_ylabel()
+    plt.close(ax.figure)
+    ax = nb.plot_scores(scores, marked=marked, logy=True, bins=10)
+    assert ax.get_yscale() == "log" and "log" in ax.get_ylabel()
+    plt.close(ax.figure)
+
+
+def test_tables_join_on_one_index(company: dict[str, Any]) -> None:
+    from hrguard.features import build_features
+    from hrguard.ml import IsolationForestScorer
+
+    rs = hrguard.load_ruleset({"extends": "sales", "rules": [
+        {"use": "outlier.isolation_forest", "params": {"roles": ["sales"], "contamination": 0.05}}]})
+    scores = nb.outlier_scores(company["events"], rs, labels=company["labels"])
+    fm = build_features(company["events"], timezone=rs.timezone, complete_only=True)
+    features = fm.to_pandas()
+    assert list(features.index.names) == list(scores.index.names) == list(nb.INDEX)
+    joined = scores.join(features)  # no renaming, no conversion
+    assert len(joined) == len(scores) and not joined["events"].isna().any()
+    result = hrguard.scan(company["events"], rs)
+    ex = nb.explanations(result)
+    assert list(ex.index.names) == list(nb.INDEX) and list(ex.reset_index().columns) == list(nb.EXPLANATION_COLUMNS)
+    outliers = [f for f in result.findings if f.rule == "outlier.isolation_forest"]
+    assert set(ex["id"]) == {f.id for f in outliers} and ex["rank"].min() == 1
+    one = outliers[0]
+    mine = ex[ex["id"] == one.id].sort_values("rank")
+    assert mine["feature"].tolist() == [e["name"] for e in one.details["features"]]
+    assert mine["z"].tolist() == [e["z"] for e in one.details["features"]]
+    assert not ex.join(scores[["outlier", "misconduct"]], how="inner").empty  # explanations, scores and features share the index
+    findings = result.to_pandas()
+    assert set(findings.merge(ex.reset_index(), on=["id", "employee_id"])["id"]) == set(ex["id"])
+    # a scorer's explanations of every vector, from the features' own frame
+    names = list(fm.feature_names)
+    scorer = IsolationForestScorer(random_state=0).fit(features[names])
+    tidy = nb.explanations(scorer, features, top=2)
+    assert len(tidy) <= 2 * len(features) and set(tidy["feature"]) <= set(names) and tidy["id"].isna().all()
+    with pytest.raises(ValueError, match="indexed by"):
+        nb.explanations(scorer, features.reset_index(drop=True))
+
+
+# -- python tests/test_notebook.py --update, and the stored outputs ----------------------------------------
+def fresh_outputs(path: Path = NOTEBOOK) -> tuple[dict[int, list[dict[str, Any]]], dict[str, Any]]:
+    """Run the notebook; each code cell's outputs as Jupyter stores them (text, HTML, figures as PNG), and
+    the namespace it left."""
     outputs: dict[int, list[dict[str, Any]]] = {}
 
     def printed(i: int, text: str) -> None:
@@ -414,7 +584,51 @@ def update(path: Path = NOTEBOOK) -> None:
                                               "metadata": {}, "output_type": "display_data"})
         plt.close("all")
 
-    run_notebook(path, show=show, printed=printed, after=after)
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        ns = run_notebook(path, show=show, printed=printed, after=after)
+    finally:
+        os.chdir(cwd)
+    return outputs, ns
+
+
+_TIMING = re.compile(r"\b\d+(\.\d+)?\s?(s|ms|seconds)\b")
+_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")
+
+
+def normalised(outputs: list[dict[str, Any]]) -> list[Any]:
+    """What must not change between two runs of a cell: its text and tables with timings and object
+    addresses masked; for a figure, that there is one and its size in pixels (the PNG's bytes depend on
+    the fonts and the matplotlib at hand)."""
+    out: list[Any] = []
+    for o in outputs:
+        if o["output_type"] == "stream":
+            out.append(("stream", o.get("name"), _mask("".join(o["text"]))))
+        elif "image/png" in o.get("data", {}):
+            png = base64.b64decode(o["data"]["image/png"])
+            width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")  # the IHDR chunk
+            out.append(("figure", width, height))
+        else:
+            data = o.get("data", {})
+            out.append((o["output_type"], {k: _mask("".join(v) if isinstance(v, list) else v)
+                                           for k, v in sorted(data.items())}))
+    return out
+
+
+def _mask(text: str) -> str:
+    return _ADDRESS.sub("0x…", _TIMING.sub("<time>", text))
+
+
+def stored_outputs(path: Path = NOTEBOOK) -> dict[int, list[dict[str, Any]]]:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return {i: c.get("outputs", []) for i, c in enumerate(doc["cells"]) if c["cell_type"] == "code"}
+
+
+def update(path: Path = NOTEBOOK) -> None:
+    """Run the notebook and store each code cell's outputs (text, HTML, figures as PNG) in the file."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    outputs, _ = fresh_outputs(path)
     n = 0
     for i, cell in enumerate(doc["cells"]):
         if cell["cell_type"] != "code":

@@ -99,7 +99,7 @@ def test_trees_are_isolation_trees():
 def test_higher_is_worse_in_one_place_and_params_are_kept_unchanged():
     s = IsolationForestScorer(n_estimators=50, max_samples=10_000, random_state=1)
     assert s.get_params() == {"n_estimators": 50, "max_samples": 10_000, "contamination": "auto",
-                              "random_state": 1, "n_jobs": None}
+                              "max_features": 1.0, "random_state": 1, "n_jobs": None}
     assert s.fit(data()) is s and s.max_samples == 10_000 and s.max_samples_ == 600  # capped, no warning
     X = data()
     assert np.array_equal(s.anomaly_score(X), -s.score_samples(X))
@@ -108,8 +108,11 @@ def test_higher_is_worse_in_one_place_and_params_are_kept_unchanged():
     assert set(np.flatnonzero(s.predict(X) == -1)) >= set(range(6))
 
 
-@pytest.mark.parametrize("bad", [{"n_estimators": 0}, {"max_samples": 0.5}, {"contamination": 0.7},
-                                 {"contamination": "high"}, {"random_state": "x"}, {"n_jobs": 0}])
+@pytest.mark.parametrize("bad", [{"n_estimators": 0}, {"max_samples": 1.5}, {"max_samples": 0.0},
+                                 {"max_samples": "all"}, {"max_samples": True}, {"max_features": 0},
+                                 {"max_features": 1.2}, {"max_features": 6}, {"contamination": 0.7},
+                                 {"contamination": "high"}, {"random_state": "x"}, {"random_state": -1},
+                                 {"n_jobs": 0}])
 def test_parameters_are_checked_in_fit(bad):
     s = IsolationForestScorer(**bad)  # __init__ stores, never checks
     with pytest.raises(ValueError, match=next(iter(bad))):

@@ -71,3 +71,16 @@ def test_the_old_names_a_plugin_imports_still_work():
 
     assert GrowBuf is Column and Latest is hrguard.sdk.Latest and pack2 and rows_pos and pos_after
     assert DAY_US == 86_400_000_000 and days_to_date(0).isoformat() == "1970-01-01"
+
+
+def test_the_notebook_and_scorer_modules_promise_what_they_have():
+    """``hrguard.notebook`` and ``hrguard.ml`` are modules (not packages): their ``__all__`` is checked here."""
+    from hrguard import ml, notebook
+
+    for module, promised in ((notebook, {"sweep", "grid", "evaluate", "outlier_scores", "explanations", "plot_sweep",
+                                         "plot_scores", "INDEX", "SCORE_COLUMNS", "EXPLANATION_COLUMNS",
+                                         "SWEEP_COLUMNS", "GRID_METRICS"}),
+                             (ml, {"IsolationForestScorer", "ModelFileError", "MAX_MODEL_BYTES", "average_path_length"})):
+        assert promised <= set(module.__all__), sorted(promised - set(module.__all__))
+        assert all(hasattr(module, n) for n in module.__all__)
+        assert not [n for n in module.__all__ if n.startswith("_")]

@@ -49,7 +49,7 @@ from ._features import (
     period_starts,
     time_of_day_seconds,
 )
-from ._isoforest import IsolationForest
+from ._isoforest import IsolationForest, reuse_grown_forests
 from ._trace import (
     Trace,
     TraceEntry,
@@ -100,6 +100,7 @@ __all__ = [
     "build_features",
     "period_starts",
     "render_trace",
+    "reuse_grown_forests",
     "time_of_day_seconds",
     "trace_customer",
 ]

@@ -230,14 +230,14 @@ class FeatureMatrix:
         return FeatureMatrix(self.X[:, cols], tuple(features), self.employees, self.periods, self.period)
 
     def to_pandas(self) -> Any:
-        """A pandas DataFrame: one column per feature, indexed by ``(employee, period_start)``."""
+        """A pandas DataFrame: one column per feature, indexed by ``(employee_id, period_start)``."""
         try:
             import pandas as pd
         except ImportError as exc:
             raise MissingExtraError("pandas", "pandas") from exc
         index = pd.MultiIndex.from_arrays(
             [self.employees.astype(str), pd.to_datetime(self.periods)],
-            names=["employee", "period_start"])
+            names=["employee_id", "period_start"])
         return pd.DataFrame(self.X, index=index, columns=list(self.feature_names))
 
     @classmethod

@@ -9,11 +9,16 @@ method and its figures.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import hashlib
 import json
 import os
 import zipfile
+from collections import OrderedDict
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -55,6 +60,47 @@ def _node_depths(left: np.ndarray, right: np.ndarray) -> np.ndarray:
         d += 1
         depth[frontier] = d
     return depth
+
+
+_GROWN: ContextVar[OrderedDict[tuple[Any, ...], tuple[dict[str, np.ndarray], dict[str, Any]]] | None] = ContextVar(
+    "hrguard_grown_forests", default=None)
+
+
+@contextlib.contextmanager
+def reuse_grown_forests(max_forests: int = 64) -> Iterator[None]:
+    """While the ``with`` lasts (in this thread or task), a fit that would grow exactly the forest an
+    earlier fit grew takes that forest instead: the same training rows (by their SHA-256), the same
+    ``n_estimators``, rows and features per tree, and the same integer ``random_state``. The random
+    generator is left where growing would have left it, so the rest of the fit (the population
+    sample, the threshold) and every score are the same as without it. What a sweep over a parameter
+    that does not change the trees needs (``contamination``: the fits of every value grow the same
+    forests). At most ``max_forests`` are kept, the least recently used dropped first."""
+    token = _GROWN.set(OrderedDict())
+    try:
+        yield
+    finally:
+        _GROWN.reset(token)
+
+
+def _grown(X: np.ndarray, n_trees: int, rows: int, feats: int, seed: Any, rng: np.random.Generator,
+           max_forests: int = 64) -> dict[str, np.ndarray]:
+    """:func:`grow_forest`, or the forest an earlier fit grew with the same inputs (:func:`reuse_grown_forests`)."""
+    cache = _GROWN.get()
+    usable = cache is not None and isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
+    if not usable:
+        return grow_forest(X, n_trees, rows, rng, feats)
+    key = (hashlib.sha256(np.ascontiguousarray(X).tobytes()).hexdigest(), X.shape, n_trees, rows, feats, int(seed))
+    hit = cache.get(key)  # type: ignore[union-attr]
+    if hit is not None:
+        cache.move_to_end(key)  # type: ignore[union-attr]
+        nodes, state = hit
+        rng.bit_generator.state = copy.deepcopy(state)
+        return nodes
+    nodes = grow_forest(X, n_trees, rows, rng, feats)
+    cache[key] = (nodes, copy.deepcopy(rng.bit_generator.state))  # type: ignore[index]
+    while len(cache) > max_forests:  # type: ignore[arg-type]
+        cache.popitem(last=False)  # type: ignore[union-attr]
+    return nodes
 
 
 POPULATION_SAMPLE = 4096
@@ -121,8 +167,13 @@ def _max_depth(n_samples: int) -> int:
     return int(np.ceil(np.log2(max(n_samples, 2))))
 
 
-def grow_forest(X: np.ndarray, n_trees: int, n_samples: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def grow_forest(X: np.ndarray, n_trees: int, n_samples: int, rng: np.random.Generator,
+                n_features: int | None = None) -> dict[str, np.ndarray]:
     """Grow ``n_trees`` isolation trees on ``n_samples`` rows of ``X`` each (drawn without replacement).
+
+    ``n_features`` (below ``X``'s columns): each tree draws that many features without replacement,
+    after its rows, and splits on those only (scikit-learn's ``max_features``); split features keep
+    their column index in ``X``.
 
     Each tree is grown as in Liu, Ting and Zhou's paper and scikit-learn: a node with at least two
     rows and depth below ``ceil(log2(n_samples))`` splits on a feature drawn at random among those
@@ -143,6 +194,11 @@ def grow_forest(X: np.ndarray, n_trees: int, n_samples: int, rng: np.random.Gene
         rows = np.concatenate([rng.choice(n, n_samples, replace=False) for _ in range(n_trees)])
     else:
         rows = np.tile(np.arange(n), n_trees)
+    allowed = None  # (n_trees, d): the features each tree may split on; None: all
+    if n_features is not None and n_features < d:
+        allowed = np.zeros((n_trees, d), dtype=bool)
+        pick = np.argsort(rng.random((n_trees, d)), axis=1)[:, :n_features]
+        np.put_along_axis(allowed, pick, True, axis=1)
     flat = np.ascontiguousarray(X, dtype=np.float64).ravel()
     # one depth at a time: its nodes (level-local index k), and each row's node, rows grouped by node
     tree = np.arange(n_trees)
@@ -156,7 +212,7 @@ def grow_forest(X: np.ndarray, n_trees: int, n_samples: int, rng: np.random.Gene
         feature = np.full(k, -2, dtype=np.int64)
         threshold = np.full(k, -2.0)
         if depth <= max_depth:
-            _choose_splits(flat, d, rows, count, feature, threshold, rng)
+            _choose_splits(flat, d, rows, count, feature, threshold, rng, None if allowed is None else allowed[tree])
         split = feature >= 0
         ns = int(split.sum())
         left = np.full(k, -1, dtype=np.int64)
@@ -185,16 +241,17 @@ def grow_forest(X: np.ndarray, n_trees: int, n_samples: int, rng: np.random.Gene
 
 
 def _choose_splits(flat: np.ndarray, d: int, rows: np.ndarray, count: np.ndarray, feature: np.ndarray,
-                   threshold: np.ndarray, rng: np.random.Generator) -> None:
+                   threshold: np.ndarray, rng: np.random.Generator, allowed: np.ndarray | None = None) -> None:
     """Set ``feature`` and ``threshold`` of every node with two rows or more that some feature splits.
 
     ``rows`` are grouped by node, ``count[k]`` rows for node ``k``. Features are drawn without
     replacement per node until one is not constant on the node's rows; a node whose features are
-    all constant keeps ``-2`` (a leaf).
+    all constant keeps ``-2`` (a leaf). ``allowed`` (per node, per feature): the features its tree
+    may split on (all when None).
     """
     starts = np.r_[0, np.cumsum(count)[:-1]]
     todo = np.flatnonzero(count >= 2)
-    tried = np.zeros((todo.size, d), dtype=bool)
+    tried = np.zeros((todo.size, d), dtype=bool) if allowed is None else ~allowed[todo]
     open_ = np.arange(todo.size)
     while open_.size:
         avail = ~tried[open_]
@@ -229,27 +286,38 @@ class IsolationForest:
     Parameters are scikit-learn's :class:`~sklearn.ensemble.IsolationForest` ones:
 
     - ``n_estimators``: number of trees (100).
-    - ``max_samples``: rows drawn (without replacement) to grow each tree (256; capped at the
-      number of rows).
+    - ``max_samples``: rows drawn (without replacement) to grow each tree: ``"auto"`` (the
+      default: ``min(256, n)``), an ``int`` (capped at the number of rows ``n``) or a ``float`` in
+      ``(0, 1]`` (that share of ``n``, at least 1 row).
     - ``contamination``: ``"auto"`` (the paper's threshold, anomaly score 0.5) or the expected
       share of outliers in the training data, in ``(0, 0.5]``, which sets the threshold at that
       quantile of the training scores (of at most :data:`POPULATION_SAMPLE` training rows).
-    - ``random_state``: an ``int`` for reproducible trees (NumPy's ``default_rng`` seed; ``None``:
-      different trees every fit).
+    - ``max_features``: features each tree may split on, drawn per tree without replacement: an
+      ``int`` (at most the number of features) or a ``float`` in ``(0, 1]`` (that share, at least 1;
+      ``1.0``, the default: every feature).
+    - ``random_state``: ``None`` (different trees every fit), an ``int`` (NumPy's ``default_rng``
+      seed: the same seed, the same trees) or a :class:`numpy.random.RandomState` /
+      :class:`numpy.random.Generator`, from which each fit draws its seed (so successive fits
+      differ, and the sequence is reproducible), as scikit-learn does.
     - ``n_jobs``: threads that score ranges of at least 1,024 rows (``None``: 1). Scores do not depend on it.
 
     Learned attributes: ``offset_`` (``decision_function = score_samples - offset_``),
-    ``max_samples_``, ``n_features_in_`` (and ``feature_names_in_`` when fitted on a DataFrame),
+    ``max_samples_``, ``max_features_`` (features per tree), ``n_features_in_`` (and
+    ``feature_names_in_`` when fitted on a DataFrame), ``feature_names_`` (the names explanations
+    and the model file use: ``feature_names_in_``, else the ``feature_names`` given to ``fit``, else
+    ``x0``, ``x1``...),
     ``nodes_`` (every tree's node arrays, as :func:`grow_forest` returns them and :meth:`save` writes
     them), ``path_lengths_`` (per node: depth plus ``c(n_node_samples)`` minus one), ``center_`` and
     ``scale_`` (the population's median and robust spread per feature, for :meth:`explain`).
     """
 
-    def __init__(self, n_estimators: int = 100, max_samples: int = 256, contamination: str | float = "auto",
-                 random_state: int | None = None, n_jobs: int | None = None):
+    def __init__(self, n_estimators: int = 100, max_samples: int | float | str = "auto",
+                 contamination: str | float = "auto", max_features: int | float = 1.0, random_state: Any = None,
+                 n_jobs: int | None = None):
         self.n_estimators = n_estimators
         self.max_samples = max_samples
         self.contamination = contamination
+        self.max_features = max_features
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -273,8 +341,8 @@ class IsolationForest:
             raise InvalidArgumentError("forest", "not fitted yet: call fit first")
 
     def _params(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in ("contamination", "max_samples", "n_estimators", "n_jobs",
-                                                       "random_state")}
+        return {name: getattr(self, name) for name in ("contamination", "max_features", "max_samples", "n_estimators",
+                                                       "n_jobs", "random_state")}
 
     # -- the estimator contract ------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -283,42 +351,107 @@ class IsolationForest:
 
         if not is_int(self.n_estimators) or self.n_estimators < 1:
             raise InvalidArgumentError("n_estimators", f"must be an integer >= 1, got {self.n_estimators!r}")
-        if not is_int(self.max_samples) or self.max_samples < 1:
-            raise InvalidArgumentError("max_samples", f"must be an integer >= 1, got {self.max_samples!r}")
+        def is_share(v: Any) -> bool:
+            return isinstance(v, (float, np.floating)) and 0.0 < v <= 1.0
+
+        m = self.max_samples
+        if not ((isinstance(m, str) and m == "auto") or (is_int(m) and m >= 1) or is_share(m)):
+            raise InvalidArgumentError("max_samples", f"must be 'auto', an integer >= 1 or a float in (0, 1], got {m!r}")
+        f = self.max_features
+        if not ((is_int(f) and f >= 1) or is_share(f)):
+            raise InvalidArgumentError("max_features", f"must be an integer >= 1 or a float in (0, 1], got {f!r}")
         c = self.contamination
         if not (c == "auto" if isinstance(c, str) else (
                 isinstance(c, (int, float, np.floating)) and not isinstance(c, bool) and 0 < c <= 0.5)):
             raise InvalidArgumentError("contamination", f"must be 'auto' or a number in (0, 0.5], got {c!r}")
-        if self.random_state is not None and not is_int(self.random_state):
-            raise InvalidArgumentError("random_state", f"must be an integer or None, got {self.random_state!r}")
+        r = self.random_state
+        if r is not None and not (is_int(r) and r >= 0) and not isinstance(r, (np.random.RandomState, np.random.Generator)):
+            raise InvalidArgumentError("random_state", f"must be None, an integer >= 0, a numpy RandomState or "
+                                                       f"Generator, got {r!r}")
         if self.n_jobs is not None and (not is_int(self.n_jobs) or self.n_jobs < 1):
             raise InvalidArgumentError("n_jobs", f"must be an integer >= 1 or None, got {self.n_jobs!r}")
 
-    def fit(self, X: Any, y: Any = None) -> IsolationForest:
-        """Grow the forest on the rows of ``X`` (``y`` is ignored); return ``self`` (see :meth:`_fit`)."""
-        return self._fit(X, POPULATION_SAMPLE)
+    def fit(self, X: Any, y: Any = None, feature_names: Any = None) -> IsolationForest:
+        """Grow the forest on the rows of ``X`` (``y`` is ignored); return ``self`` (see :meth:`_fit`).
 
-    def _fit(self, X: Any, population_sample: int) -> IsolationForest:
+        ``feature_names`` names the columns of an array (for :meth:`explain` and the model file);
+        a DataFrame's columns name themselves."""
+        return self._fit(X, POPULATION_SAMPLE, feature_names)
+
+    def _resolve(self, n: int, d: int) -> tuple[int, int, np.random.Generator]:
+        """Rows per tree, features per tree and the random generator of a fit on ``n`` rows of ``d`` features."""
+        m = self.max_samples
+        if isinstance(m, str):  # "auto"
+            rows = min(256, n)
+        elif isinstance(m, (float, np.floating)):
+            rows = max(1, int(m * n))
+        else:
+            rows = min(int(m), n)
+        f = self.max_features
+        if isinstance(f, (float, np.floating)):
+            feats = max(1, int(f * d))
+        else:
+            if f > d:
+                raise InvalidArgumentError("max_features", f"is {f}, but X has only {d} feature(s)")
+            feats = int(f)
+        r = self.random_state
+        if isinstance(r, np.random.RandomState):  # scikit-learn's way: the fit draws its seed from it
+            r = int(r.randint(np.iinfo(np.int32).max))
+        elif isinstance(r, np.random.Generator):
+            r = int(r.integers(np.iinfo(np.int32).max))
+        return rows, feats, np.random.default_rng(r)
+
+    def _fit(self, X: Any, population_sample: int, feature_names: Any = None,
+             training_scores: bool = False) -> IsolationForest:
         """Grow the forest on the rows of ``X`` (``y`` is ignored); return ``self``.
 
         The trees split on the values as ``float32`` (what scoring compares, as scikit-learn's
         trees do). The threshold of a numeric ``contamination`` and the population's medians and
-        spreads come from at most :data:`POPULATION_SAMPLE` rows drawn by the seed.
+        spreads come from at most :data:`POPULATION_SAMPLE` rows drawn by the seed. With
+        ``training_scores``, every training row is scored too: ``decision_scores_`` (PyOD's name:
+        the anomaly score, higher is more abnormal) and ``labels_`` (1 for an outlier, else 0).
         """
         self._check_params()
         X64 = self._input(X, np.float64, reset=True)
-        X = X64.astype(np.float32).astype(np.float64)
+        X32 = np.ascontiguousarray(X64, dtype=np.float32)
+        X = X32.astype(np.float64)
         n, d = X.shape
-        rng = np.random.default_rng(self.random_state)
-        m = min(int(self.max_samples), n)
-        nodes = grow_forest(X, int(self.n_estimators), m, rng)
+        self.feature_names_ = self._names(d, feature_names)
+        m, f, rng = self._resolve(n, d)
+        nodes = _grown(X, int(self.n_estimators), m, f, self.random_state, rng)
         self._set_nodes({k: v for k, v in nodes.items() if k != "depth"}, nodes["depth"])
         self.max_samples_ = m
-        population = X64 if n <= population_sample else X64[np.sort(rng.choice(n, population_sample, replace=False))]
+        self.max_features_ = f
+        if n <= population_sample:
+            population, pop32 = X64, X32
+        else:
+            pick = np.sort(rng.choice(n, population_sample, replace=False))
+            population, pop32 = X64[pick], X32[pick]
+        # scored without checking the input again: it is the training data (no feature-names warning)
         self.offset_ = -0.5 if isinstance(self.contamination, str) else float(
-            np.percentile(self.score_samples(population), 100.0 * self.contamination))
+            np.percentile(self._score(pop32), 100.0 * self.contamination))
         self.center_, self.scale_ = _robust_center_scale(population)
+        if training_scores:
+            self.decision_scores_ = -self._score(X32)
+            self.labels_ = (self.decision_scores_ > -self.offset_).astype(np.int64)
+            s = self.decision_scores_
+            self.score_stats_ = {"min": float(s.min()), "max": float(s.max()), "mean": float(s.mean()),
+                                 "std": float(s.std())}
         return self
+
+    def _names(self, d: int, given: Any) -> list[str]:
+        """The names of the ``d`` columns: the DataFrame's (``feature_names_in_``), else ``given``, else ``x0``..."""
+        names_in = getattr(self, "feature_names_in_", None)
+        if names_in is not None:
+            if given is not None and [str(n) for n in given] != [str(n) for n in names_in]:
+                raise InvalidArgumentError("feature_names", "differ from the DataFrame's columns: give one or the other")
+            return [str(n) for n in names_in]
+        if given is None:
+            return [f"x{i}" for i in range(d)]
+        names = [str(n) for n in given]
+        if len(names) != d or len(set(names)) != d:
+            raise InvalidArgumentError("feature_names", f"must be {d} distinct names (one per column), got {len(names)}")
+        return names
 
     def _set_nodes(self, nodes: dict[str, np.ndarray], depth: np.ndarray) -> None:
         """Keep the trees (``nodes_``, as :func:`grow_forest` returns them) and the tables that scoring walks.
@@ -380,7 +513,10 @@ class IsolationForest:
         many threads (NumPy releases the GIL in each step); the scores do not depend on it.
         """
         self._fitted()
-        X = self._input(X, np.float32, reset=False)
+        return self._score(self._input(X, np.float32, reset=False))
+
+    def _score(self, X: np.ndarray) -> np.ndarray:
+        """:meth:`score_samples` of rows already checked."""
         X = np.ascontiguousarray(X, dtype=np.float32)  # compared with float32 thresholds, as the trees were grown
         n = X.shape[0]
         depths = np.empty(n)
@@ -416,10 +552,10 @@ class IsolationForest:
 
     # -- explanations ----------------------------------------------------------------------------
     def feature_names(self) -> list[str]:
-        """``feature_names_in_`` when fitted on a DataFrame, else ``x0``, ``x1``, ..."""
+        """``feature_names_``: the DataFrame's columns, else the names given to ``fit``, else ``x0``, ``x1``, ..."""
         self._fitted()
-        names = getattr(self, "feature_names_in_", None)
-        return [str(n) for n in names] if names is not None else [f"x{i}" for i in range(self.n_features_in_)]
+        names = getattr(self, "feature_names_", None)
+        return list(names) if names is not None else [f"x{i}" for i in range(self.n_features_in_)]
 
     def zscores(self, X: Any) -> np.ndarray:
         """Robust z-scores ``(x - center_) / scale_`` of every cell."""
@@ -463,12 +599,17 @@ class IsolationForest:
         }
         arrays = {k: np.ascontiguousarray(v, dtype=_ARRAYS[k][0]) for k, v in arrays.items()}
         names = getattr(self, "feature_names_in_", None)
+        params = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self._params().items()}
+        if isinstance(params.get("random_state"), (np.random.RandomState, np.random.Generator)):
+            params["random_state"] = None  # a generator's state is not kept: the trees are
         meta = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
-            "params": {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self._params().items()},
+            "params": params,
             "n_features_in": int(self.n_features_in_),
             "feature_names": None if names is None else [str(n) for n in names],
+            "column_names": self.feature_names(),
+            "score_stats": getattr(self, "score_stats_", None),
             "max_samples": self.max_samples_,
             "offset": self.offset_,
             "sklearn_version": _sklearn_version(),
@@ -498,6 +639,11 @@ class IsolationForest:
         scorer.n_features_in_ = d
         if meta["feature_names"] is not None:
             scorer.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
+        scorer.feature_names_ = scorer._names(d, meta.get("column_names"))
+        f = scorer.max_features
+        scorer.max_features_ = max(1, int(f * d)) if isinstance(f, float) else min(int(f), d)
+        if meta.get("score_stats") is not None:
+            scorer.score_stats_ = meta["score_stats"]
         scorer.center_ = arrays["center"].astype(np.float64)
         scorer.scale_ = arrays["scale"].astype(np.float64)
         scorer.extra_ = meta["extra"]
@@ -543,7 +689,33 @@ def _digest(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
+MAX_MODEL_BYTES = 1 << 30
+"""Largest model a file may hold once decompressed (1 GiB; 100 trees of 256 rows take about 0.5 MB):
+a larger (or zip-bomb) file is refused before anything is decompressed."""
+
+_MAX_META_BYTES = 1 << 20
+
+
+def _check_sizes(path: str | os.PathLike[str]) -> None:
+    """Refuse a file whose members would decompress to more than :data:`MAX_MODEL_BYTES` (or a 'meta' over 1 MB)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except FileNotFoundError:
+        raise ModelFileError(path, "no such model file") from None
+    except (OSError, zipfile.BadZipFile, ValueError) as exc:
+        raise ModelFileError(path, f"not an hrguard model file (expected an .npz written by save): {exc}") from None
+    total = sum(i.file_size for i in infos)
+    if total > MAX_MODEL_BYTES:
+        raise ModelFileError(path, f"refused: the file would decompress to {total:,} bytes, more than the "
+                                   f"{MAX_MODEL_BYTES:,} a model may hold (hrguard.analytics._isoforest.MAX_MODEL_BYTES)")
+    meta = [i for i in infos if i.filename == "meta.npy"]
+    if meta and meta[0].file_size > _MAX_META_BYTES:
+        raise ModelFileError(path, f"refused: its 'meta' text is {meta[0].file_size:,} bytes (at most {_MAX_META_BYTES:,})")
+
+
 def _read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    _check_sizes(path)
     try:
         npz = np.load(path, allow_pickle=False)
     except FileNotFoundError:
@@ -595,6 +767,16 @@ def _read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.nd
     if names_ is not None and (not isinstance(names_, list) or len(names_) != meta["n_features_in"]
                                or not all(isinstance(n, str) for n in names_)):
         raise ModelFileError(path, "malformed model: feature_names does not match n_features_in")
+    cols = meta.get("column_names")
+    if cols is not None and (not isinstance(cols, list) or len(cols) != meta["n_features_in"]
+                             or not all(isinstance(n, str) for n in cols) or len(set(cols)) != len(cols)):
+        raise ModelFileError(path, "malformed model: column_names does not match n_features_in")
+    if names_ is not None and cols is not None and cols != names_:
+        raise ModelFileError(path, "malformed model: column_names differ from feature_names")
+    stats = meta.get("score_stats")
+    if stats is not None and (not isinstance(stats, dict) or set(stats) != {"min", "max", "mean", "std"} or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in stats.values())):
+        raise ModelFileError(path, "malformed model: score_stats must be finite min, max, mean and std")
     return meta, raw
 
 

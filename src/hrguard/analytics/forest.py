@@ -15,7 +15,13 @@ reproduction (``tests/test_odds.py``) holds. Its additions:
 
 - :meth:`~IsolationForestScorer.anomaly_score` is the one place the sign flips: the paper's score
   ``s(x, n)`` in ``(0, 1]``, higher is more abnormal (``-score_samples``); the threshold on that
-  scale is ``-offset_`` (``0.5`` for ``contamination="auto"``).
+  scale is ``threshold_`` = ``-offset_`` (``0.5`` for ``contamination="auto"``).
+- PyOD's names, with PyOD's meaning, on that higher-is-worse scale: ``decision_scores_`` (the
+  training rows' anomaly scores), ``threshold_``, ``labels_`` (``1`` for a training outlier, ``0``
+  otherwise) and :meth:`~IsolationForestScorer.predict_proba`. ``decision_function`` and ``predict``
+  keep scikit-learn's sign (negative, ``-1``: an outlier), because the estimator is scikit-learn's;
+  the three agree: ``anomaly_score(X) > threshold_`` iff ``decision_function(X) < 0`` iff
+  ``predict(X) == -1``.
 - :meth:`~IsolationForestScorer.explain` names the features that set each row apart most, by robust
   z-score against the training population's median and scaled median absolute deviation.
 - :meth:`~IsolationForestScorer.save` / :meth:`~IsolationForestScorer.load` write and read the fitted
@@ -30,7 +36,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import MissingExtraError, ModelFileError
+import numpy as np
+
+from ..errors import InvalidArgumentError, MissingExtraError, ModelFileError
 from ._isoforest import (  # noqa: F401 - public names this module has always had
     BLOCK_CELLS,
     FORMAT,
@@ -47,6 +55,7 @@ try:
     from sklearn.utils.validation import check_is_fitted
 except ImportError as exc:  # pragma: no cover - exercised by monkeypatching the import in tests
     raise MissingExtraError("scikit-learn", "ml") from exc
+from ._isoforest import MAX_MODEL_BYTES  # noqa: E402 - after the extra's check, like the estimator
 
 try:
     from sklearn.utils.validation import validate_data
@@ -55,7 +64,7 @@ except ImportError:  # pragma: no cover - scikit-learn < 1.6
     def validate_data(estimator: Any, X: Any, **kw: Any) -> Any:
         return estimator._validate_data(X, **kw)
 
-__all__ = ["IsolationForestScorer", "ModelFileError", "average_path_length"]
+__all__ = ["MAX_MODEL_BYTES", "IsolationForestScorer", "ModelFileError", "average_path_length"]
 
 
 class IsolationForestScorer(OutlierMixin, BaseEstimator, IsolationForest):
@@ -66,14 +75,44 @@ class IsolationForestScorer(OutlierMixin, BaseEstimator, IsolationForest):
     ``__init__``; this class adds scikit-learn's estimator contract and input checks.
     """
 
-    def fit(self, X: Any, y: Any = None) -> IsolationForestScorer:
+    def fit(self, X: Any, y: Any = None, feature_names: Any = None) -> IsolationForestScorer:
         """Grow the forest on the rows of ``X`` (``y`` is ignored); return ``self``.
 
         The trees split on the values as ``float32`` (what scoring compares, as scikit-learn's
         trees do). The threshold of a numeric ``contamination`` and the population's medians and
-        spreads come from at most :data:`POPULATION_SAMPLE` rows drawn by the seed.
+        spreads come from at most :data:`POPULATION_SAMPLE` rows drawn by the seed. Every training
+        row is then scored once, for PyOD's ``decision_scores_`` and ``labels_``.
+
+        A DataFrame's columns are its feature names (``feature_names_in_``, checked by scikit-learn
+        on every later call); ``feature_names`` names an array's columns for :meth:`explain` and the
+        model file without that check (``feature_names_``).
         """
-        return self._fit(X, POPULATION_SAMPLE)  # type: ignore[return-value]  # (this module's: tests patch it)
+        return self._fit(X, POPULATION_SAMPLE, feature_names,  # type: ignore[return-value]
+                         training_scores=True)  # (this module's POPULATION_SAMPLE: tests patch it)
+
+    def predict_proba(self, X: Any, method: str = "linear") -> Any:
+        """PyOD's outlier probability: column 0 inlier, column 1 outlier, each row summing to 1.
+
+        ``method="linear"`` (PyOD's default) scales the anomaly score min-max over the training
+        rows' scores (``decision_scores_``) and clips it to ``[0, 1]``; ``"unify"`` is Kriegel et
+        al.'s ``erf((score - mean) / (std * sqrt(2)))`` over them, clipped at 0. Neither is
+        calibrated: column 1 above 0.5 is *not* the threshold (use :meth:`predict` or
+        ``threshold_``), as in PyOD. After :meth:`load`, the training scores' minimum, maximum,
+        mean and spread come from the file (``score_stats_``).
+        """
+        check_is_fitted(self, "score_stats_")
+        s = self.anomaly_score(X)
+        st = self.score_stats_
+        if method == "linear":
+            span = st["max"] - st["min"]
+            p = np.clip((s - st["min"]) / span, 0.0, 1.0) if span > 0 else np.where(s > st["max"], 1.0, 0.0)
+        elif method == "unify":
+            from scipy.special import erf
+
+            p = np.clip(erf((s - st["mean"]) / (max(st["std"], 1e-12) * np.sqrt(2.0))), 0.0, 1.0)
+        else:
+            raise InvalidArgumentError("method", f"must be 'linear' or 'unify', got {method!r}")
+        return np.column_stack([1.0 - p, p])
 
     # scikit-learn's input checks and parameters in place of the plain forest's
     def _input(self, X: Any, dtype: Any, reset: bool) -> Any:

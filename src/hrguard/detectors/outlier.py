@@ -186,33 +186,44 @@ def _require_ml() -> None:
         raise MissingExtraError("scikit-learn", "ml")
 
 
-def _model_extra(params: OutlierParams) -> dict[str, Any]:
-    """What a saved model must agree on with the rule that uses it."""
+def _model_extra(params: OutlierParams, timezone: str | None) -> dict[str, Any]:
+    """What a saved model must agree on with the rule that uses it (``timezone``: the zone of its features)."""
     return {"detector": IsolationForestOutlier.id, "features": params.feature_names(),
-            "feature_config": params.feature_config().as_dict()}
+            "feature_config": params.feature_config().as_dict(), "timezone": timezone}
 
 
-def load_model(params: OutlierParams) -> Any:
-    """The saved model named by ``params.fit_on``, checked against the rule's features (``ModelFileError``)."""
+def load_model(params: OutlierParams, timezone: str | None = None) -> Any:
+    """The saved model named by ``params.fit_on``, checked against the rule's features and, given
+    ``timezone`` (the ruleset's), the zone its features were built in (``ModelFileError``)."""
     ml = _ml()
     path = params.fit_on.model  # type: ignore[union-attr]
     scorer = ml.IsolationForestScorer.load(path)
-    want, got = _model_extra(params), scorer.extra_
+    want, got = _model_extra(params, timezone), scorer.extra_
     for key, what in (("detector", "detector"), ("features", "features"), ("feature_config", "feature settings")):
         if got.get(key) != want[key]:
             raise ml.ModelFileError(path, f"the model was saved with {what} {got.get(key)!r}, but this rule uses "
                                           f"{want[key]!r}; fit it again with these settings")
+    if timezone is not None and got.get("timezone") != timezone:
+        # days, weeks and off hours are local: a model of another zone would judge other vectors
+        raise ml.ModelFileError(path, f"the model's features were built in time zone {got.get('timezone')!r}, but "
+                                      f"this ruleset's timezone is {timezone!r}: its days and off hours would not "
+                                      f"match; fit it again with fit_model(..., timezone={timezone!r})")
     return scorer
 
 
-def fit_model(events: Any, path: Any = None, *, timezone: str = "UTC", as_of: Any = None, **params: Any) -> Any:
+def fit_model(events: Any, path: Any = None, *, timezone: str | None = None, as_of: Any = None, **params: Any) -> Any:
     """Fit the detector's model on ``events`` and save it to ``path`` (if given) for ``fit_on: {model: path}``.
 
+    ``timezone`` (required) is the zone of the ruleset that will use the model: periods and off
+    hours are local, so the model keeps it and a ruleset of another zone refuses the file.
     ``params`` are the rule's (``period``, ``features``, ``contamination``, ``n_estimators``...);
     the vectors are those of the periods ended by ``as_of`` (default: the latest event), every
     employee's unless ``roles`` is given (the latest role known by ``as_of``). Returns the fitted
-    :class:`~hrguard.analytics.forest.IsolationForestScorer`.
+    :class:`~hrguard.analytics.forest.IsolationForestScorer`, its columns named after the features.
     """
+    if timezone is None:
+        raise InvalidArgumentError("timezone", "give the time zone of the ruleset that will use the model "
+                                               "(its days and off hours are local), e.g. timezone='Asia/Shanghai'")
     p = OutlierParams.model_validate({k: v for k, v in params.items() if k != "fit_on"})
     ml = _ml()
     if p.roles is not None and not isinstance(events, (str, os.PathLike, list, tuple)):
@@ -230,10 +241,11 @@ def fit_model(events: Any, path: Any = None, *, timezone: str = "UTC", as_of: An
         raise InvalidArgumentError("events", f"only {len(fm)} vectors, fewer than min_periods {p.min_periods}: "
                                              f"nothing to fit")
     scorer = ml.IsolationForestScorer(n_estimators=p.n_estimators, max_samples=p.max_samples,
-                                      contamination=p.contamination, random_state=p.random_state).fit(fm.X)
+                                      contamination=p.contamination, random_state=p.random_state
+                                      ).fit(fm.X, feature_names=list(fm.feature_names))
     if path is not None:
-        scorer.save(path, extra=_model_extra(p))
-    scorer.extra_ = _model_extra(p)
+        scorer.save(path, extra=_model_extra(p, timezone))
+    scorer.extra_ = _model_extra(p, timezone)
     return scorer
 
 
@@ -307,7 +319,7 @@ class IsolationForestOutlier(Detector):
         self._saved_scorer: tuple[Any, dict[str, np.ndarray]] | None = None  # (scorer, its arrays)
         fit_on = params.fit_on
         if isinstance(fit_on, SavedModel):
-            self.scorer = load_model(params)
+            self.scorer = load_model(params, ctx.clock.name)
             self.modelled = True
             self.source = "saved"
         elif isinstance(fit_on, ReferenceRange):

@@ -10,6 +10,8 @@ sweeps, and plots.
     ev = nb.evaluate(result, "company")      # per-rule and per-scenario precision and recall
     table = nb.sweep("company/events.jsonl", "sales", "geofence.mismatch", "radius_m",
                      [300, 500, 800, 1200], "company")
+    grid = nb.grid("company/events.jsonl", "sales", "geofence.mismatch",
+                   {"radius_m": [300, 800], "window_slack": ["0m", "1h"]}, "company", n_jobs=2)
     nb.plot_sweep(table)                     # matplotlib (the ``plot`` extra)
 
 Labels are the synthetic generator's (``labels.jsonl`` of ``hrguard synth``: ``employee_id``,
@@ -30,9 +32,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
-import numbers
 import os
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -46,24 +46,18 @@ from ..events import to_duration_us
 from ..findings import BASE_COLUMNS, Finding, Severity, findings_of, require_pandas, to_html, to_pandas
 from ..rules import Ruleset
 from . import quality
+from ._plots import plot_scores, plot_sweep, rows_of
 from .quality import LABEL_FIELDS, load_labels
 
-__all__ = ["BASE_COLUMNS", "Evaluation", "LABEL_FIELDS", "SCORE_COLUMNS", "SWEEP_COLUMNS", "evaluate", "load_labels", "outlier_scores", "plot_scores", "plot_sweep", "sweep",
-           "to_html", "to_pandas"]
+__all__ = ["BASE_COLUMNS", "EXPLANATION_COLUMNS", "Evaluation", "GRID_METRICS", "INDEX", "LABEL_FIELDS", "SCORE_COLUMNS",
+           "SWEEP_COLUMNS", "evaluate", "explanations", "grid", "load_labels", "outlier_scores", "plot_scores",
+           "plot_sweep", "sweep", "to_html", "to_pandas"]
 
 SWEEP_COLUMNS = ("rule", "param", "value", "alerts", "true_alerts", "false_alerts", "judged_on", "labels", "detected",
                  "recall", "honest", "flagged_honest", "false_alarm_rate", "seconds")
 
 
 # -- optional extras ---------------------------------------------------------------------------------
-def _pyplot() -> Any:
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise MissingExtraError("matplotlib", "plot") from exc
-    return plt
-
-
 def _table(rows: list[dict[str, Any]], columns: Sequence[str], as_frame: bool | None) -> Any:
     """A DataFrame of ``rows`` when pandas is there (or insisted on), else the rows themselves."""
     if as_frame is False:
@@ -81,13 +75,6 @@ def _table(rows: list[dict[str, Any]], columns: Sequence[str], as_frame: bool | 
                 v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in vals):
             df[c] = pd.array(vals, dtype="Int64")
     return df
-
-
-def _rows(table: Any) -> list[dict[str, Any]]:
-    """The rows of a table from this module: a DataFrame or a list of dicts."""
-    if hasattr(table, "to_dict") and hasattr(table, "columns"):
-        return table.to_dict("records")
-    return [dict(r) for r in table]
 
 
 # -- labels ------------------------------------------------------------------------------------------
@@ -170,7 +157,7 @@ class Evaluation:
                  f"({cell(self.false_alarm_rate)}) with a finding of severity {self.min_severity.value} or above</p>"]
         for title, table, cols in (("Rules", self.rules, RULE_COLUMNS),
                                    ("Scenarios", self.scenarios, SCENARIO_COLUMNS)):
-            rows = _rows(table)
+            rows = rows_of(table)
             parts.append(f"<table><caption style=\"text-align:left\">{title}</caption><thead><tr>"
                          + "".join(f"<th>{c}</th>" for c in cols) + "</tr></thead><tbody>")
             parts += ["<tr>" + "".join(f"<td>{cell(r.get(c))}</td>" for c in cols) + "</tr>" for r in rows]
@@ -236,11 +223,13 @@ def _events(events: Any) -> Any:
 
 def sweep(events: Any, ruleset: Any, rule_name: str, param: str, values: Iterable[Any], labels: Any, *,
           roster: Any = None, as_of: Any = None, grace: Any = "14d", min_severity: Severity | str = "info",
-          as_frame: bool | None = None) -> Any:
-    """Scan ``events`` once per value of ``param`` of rule ``rule_name``; a tidy table, one row per value.
+          n_jobs: int = 1, progress: bool | None = None, as_frame: bool | None = None) -> Any:
+    """Judge ``events`` once per value of ``param`` of rule ``rule_name``; a tidy table, one row per value.
 
-    Only that rule runs (``Ruleset.with_params`` for each value, the other rules left out), so a
-    sweep costs one single-rule scan per value. Columns (:data:`SWEEP_COLUMNS`):
+    The events are read and validated **once**; each value is a variant of the ruleset with only
+    that rule (``Ruleset.with_params``, the other rules left out) judged on them, so a value costs
+    the rule's own work only. :func:`grid` does the same over several parameters. Columns
+    (:data:`SWEEP_COLUMNS`):
 
     - ``alerts``: the rule's findings; ``true_alerts`` explain a misconduct label the rule is judged
       on, ``false_alerts`` explain none.
@@ -251,59 +240,118 @@ def sweep(events: Any, ruleset: Any, rule_name: str, param: str, values: Iterabl
     - ``honest``, ``flagged_honest``, ``false_alarm_rate``: honest employees (the roster, from
       ``roster`` or the labels' ``meta.json``; else everyone in the labels and in any value's findings),
       those with a finding of ``min_severity`` (any, by default) or above, and the share.
-    - ``seconds``: the scan's wall time.
+    - ``seconds``: the time judging the value took (reading the events, done once, is not in it).
 
-    Every value is validated before the first scan: an unknown rule or parameter, no values, or a
+    ``n_jobs`` judges that many values at once, on forked worker processes (one at a time where
+    ``fork`` does not exist); the table is the same whatever ``n_jobs``. ``progress``: a progress
+    bar on stderr (``None``: only in a terminal or a Jupyter kernel).
+
+    Every value is validated before anything is read: an unknown rule or parameter, no values, or a
     value the rule's parameters refuse is an :class:`~hrguard.errors.InvalidArgumentError` (a
     ``ValueError``) saying which. The figures are :func:`hrguard.quality.evaluate`'s for the rule.
     """
+    rows = _sweep_rows(events, ruleset, rule_name, {param: values}, labels, roster=roster, as_of=as_of, grace=grace,
+                       min_severity=min_severity, n_jobs=n_jobs, progress=progress, what="values")
+    out = [{"rule": r.pop("rule"), "param": param, "value": r.pop(param), **r} for r in rows]
+    return _table(out, SWEEP_COLUMNS, as_frame)
+
+
+GRID_METRICS = SWEEP_COLUMNS[3:]
+
+
+def grid(events: Any, ruleset: Any, rule_name: str, params: Mapping[str, Iterable[Any]], labels: Any, *,
+         roster: Any = None, as_of: Any = None, grace: Any = "14d", min_severity: Severity | str = "info",
+         n_jobs: int = 1, progress: bool | None = None, as_frame: bool | None = None) -> Any:
+    """:func:`sweep` over every combination of several parameters of one rule: one row per combination.
+
+    ``params`` maps each parameter to its values (``{"contamination": [0.01, 0.05], "period": ["day",
+    "week"]}``); combinations follow the product of the lists in the order given, the last parameter
+    varying fastest. Columns: ``rule``, one column per parameter, then :data:`GRID_METRICS` (the
+    sweep's). Reading, ``n_jobs``, ``progress`` and validation are :func:`sweep`'s.
+    """
+    if not isinstance(params, Mapping) or not params:
+        raise InvalidArgumentError("params", "give a mapping of at least one parameter to its values")
+    rows = _sweep_rows(events, ruleset, rule_name, params, labels, roster=roster, as_of=as_of, grace=grace,
+                       min_severity=min_severity, n_jobs=n_jobs, progress=progress, what="params")
+    return _table(rows, ("rule", *params, *GRID_METRICS), as_frame)
+
+
+def _sweep_rows(events: Any, ruleset: Any, rule_name: str, params: Mapping[str, Iterable[Any]], labels: Any, *,
+                roster: Any, as_of: Any, grace: Any, min_severity: Severity | str, n_jobs: Any, progress: bool | None,
+                what: str) -> list[dict[str, Any]]:
+    """One row per combination of ``params``' values: ``rule``, each parameter, then :data:`GRID_METRICS`."""
+    import itertools
+    import sys
+
     from pydantic import ValidationError
+
+    from ._sweep import Progress, interactive, run_variants
 
     rs = _ruleset(ruleset)
     rule = _rule(rs, rule_name)
     fields = list(rule.detector.Params.model_fields)
-    if param not in fields:
-        raise UnknownNameError("param", f"rule {rule_name!r} ({rule.use}) has no parameter {param!r} (its "
-                                        f"parameters: {', '.join(fields)})")
-    values = list(values)
-    if not values:
-        raise InvalidArgumentError("values", f"no values to sweep {rule_name}.{param} over: give at least one")
+    names = list(params)
+    for param in names:
+        if param not in fields:
+            raise UnknownNameError("param", f"rule {rule_name!r} ({rule.use}) has no parameter {param!r} (its "
+                                            f"parameters: {', '.join(fields)})")
+    lists = {k: list(v) for k, v in params.items()}
+    for param, vals in lists.items():
+        if not vals:
+            raise InvalidArgumentError(what, f"no values to sweep {rule_name}.{param} over: give at least one")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise InvalidArgumentError("n_jobs", f"must be an integer >= 1, got {n_jobs!r}")
+    combos = [dict(zip(names, c)) for c in itertools.product(*(lists[k] for k in names))]
     variants = []
-    for v in values:
+    for combo in combos:
         try:
-            rv = rs.with_params(rule_name, **{param: v})
+            rv = rs.with_params(rule_name, **combo)
         except ValidationError as exc:
             why = "; ".join(e["msg"] for e in exc.errors(include_url=False))
-            raise InvalidArgumentError("values", f"{rule_name}.{param} = {v!r} is not a valid value: {why}") from None
+            shown = ", ".join(f"{rule_name}.{k} = {v!r}" for k, v in combo.items())
+            raise InvalidArgumentError(what, f"{shown} is not a valid value: {why}") from None
         variants.append(dataclasses.replace(rv, rules=(rv.rule(rule_name),)))
     labs = load_labels(labels)
     everyone = _roster(labels, roster)
-    to_duration_us(grace, what="grace")  # a bad grace fails before the first scan
-    events = _events(events)
-
-    runs = []
-    for v, rv in zip(values, variants):
-        t0 = time.perf_counter()
-        res = rs.engine.scan(events, rv, as_of)
-        runs.append((v, res.findings, time.perf_counter() - t0))
+    to_duration_us(grace, what="grace")  # a bad grace fails before anything is read
+    bar = Progress(len(variants), f"{rule_name}", sys.stderr, interactive(sys.stderr) if progress is None else progress)
+    runs, _ = run_variants(rs.engine, _events(events), variants, as_of, n_jobs=n_jobs, progress=bar)
     if everyone is None:
-        everyone = {x.employee_id for x in labs} | {f.employee_id for _, fs, _ in runs for f in fs if f.employee_id}
+        everyone = {x.employee_id for x in labs} | {f.employee_id for fs, _ in runs for f in fs if f.employee_id}
 
     rows = []
-    for v, findings, secs in runs:
+    for combo, (findings, secs) in zip(combos, runs):
         report = quality.evaluate(findings, labs, everyone, grace=grace, min_severity=min_severity,
                                   rules={rule_name: rule.use})
         r = next(x for x in report.every_rule if x.rule == rule_name)
-        rows.append({"rule": rule_name, "param": param, "value": v, "alerts": r.findings,
+        rows.append({"rule": rule_name, **combo, "alerts": r.findings,
                      "true_alerts": r.true_findings, "false_alerts": r.findings - r.true_findings,
                      "judged_on": r.judged_on, "labels": r.labels, "detected": r.detected, "recall": r.recall,
                      "honest": report.honest, "flagged_honest": r.flagged_honest,
                      "false_alarm_rate": _ratio(r.flagged_honest, report.honest), "seconds": round(secs, 3)})
-    return _table(rows, SWEEP_COLUMNS, as_frame)
+    return rows
 
 
 # -- outlier scores ----------------------------------------------------------------------------------
+INDEX = ("employee_id", "period_start")
+"""The index of every per-vector table: :func:`outlier_scores`, :func:`explanations` and
+``FeatureMatrix.to_pandas()`` (the employee, and the local start date of the period as a pandas
+``Timestamp`` at midnight), so that they join as they are (``scores.join(fm.to_pandas())``). A
+finding names the same employee in ``employee_id``, and :func:`explanations` carries its ``id``."""
+
 SCORE_COLUMNS = ("employee_id", "period_start", "score", "threshold", "outlier", "misconduct")
+EXPLANATION_COLUMNS = ("employee_id", "period_start", "id", "rule", "rank", "feature", "value", "typical", "z",
+                       "score", "threshold")
+
+
+def _indexed(rows: list[dict[str, Any]], columns: Sequence[str], as_frame: bool | None) -> Any:
+    """A table of per-vector rows: a DataFrame indexed by :data:`INDEX` (when pandas), else the rows."""
+    table = _table(rows, columns, as_frame)
+    if isinstance(table, list):
+        return table
+    pd = require_pandas()
+    table["period_start"] = pd.to_datetime(table["period_start"])
+    return table.set_index(list(INDEX))
 
 
 def outlier_scores(events: Any, ruleset: Any, rule_name: str = "outlier.isolation_forest", labels: Any = None, *,
@@ -312,10 +360,12 @@ def outlier_scores(events: Any, ruleset: Any, rule_name: str = "outlier.isolatio
 
     One model with the rule's parameters is fitted on every vector of the periods ended by ``as_of``
     (what :func:`hrguard.detectors.outlier.fit_model` does; the rule itself refits as periods end, so
-    its scores differ a little). Columns: ``employee_id``, ``period_start`` (a date), ``score`` (the
-    paper's, higher is more abnormal), ``threshold``, ``outlier`` (score above threshold), and
-    ``misconduct``: with ``labels``, whether the employee had a misconduct label overlapping the
-    period (else None).
+    its scores differ a little). A DataFrame indexed by :data:`INDEX` (``employee_id``,
+    ``period_start``), joinable with the features' ``fm.to_pandas()`` and :func:`explanations`, with
+    columns ``score`` (the paper's, higher is more abnormal), ``threshold``, ``outlier`` (score above
+    threshold), and ``misconduct``: with ``labels``, whether the employee had a misconduct label
+    overlapping the period (else None). As a list of dicts (``as_frame=False``, or without pandas),
+    every row holds :data:`SCORE_COLUMNS`, ``period_start`` a ``datetime.date``.
     """
     import numpy as np
 
@@ -339,7 +389,8 @@ def outlier_scores(events: Any, ruleset: Any, rule_name: str = "outlier.isolatio
     if len(fm) < 2:
         raise InvalidArgumentError("events", f"only {len(fm)} vector(s) to score: too few events")
     scorer = IsolationForestScorer(n_estimators=p.n_estimators, max_samples=p.max_samples,
-                                   contamination=p.contamination, random_state=p.random_state).fit(fm.X)
+                                   contamination=p.contamination, random_state=p.random_state
+                                   ).fit(fm.X, feature_names=list(fm.feature_names))
     score = scorer.anomaly_score(fm.X)
     thr = float(scorer.threshold_)
     mis = [x for x in load_labels(labels) if x.kind == "misconduct"] if labels is not None else None
@@ -354,124 +405,46 @@ def outlier_scores(events: Any, ruleset: Any, rule_name: str = "outlier.isolatio
                        and _local(x.end, rs.timezone) >= start for x in mis)
         rows.append({"employee_id": emp, "period_start": start, "score": round(s, 6), "threshold": round(thr, 6),
                      "outlier": s > thr, "misconduct": flag})
-    return _table(rows, SCORE_COLUMNS, as_frame)
+    return _indexed(rows, SCORE_COLUMNS, as_frame)
+
+
+def explanations(data: Any, X: Any = None, *, top: int = 3, as_frame: bool | None = None) -> Any:
+    """What set each outlier apart, as a tidy table: one row per (vector, feature named), by rank.
+
+    ``data`` is a :class:`~hrguard.ScanResult` or a list of findings (each ``outlier.isolation_forest``
+    finding's ``details["features"]``; other findings are left out), or a fitted
+    :class:`~hrguard.ml.IsolationForestScorer` with ``X``, a DataFrame of its features indexed by
+    :data:`INDEX` (``fm.to_pandas()``, its columns selected as the scorer's), whose every row is
+    explained (``top`` features each). Indexed by :data:`INDEX`; columns ``id`` and ``rule`` (the
+    finding's id and rule name; None for a scorer), ``rank`` (1: farthest from typical), ``feature``,
+    ``value``, ``typical`` (the population's median), ``z`` (the robust z-score), ``score`` and
+    ``threshold``.
+    """
+    rows: list[dict[str, Any]] = []
+    if hasattr(data, "explain") and hasattr(data, "anomaly_score"):
+        if X is None or not hasattr(X, "index") or list(X.index.names) != list(INDEX):
+            raise InvalidArgumentError("X", f"give the vectors to explain as a DataFrame indexed by {INDEX} "
+                                            f"(FeatureMatrix.to_pandas() and its columns)")
+        scores = data.anomaly_score(X)
+        for (emp, start), score, feats in zip(X.index.tolist(), scores.tolist(), data.explain(X, top=top)):
+            for k, e in enumerate(feats, 1):
+                rows.append({"employee_id": emp, "period_start": start.date() if hasattr(start, "date") else start,
+                             "id": None, "rule": None, "rank": k, "feature": e["name"], "value": e["value"],
+                             "typical": e["typical"], "z": e["z"], "score": score, "threshold": float(data.threshold_)})
+    else:
+        for f in findings_of(data):
+            feats = f.details.get("features")
+            if not isinstance(feats, list) or "period_start" not in f.details:
+                continue
+            start = date.fromisoformat(str(f.details["period_start"]))
+            for k, e in enumerate(feats[:top], 1):
+                rows.append({"employee_id": f.employee_id, "period_start": start, "id": f.id, "rule": f.name,
+                             "rank": k, "feature": e.get("name"), "value": e.get("value"), "typical": e.get("typical"),
+                             "z": e.get("z"), "score": f.details.get("score"), "threshold": f.details.get("threshold")})
+    return _indexed(rows, EXPLANATION_COLUMNS, as_frame)
 
 
 def _local(t: datetime, zone: str) -> date:
     from zoneinfo import ZoneInfo
 
     return t.astimezone(ZoneInfo(zone)).date()
-
-
-# -- plots -------------------------------------------------------------------------------------------
-def _is_number(v: Any) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool)
-
-
-def plot_sweep(table: Any, *, ax: Any = None, title: str | None = None) -> Any:
-    """Plot a :func:`sweep` table: alerts (left axis), recall and false-alarm rate (right axis) per value.
-
-    Numeric values are placed on a numeric axis; others (``"auto"`` among numbers, say) one per
-    tick in the table's order. Returns the matplotlib ``Figure`` (the ``plot`` extra).
-    """
-    plt = _pyplot()
-    rows = _rows(table)
-    if not rows:
-        raise InvalidArgumentError("table", "an empty sweep table: nothing to plot")
-    missing = [c for c in ("value", "alerts", "recall", "false_alarm_rate") if c not in rows[0]]
-    if missing:
-        raise InvalidArgumentError("table", f"not a sweep table: no column(s) {', '.join(missing)}")
-    values = [r["value"] for r in rows]
-    numeric = all(_is_number(v) for v in values)
-    xs = [float(v) for v in values] if numeric else list(range(len(values)))
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 4))
-    else:
-        fig = ax.figure
-    ax.plot(xs, [r["alerts"] for r in rows], "o-", color="tab:gray", label="alerts")
-    if "false_alerts" in rows[0]:
-        ax.plot(xs, [r["false_alerts"] for r in rows], "s--", color="tab:orange", label="false alerts")
-    ax.set_ylabel("alerts")
-    ax.set_xlabel(str(rows[0].get("param", "value")))
-    if not numeric:
-        ax.set_xticks(xs)
-        ax.set_xticklabels([str(v) for v in values])
-    right = ax.twinx()
-
-    def nz(v: Any) -> float:
-        return float("nan") if v is None else float(v)
-
-    right.plot(xs, [nz(r["recall"]) for r in rows], "o-", color="tab:green", label="recall")
-    right.plot(xs, [nz(r["false_alarm_rate"]) for r in rows], "^-", color="tab:red", label="honest flagged (share)")
-    right.set_ylim(-0.02, 1.05)
-    right.set_ylabel("share")
-    lines = ax.get_legend_handles_labels()
-    more = right.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="best", fontsize="small")
-    ax.set_title(title or f"{rows[0].get('rule', '')}: {rows[0].get('param', '')}".strip(": "))
-    fig.tight_layout()
-    return fig
-
-
-def plot_scores(data: Any, *, threshold: float | None = None, marked: Sequence[bool] | None = None, bins: int = 30,
-                ax: Any = None, title: str | None = None, names: tuple[str, str] | None = None) -> Any:
-    """A histogram of anomaly scores, with the threshold as a vertical line. Returns the ``Figure``.
-
-    ``data`` is a :func:`outlier_scores` table (its ``threshold``, and its ``misconduct`` column as
-    ``marked``), a :class:`~hrguard.ScanResult` or list of findings (the ``score`` in each finding's
-    ``details``: only vectors that fired), or a sequence of numbers. ``marked`` (one flag per score)
-    stacks the marked scores (say, misconduct) on the others, in red; ``names`` labels the two
-    (default ``("others", "during misconduct")`` for a table, ``("unmarked", "marked")`` otherwise).
-    """
-    plt = _pyplot()
-    scores: list[float]
-    if hasattr(data, "findings") or (isinstance(data, (list, tuple)) and data and isinstance(data[0], Finding)):
-        fs = [f for f in findings_of(data) if isinstance(f.details.get("score"), (int, float))]
-        if not fs:
-            raise InvalidArgumentError("data", "no finding has a score in its details (scores come from "
-                                               "outlier.isolation_forest)")
-        scores = [float(f.details["score"]) for f in fs]
-        if threshold is None:
-            thr = [f.details.get("threshold") for f in fs if isinstance(f.details.get("threshold"), (int, float))]
-            threshold = float(min(thr)) if thr else None
-    elif (hasattr(data, "columns") and "score" in data.columns) or (
-            isinstance(data, (list, tuple)) and data and isinstance(data[0], Mapping)):
-        rows = _rows(data)
-        if "score" not in rows[0]:
-            raise InvalidArgumentError("data", "a table of scores needs a 'score' column")
-        scores = [float(r["score"]) for r in rows]
-        if threshold is None and rows[0].get("threshold") is not None:
-            threshold = float(rows[0]["threshold"])
-        if marked is None and rows[0].get("misconduct") is not None:
-            marked = [bool(r["misconduct"]) for r in rows]
-            names = names or ("others", "during misconduct")
-    else:
-        scores = [float(s) for s in data]
-    if not scores:
-        raise InvalidArgumentError("data", "no scores to plot")
-    if marked is not None and len(marked) != len(scores):
-        raise InvalidArgumentError("marked", f"{len(marked)} flags for {len(scores)} scores (give one per score)")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 4))
-    else:
-        fig = ax.figure
-    lo, hi = min(scores), max(scores)
-    if threshold is not None:
-        lo, hi = min(lo, threshold), max(hi, threshold)
-    edges = [lo + (hi - lo) * i / bins for i in range(bins + 1)] if hi > lo else bins
-    if marked is None:
-        ax.hist(scores, bins=edges, color="tab:blue", alpha=0.8, label=f"{len(scores)} scores")
-    else:
-        plain = [s for s, m in zip(scores, marked) if not m]
-        hit = [s for s, m in zip(scores, marked) if m]
-        a, b = names or ("unmarked", "marked")
-        ax.hist([plain, hit], bins=edges, stacked=True, color=["tab:blue", "tab:red"], alpha=0.8,
-                label=[f"{a} ({len(plain)})", f"{b} ({len(hit)})"])
-    if threshold is not None:
-        ax.axvline(threshold, color="black", linestyle="--", label=f"threshold {threshold:.3f}")
-    ax.set_xlabel("anomaly score (higher is more abnormal)")
-    ax.set_ylabel("vectors")
-    ax.set_title(title or "anomaly scores")
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    return fig
