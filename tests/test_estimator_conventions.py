@@ -4,6 +4,7 @@ what a later use must agree on: feature names, and the time zone the features we
 from __future__ import annotations
 
 import json
+import re
 import warnings
 import zipfile
 
@@ -151,6 +152,15 @@ def _outlier_ruleset(zone: str, path) -> hrguard.Ruleset:
         "use": "outlier.isolation_forest", "params": {"roles": ["sales"], "min_periods": 6, "fit_on": {"model": str(path)}}}]})
 
 
+def _refused(path, message: str) -> None:
+    """The rule refuses the model when it is built: disabled, its ModelFileError reported — never silently wrong
+    (a detector that fails in its constructor disables only its rule, issue 16)."""
+    res = hrguard.scan(load_events(), _outlier_ruleset("Asia/Shanghai", path))
+    (err,) = res.errors
+    assert isinstance(err.cause, ModelFileError) and re.search(message, str(err.cause)), err
+    assert not res.findings
+
+
 def test_fit_model_needs_the_zone():
     with pytest.raises(InvalidArgumentError, match="timezone"):
         fit_model(load_events(), roles=["sales"], min_periods=6)
@@ -159,9 +169,7 @@ def test_fit_model_needs_the_zone():
 def test_a_model_of_another_zone_is_refused(tmp_path):
     path = tmp_path / "utc.npz"
     fit_model(load_events(), path, timezone="UTC", roles=["sales"], min_periods=6)
-    with pytest.raises(ModelFileError, match=r"built in time zone 'UTC', but this ruleset's timezone is "
-                                             r"'Asia/Shanghai'.*timezone='Asia/Shanghai'"):
-        hrguard.scan(load_events(), _outlier_ruleset("Asia/Shanghai", path))
+    _refused(path, r"built in time zone 'UTC', but this ruleset's timezone is 'Asia/Shanghai'.*timezone='Asia/Shanghai'")
     assert hrguard.scan(load_events(), _outlier_ruleset("UTC", path)).as_of  # its own zone: it runs
 
 
@@ -186,8 +194,7 @@ def test_a_model_that_does_not_say_its_zone_is_refused(tmp_path):
     path = tmp_path / "old.npz"
     fit_model(load_events(), path, timezone="Asia/Shanghai", roles=["sales"], min_periods=6)
     _rewrite_meta(path, lambda m: m["extra"].pop("timezone"))  # as a model saved before zones were kept
-    with pytest.raises(ModelFileError, match="built in time zone None"):
-        hrguard.scan(load_events(), _outlier_ruleset("Asia/Shanghai", path))
+    _refused(path, "built in time zone None")
 
 
 # -- unsafe or corrupt files ---------------------------------------------------------------------
