@@ -23,7 +23,7 @@ import msgspec
 from pydantic import BaseModel, ValidationError
 
 from ..errors import FieldError, UnsupportedInputError
-from ..events import Event
+from ..events import MAX_DEPTH, Event
 from ._tables import is_parquet_path, refuse_unsupported, table_chunks, table_kind
 
 try:  # the wording of a malformed line's message (orjson is optional: the 'fast' extra)
@@ -34,6 +34,16 @@ try:  # the wording of a malformed line's message (orjson is optional: the 'fast
 except ImportError:  # pragma: no cover - exercised when orjson is absent
     _message_loads = json.loads
     JSONError = (json.JSONDecodeError,)
+
+
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""What a rejection's id never shows as it is: control characters and lone surrogates (which no UTF-8
+output can hold) are shown as Python escapes."""
+
+MAX_LINE_BYTES = 16 * 1024 * 1024
+"""The longest JSON line, and the largest JSON array file, read (16 MiB): a longer line is rejected as one
+record, located; a larger array is an error naming the file. See ``docs/events.md``, Limits."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,12 @@ class Rejection:
             return f"{self.source} record {self.line}"
         item = f" item {self.item}" if self.item is not None else ""
         return f"{self.source}:{self.line}{item}"
+
+    def __post_init__(self) -> None:
+        if self.id is not None and _UNPRINTABLE.search(self.id):  # shown escaped: "x\\ud800", "x\\x00"
+            object.__setattr__(self, "id", _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], self.id))
+        if _SURROGATE.search(self.message):
+            object.__setattr__(self, "message", _SURROGATE.sub(lambda m: repr(m.group())[1:-1], self.message))
 
     def __str__(self) -> str:
         ident = f" (id {self.id})" if self.id is not None else ""
@@ -171,6 +187,9 @@ def parse_line(line: bytes) -> Any:
     message says where it breaks)."""
     try:
         return msgspec.json.decode(line)
+    except RecursionError:
+        return Broken("malformed JSON: nested too deep to read (a value in attrs may be nested at most "
+                      f"{MAX_DEPTH} levels)", salvage_id(line))
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         text = line.rstrip(b"\r\n")
         try:
@@ -184,6 +203,59 @@ def parse_line(line: bytes) -> Any:
 
 
 _WS = re.compile(r"[ \t\r\n]*")
+
+
+class _NotJSON(ValueError):
+    """A JSON array item the JSON Lines reader (msgspec) would not read either: NaN, Infinity, an integer
+    beyond a double."""
+
+
+def _constant(name: str) -> Any:
+    raise _NotJSON(f"{name} is not JSON (JSON has no NaN or infinities)")
+
+
+def _integer(text: str) -> int:
+    if len(text) > 300:
+        try:
+            v = int(text)
+            float(v)
+        except (ValueError, OverflowError):
+            raise _NotJSON(f"a number of {len(text)} digits is beyond a double (the largest JSON number read)") from None
+        return v
+    return int(text)
+
+
+_STRICT_JSON = json.JSONDecoder(parse_constant=_constant, parse_int=_integer)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_VALUE_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|,')
+
+
+def _not_unicode(value: Any) -> str | None:
+    """A lone surrogate escape (``"\\ud800"``) decodes to no Unicode text: msgspec (JSON Lines) refuses it."""
+    try:
+        msgspec.json.encode(value)
+    except UnicodeEncodeError:
+        return "a string is not valid Unicode text (a lone surrogate escape)"
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return None
+
+
+def _value_end(text: str, pos: int) -> int | None:
+    """Where the JSON value starting at ``pos`` ends (brackets matched, strings skipped, without recursion),
+    for an item the decoder refused; ``None``: it never ends."""
+    depth = 0
+    for m in _VALUE_TOKENS.finditer(text, pos):
+        tok = m.group()
+        if tok in "[{":
+            depth += 1
+        elif tok in "]}":
+            depth -= 1
+            if depth <= 0:
+                return m.end() if depth == 0 else m.start()
+        elif tok == "," and depth == 0:
+            return m.start()
+    return None
 
 
 def _array(data: bytes, source: str, first_line: int = 1, size: int = 8192) -> Iterator[Block]:
@@ -212,7 +284,7 @@ def _array_items(data: bytes, first_line: int) -> Iterator[tuple[int, int | None
     except UnicodeDecodeError as exc:
         yield first_line, None, Broken(f"not UTF-8 text: {exc}")
         return
-    decoder = json.JSONDecoder()
+    decoder = _STRICT_JSON
     line = first_line
     pos = _WS.match(text, 0).end()  # type: ignore[union-attr]
     counted = 0  # text[:counted] has been scanned for newlines
@@ -238,12 +310,25 @@ def _array_items(data: bytes, first_line: int) -> Iterator[tuple[int, int | None
             break
         try:
             value, end = decoder.raw_decode(text, pos)
+            problem = _SURROGATE_ESCAPE.search(text, pos, end) and _not_unicode(value)
         except json.JSONDecodeError as exc:
             msg = "the array is not closed with ']'" if not text[exc.pos:].strip() else exc.msg
             yield error(exc.pos, msg, n + 1, pos)
             return
+        except (_NotJSON, ValueError, RecursionError) as exc:  # NaN, a number beyond a double, too deep
+            found = _value_end(text, pos)
+            if found is None:
+                yield error(pos, "the array is not closed with ']'", n + 1, pos)
+                return
+            end, value = found, None
+            problem = str(exc) if isinstance(exc, _NotJSON) else (
+                "nested too deep to read" if isinstance(exc, RecursionError) else "a number beyond a double")
         n += 1
-        yield line_at(pos), n, value
+        if problem:
+            at = line_at(pos)
+            yield at, n, Broken(f"malformed JSON: {problem}", salvage_id(text[pos:end].encode("utf-8", "surrogatepass")))
+        else:
+            yield line_at(pos), n, value
         pos = _WS.match(text, end).end()  # type: ignore[union-attr]
         if pos < len(text) and text[pos] == ",":
             pos += 1
@@ -426,6 +511,8 @@ def _one(err: Any) -> tuple[str, str]:
 
 def _shown(value: Any) -> str:
     """A value as it would be written in JSON (``true``, ``"31.2"``), for messages about JSON input."""
+    if type(value) is int and value.bit_length() > 64:
+        return f"a number of {len(str(value)) if value.bit_length() < 10_000 else 'thousands of'} digits"
     try:
         return json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
@@ -468,3 +555,5 @@ def validate(value: Any, kinds: dict[str, type[Event]]) -> Event | tuple[str | N
     except ValidationError as exc:
         fld, msg = _describe(exc)
         return rid, fld, msg
+    except RecursionError:
+        return rid, None, f"nested too deep to read (a value in attrs may be nested at most {MAX_DEPTH} levels)"

@@ -1,0 +1,179 @@
+"""Hostile event input (issue 16): JSON arrays, JSON Lines and Python objects accept and reject exactly
+the same records, and every hostile record is a located rejection (line or record, id, field), never a
+traceback, a hang or a silent loss.
+
+Each case is one hostile record put among good ones, in every container: a JSON Lines file, a JSON
+array file (one item a line) and a list of Python objects; alone (the model path) and among 40 good
+records (the fast path takes blocks of 16 or more).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import numpy as np
+import pytest
+
+import hrguard
+
+TS = "2026-03-30T09:00:00+08:00"
+NO_RULES = {"ruleset": "none", "rules": []}
+BIG = "9" * 5000
+
+
+def order(id: str, **kw: Any) -> dict[str, Any]:
+    return {"id": id, "kind": "order.recorded", "ts": TS, "employee_id": "E1", "order_id": "O" + id,
+            "customer_id": "C1", "amount": 1200, **kw}
+
+
+def text(record: dict[str, Any], **raw: str) -> str:
+    """The record as JSON with fields written as raw JSON text (``NaN``, escapes, huge numbers)."""
+    out = json.dumps(record)[:-1]
+    for k, v in raw.items():
+        out += f', "{k}": {v}'
+    return out + "}"
+
+
+SITE = '{"id": "bad", "kind": "site.registered", "ts": "%s", "site_id": "S", "lat": 31.2, "lon": 121.4' % TS
+PUNCH = '{"id": "bad", "kind": "attendance.punched", "ts": "%s", "employee_id": "E1", "direction": "in"' % TS
+ORDER = '{"id": "bad", "kind": "order.recorded", "ts": "%s", "order_id": "O", "customer_id": "C1"' % TS
+DEEP = "[" * 1000 + "]" * 1000
+
+#: name -> (the hostile record as JSON text, the field its rejection names (None: JSON syntax), id)
+CASES: dict[str, tuple[str, str | None, str]] = {
+    "nan_amount": (ORDER + ', "amount": NaN}', "amount", "bad"),
+    "infinity_amount": (ORDER + ', "amount": Infinity}', "amount", "bad"),
+    "nan_latitude": (SITE.replace('"lat": 31.2', '"lat": NaN') + "}", "lat", "bad"),
+    "infinite_radius": (SITE + ', "radius_m": Infinity}', "radius_m", "bad"),
+    "negative_infinite_accuracy": (PUNCH + ', "accuracy_m": -Infinity}', "accuracy_m", "bad"),
+    "nan_in_unknown_field": (ORDER + ', "amount": 1, "note": NaN}', "note", "bad"),
+    "lone_surrogate_id": (ORDER.replace('"bad"', '"x\\ud800"') + ', "amount": 1}', "id", "x\\ud800"),
+    "lone_surrogate_customer": (ORDER.replace('"C1"', '"C\\udfff"') + ', "amount": 1}', "customer_id", "bad"),
+    "lone_surrogate_in_attrs": (ORDER + ', "amount": 1, "attrs": {"k": "\\ud800"}}', "attrs", "bad"),
+    "lone_surrogate_unknown_field": (ORDER + ', "amount": 1, "note": ["\\udc00"]}', "note", "bad"),
+    "5000_digit_amount": (ORDER + f', "amount": {BIG}}}', "amount", "bad"),
+    "5000_digit_unknown_field": (ORDER + f', "amount": 1, "n": {BIG}}}', "n", "bad"),
+    "400_digit_unknown_field": (ORDER + f', "amount": 1, "n": {"9" * 400}}}', "n", "bad"),
+    "nested_1000_deep": (ORDER + f', "amount": 1, "x": {DEEP}}}', "x", "bad"),
+    "nested_1000_deep_attrs": (ORDER + f', "amount": 1, "attrs": {{"x": {DEEP}}}}}', "attrs", "bad"),
+    "nested_65_deep": (ORDER + ', "amount": 1, "x": %s}' % ("[" * 65 + "]" * 65), "x", "bad"),
+    "year_0001": (ORDER.replace(TS, "0001-01-01T00:00:00+08:00") + ', "amount": 1}', "ts", "bad"),
+    "year_9999": (ORDER.replace(TS, "9999-12-31T23:59:59-08:00") + ', "amount": 1}', "ts", "bad"),
+    "amount_beyond_float32": (ORDER + ', "amount": 3.5e38}', "amount", "bad"),
+    "amount_at_the_limit": (ORDER + ', "amount": 1000000000000000}', "amount", "bad"),
+    "amount_string_beyond_the_limit": (ORDER + ', "amount": "1%s"}' % ("0" * 40), "amount", "bad"),
+}
+JSON_SYNTAX = {"nan_amount", "infinity_amount", "nan_latitude", "infinite_radius", "negative_infinite_accuracy",
+               "nan_in_unknown_field", "lone_surrogate_id", "lone_surrogate_customer", "lone_surrogate_in_attrs",
+               "lone_surrogate_unknown_field", "5000_digit_amount", "5000_digit_unknown_field",
+               "400_digit_unknown_field", "nested_1000_deep", "nested_1000_deep_attrs"}
+"""Cases that are not JSON at all (NaN, a lone surrogate, a number beyond a double, nesting beyond the
+parser's depth): a JSON container rejects them as malformed JSON, which names no field."""
+
+
+def python_value(raw: str) -> Any:
+    """What a Python caller would pass for this JSON text: NaN is float('nan'), a 5000-digit number an int."""
+    old, depth = sys.get_int_max_str_digits(), sys.getrecursionlimit()
+    sys.set_int_max_str_digits(0)
+    sys.setrecursionlimit(10_000)
+    try:
+        return json.loads(raw)
+    finally:
+        sys.set_int_max_str_digits(old)
+        sys.setrecursionlimit(depth)
+
+
+def records(bad: str, good: int) -> list[str]:
+    """``good`` good records with the bad one in the middle (as JSON text)."""
+    out = [json.dumps(order(f"o{i}")) for i in range(good)]
+    out.insert(good // 2, bad)
+    return out
+
+
+def scan_in(container: str, items: list[str], tmp_path: Any) -> hrguard.ScanResult:
+    if container == "jsonl":
+        f = tmp_path / "ev.jsonl"
+        f.write_text("\n".join(items) + "\n", encoding="utf-8", errors="surrogatepass")
+        events: Any = f
+    elif container == "array":
+        f = tmp_path / "ev.json"
+        f.write_text("[\n" + ",\n".join(items) + "\n]\n", encoding="utf-8", errors="surrogatepass")
+        events = f
+    else:
+        events = [python_value(i) for i in items]
+    res = hrguard.Engine(entrypoints=False).scan(events, NO_RULES)
+    s = res.stats
+    assert s.received == s.valid + s.duplicates + s.rejected
+    assert len(res.rejected) == s.rejected
+    return res
+
+
+@pytest.mark.parametrize("good", [0, 40], ids=["alone", "among_40"])
+@pytest.mark.parametrize("container", ["jsonl", "array", "python"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_hostile_record_is_a_located_rejection_in_every_container(case, container, good, tmp_path):
+    raw, field, rid = CASES[case]
+    res = scan_in(container, records(raw, good), tmp_path)
+    s = res.stats
+    assert (s.received, s.valid, s.duplicates, s.rejected) == (good + 1, good, 0, 1), [str(r) for r in res.rejected]
+    rej = res.rejected[0]
+    position = good // 2 + 1
+    if container == "jsonl":
+        assert (rej.line, rej.item) == (position, None)
+    elif container == "array":
+        assert (rej.line, rej.item) == (position + 1, position)
+    else:
+        assert rej.line == position
+    assert rej.id == rid
+    if container == "python" or case not in JSON_SYNTAX:
+        assert rej.field == field, str(rej)
+    else:
+        assert rej.field in (field, None), str(rej)
+    str(rej).encode("utf-8")  # printable: a lone surrogate in an id is shown escaped
+    json.dumps(rej.to_dict(), ensure_ascii=False).encode("utf-8")
+
+
+def test_ids_that_differ_only_by_a_trailing_nul_never_tie():
+    """numpy's unicode arrays drop trailing NULs: "x" and "x\\0" tied in the (ts, id) sort and input order
+    decided which came first (and so whether a finding appeared). Ids are any strings (tenant keys rely
+    on NULs, see test_tenants): the sort tells them apart, whatever the order they came in."""
+    from itertools import permutations
+
+    from hrguard.columns import order_by_ts_id
+
+    names = ["x", "x\x00", "x\x00\x00", "w", "x\x01"]
+    want = sorted(names)
+    for perm in permutations(names):
+        ids = np.array(list(perm), dtype=object)
+        ts = np.zeros(len(perm), dtype=np.int64)
+        assert [perm[i] for i in order_by_ts_id(ts, ids)] == want
+    for recs in ([order("x"), order("x\x00")], [order("x\x00"), order("x")]):
+        res = hrguard.Engine(entrypoints=False).scan(recs, NO_RULES)
+        assert (res.stats.valid, res.stats.rejected) == (2, 0)
+
+
+@pytest.mark.parametrize("amount", [0, 1, "999999999999999.99", 999_999_999_999_999])
+def test_amounts_below_the_limit_are_accepted(amount, tmp_path):
+    res = scan_in("python", [json.dumps(order(f"o{i}", amount=amount)) for i in range(20)], tmp_path)
+    assert res.stats.valid == 20
+
+
+@pytest.mark.parametrize("ts", ["0001-01-02T00:00:00+00:00", "9999-12-30T00:00:00+00:00"])
+def test_timestamps_at_the_ends_of_the_range_are_accepted(ts, tmp_path):
+    res = scan_in("python", [json.dumps(order("o1", ts=ts))], tmp_path)
+    assert res.stats.valid == 1, [str(r) for r in res.rejected]
+
+
+def test_a_blank_prefix_of_any_length_before_a_json_array(tmp_path):
+    good = json.dumps([order(f"o{i}") for i in range(10)])
+    for prefix in (b" " * 4097, b"\n" * 4097, b"\t \r\n" * 5000, b" " * 300_000):
+        f = tmp_path / "ev.json"
+        f.write_bytes(prefix + good.encode())
+        res = hrguard.Engine(entrypoints=False).scan(f, NO_RULES)
+        assert (res.stats.received, res.stats.valid) == (10, 10)
+    import io
+    for stream in (io.BytesIO(b" " * 4097 + good.encode()), io.StringIO(" " * 4097 + good)):
+        res = hrguard.Engine(entrypoints=False).scan(stream, NO_RULES)
+        assert (res.stats.received, res.stats.valid) == (10, 10)
