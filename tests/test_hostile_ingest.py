@@ -177,3 +177,32 @@ def test_a_blank_prefix_of_any_length_before_a_json_array(tmp_path):
     for stream in (io.BytesIO(b" " * 4097 + good.encode()), io.StringIO(" " * 4097 + good)):
         res = hrguard.Engine(entrypoints=False).scan(stream, NO_RULES)
         assert (res.stats.received, res.stats.valid) == (10, 10)
+
+
+@pytest.mark.parametrize("extra", [{"kind": "order.recorded", "amount": 3.5e38},
+                                   {"kind": "order.recorded", "amount": "1e39"},
+                                   {"kind": "attendance.punched", "accuracy_m": float("inf")},
+                                   {"kind": "attendance.punched", "lat": float("nan"), "lon": 121.0}],
+                         ids=["amount_beyond_float32", "amount_text_beyond_float32", "infinite_accuracy", "nan_lat"])
+def test_a_value_beyond_float32_or_infinite_never_disables_the_forest(extra):
+    """The forest's features are float32: an amount of 3.5e38 or an infinite accuracy used to reach them
+    and disable the rule. Such records are rejected at ingest; the forest judges the rest as before."""
+    pytest.importorskip("sklearn")
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from test_conformance import outlier
+
+    from hrguard.testing import EventFactory
+
+    rules = {"ruleset": "f", "timezone": "Asia/Shanghai", "rules": [{"use": "outlier.isolation_forest"}]}
+    engine = hrguard.Engine(entrypoints=False)
+    base = outlier()
+    ev = EventFactory("2026-04-03T05:50:00+08:00", prefix="hostile")
+    fields = {k: v for k, v in extra.items() if k != "kind"}
+    if extra["kind"] == "order.recorded":
+        fields.update(order_id="OX", customer_id="C1")
+    bad = ev(extra["kind"], employee_id="E7", **fields)
+    plain = engine.scan(base, rules, as_of="2026-04-06T00:00:00+08:00")
+    res = engine.scan(base[:50] + [bad] + base[50:], rules, as_of="2026-04-06T00:00:00+08:00")
+    assert (res.stats.rejected, res.rejected[0].id) == (1, bad["id"])
+    assert not res.warnings, res.warnings
+    assert [f.model_dump() for f in res.findings] == [f.model_dump() for f in plain.findings]

@@ -494,6 +494,8 @@ def _one(err: Any) -> tuple[str, str]:
         msg = _RANGE[last]
     elif etype == "greater_than_equal" and last in _MONEY and (err.get("ctx") or {}).get("ge") == 0:
         msg = "money is never negative"
+    elif etype == "less_than" and last in _MONEY:
+        msg = f"money must be below {(err.get('ctx') or {}).get('lt'):_} (the limit of an amount: docs/events.md, Limits)"
     elif etype == "greater_than_equal" and (err.get("ctx") or {}).get("ge") == 0:
         msg = "must not be negative"
     elif etype == "literal_error" and "expected" in (err.get("ctx") or {}):
