@@ -22,7 +22,7 @@ from typing import IO, Any
 import msgspec
 from pydantic import BaseModel, ValidationError
 
-from ..errors import FieldError, UnsupportedInputError
+from ..errors import FieldError, InvalidArgumentError, MissingFileError, UnsupportedInputError
 from ..events import MAX_DEPTH, Event
 from ._tables import is_parquet_path, refuse_unsupported, table_chunks, table_kind
 
@@ -42,8 +42,23 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 output can hold) are shown as Python escapes."""
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
-"""The longest JSON line, and the largest JSON array file, read (16 MiB): a longer line is rejected as one
-record, located; a larger array is an error naming the file. See ``docs/events.md``, Limits."""
+"""The longest JSON line (one record of JSON Lines) read: 16 MiB. A longer line is rejected as one record,
+located (its id read off its first KiB when it has one). See ``docs/events.md``, Limits."""
+
+
+class _LongLine(bytes):
+    """Stands for a JSON line longer than :data:`MAX_LINE_BYTES` in a block (not JSON: the fast path
+    sends it to :func:`parse_line`, which rejects it with its length and id)."""
+
+    length: int
+    head: bytes
+
+
+def _long_line(line: bytes) -> _LongLine:
+    out = _LongLine(b"\x00")
+    out.length = len(line)
+    out.head = line[:1024]
+    return out
 
 
 @dataclass(frozen=True)
@@ -185,6 +200,9 @@ def _msgspec_problem(exc: Exception, line: bytes) -> str:
 def parse_line(line: bytes) -> Any:
     """One JSON Lines record: its value, or :class:`Broken` (msgspec decides what is JSON; the
     message says where it breaks)."""
+    if type(line) is _LongLine:
+        return Broken(f"the line is {line.length:_} bytes long, beyond the limit of a record "
+                      f"({MAX_LINE_BYTES:_} bytes: docs/events.md, Limits)", salvage_id(line.head))
     try:
         return msgspec.json.decode(line)
     except RecursionError:
@@ -363,6 +381,8 @@ def _jsonl(fh: IO[bytes], source: str, size: int) -> Iterator[Block]:
                 skipped = lines.index(head)
                 yield from _array(b"".join(lines[skipped:]) + fh.read(), source, lineno + skipped, size)
                 return
+        if max(map(len, lines)) > MAX_LINE_BYTES:
+            lines = [_long_line(ln) if len(ln) > MAX_LINE_BYTES else ln for ln in lines]
         yield Block(source, lines, range(lineno, lineno + len(lines)), lines_are_json=True, fresh=True)
         lineno += len(lines)
 
@@ -441,10 +461,34 @@ def _path(path: str | os.PathLike[str], size: int, kinds: Mapping[str, type] | N
         return
     name = str(path)
     if name == "-":
-        yield from _jsonl(sys.stdin.buffer, "<stdin>", size)
+        stdin = sys.stdin
+        if stdin is None or getattr(stdin, "closed", False):  # a closed stdin (``0<&-``): no records
+            return
+        yield from _read(getattr(stdin, "buffer", stdin), "<stdin>", size)
         return
-    with open(name, "rb") as fh:
+    try:
+        fh = open(name, "rb")  # a FIFO, /dev/stdin, /dev/null, <(zcat f.gz) are read like files
+    except FileNotFoundError:
+        raise MissingFileError(f"{name}: no such events file") from None
+    except IsADirectoryError:
+        raise InvalidArgumentError("events", f"{name}: is a directory, not an events file") from None
+    except PermissionError:
+        raise InvalidArgumentError("events", f"{name}: cannot be read (permission denied)") from None
+    except OSError as exc:
+        raise InvalidArgumentError("events", f"{name}: cannot be opened ({exc.strerror or exc})") from None
+    with fh:
+        yield from _read(fh, name, size)
+
+
+def _read(fh: IO[bytes], name: str, size: int) -> Iterator[Block]:
+    """:func:`_jsonl` of an open file; an error reading it (a directory on some systems, a device error)
+    is an error naming it, never a traceback."""
+    try:
         yield from _jsonl(fh, name, size)
+    except IsADirectoryError:
+        raise InvalidArgumentError("events", f"{name}: is a directory, not an events file") from None
+    except OSError as exc:
+        raise InvalidArgumentError("events", f"{name}: cannot be read ({exc.strerror or exc})") from None
 
 
 # -- the model path ---------------------------------------------------------------------------------------
