@@ -363,3 +363,13 @@ def test_the_cli_reads_dev_null_and_a_fifo(path, tmp_path):
             writer.join(5)
     assert done.returncode == 0, done.stderr
     assert ("5 records" if writer else "0 records") in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("rid", [5000, -30, 1.5, ["x"], {"a": 1}, True], ids=repr)
+def test_an_id_that_is_not_a_string_is_a_located_rejection(rid):
+    if type(rid) is int:
+        rid = 10**rid if rid > 0 else -(10**-rid)
+    """Found by the fuzz suite: a Python record whose id is a 5000-digit int raised ValueError in str()."""
+    res = hrguard.Engine(entrypoints=False).scan([order("o1"), {**order("o2"), "id": rid}], NO_RULES)
+    assert (res.stats.valid, res.stats.rejected) == (1, 1)
+    assert (res.rejected[0].line, res.rejected[0].field) == (2, "id")

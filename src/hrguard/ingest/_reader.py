@@ -574,6 +574,16 @@ def _describe(exc: ValidationError) -> tuple[str | None, str]:
     return first, "; ".join(f"{path}: {msg}" if path else msg for path, msg in found)
 
 
+def _id_text(rid: Any) -> str:
+    """How a rejection shows an id that is not a string (a number, a list): never an error of its own."""
+    if type(rid) is int and rid.bit_length() > 64:
+        return _shown(rid)
+    try:
+        return str(rid)
+    except Exception:  # noqa: BLE001 - an object whose str() fails is still shown
+        return f"<{type(rid).__name__}>"
+
+
 def validate(value: Any, kinds: dict[str, type[Event]]) -> Event | tuple[str | None, str | None, str]:
     """One record through its kind's model: the event, or ``(id, field, message)`` of its rejection."""
     if isinstance(value, Broken):
@@ -586,7 +596,7 @@ def validate(value: Any, kinds: dict[str, type[Event]]) -> Event | tuple[str | N
         what = "null" if value is None else type(value).__name__
         return None, None, f"expected a JSON object (one event), got {what}"
     rid = value.get("id")
-    rid = rid if isinstance(rid, str) else (str(rid) if rid is not None else None)
+    rid = rid if isinstance(rid, str) else (_id_text(rid) if rid is not None else None)
     rid = rid or None  # an empty id is no id
     kind = value.get("kind")
     if kind is None:
