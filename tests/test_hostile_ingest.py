@@ -373,3 +373,6 @@ def test_an_id_that_is_not_a_string_is_a_located_rejection(rid):
     res = hrguard.Engine(entrypoints=False).scan([order("o1"), {**order("o2"), "id": rid}], NO_RULES)
     assert (res.stats.valid, res.stats.rejected) == (1, 1)
     assert (res.rejected[0].line, res.rejected[0].field) == (2, "id")
+    res = hrguard.Engine(entrypoints=False).scan([order("o1"), {**order("o2"), "kind": rid}], NO_RULES)
+    assert (res.stats.valid, res.stats.rejected) == (1, 1)
+    assert (res.rejected[0].line, res.rejected[0].field) == (2, "kind")

@@ -605,7 +605,8 @@ def validate(value: Any, kinds: dict[str, type[Event]]) -> Event | tuple[str | N
     model = kinds.get(kind) if isinstance(kind, str) else None
     if model is None:
         known = ", ".join(sorted(kinds))
-        return rid, "kind", f"unknown kind {kind!r} (known kinds: {known})"
+        shown = repr(kind) if isinstance(kind, str) else _id_text(kind)
+        return rid, "kind", f"unknown kind {shown} (known kinds: {known})"
     try:
         return model.model_validate(value)
     except ValidationError as exc:
