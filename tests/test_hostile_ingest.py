@@ -376,3 +376,67 @@ def test_an_id_that_is_not_a_string_is_a_located_rejection(rid):
     res = hrguard.Engine(entrypoints=False).scan([order("o1"), {**order("o2"), "kind": rid}], NO_RULES)
     assert (res.stats.valid, res.stats.rejected) == (1, 1)
     assert (res.rejected[0].line, res.rejected[0].field) == (2, "kind")
+
+
+# -- the limits of docs/events.md ------------------------------------------------------------------------
+def test_the_limits_table_states_the_limits_the_code_enforces():
+    from pathlib import Path
+
+    from hrguard.events import MAX_DEPTH, MAX_MONEY
+    from hrguard.ingest import MAX_LINE_BYTES
+
+    page = (Path(__file__).parent.parent / "docs" / "events.md").read_text()
+    limits = page[page.index("## Limits"):page.index("## Tenants")]
+    assert (MAX_LINE_BYTES, MAX_DEPTH, MAX_MONEY) == (16 * 1024 * 1024, 64, 10**15)
+    for text in ("16 MiB", "64 levels", "below 10¹⁵", "0001-01-02 to 9999-12-30 UTC", "1.8e308", "lone surrogate"):
+        assert text in limits, text
+
+
+@pytest.mark.parametrize("container", ["jsonl", "array", "python"])
+@pytest.mark.parametrize("where", ["unknown_field", "attrs"])
+def test_nesting_up_to_the_limit_is_kept_and_one_more_level_is_rejected(container, where, tmp_path):
+    from hrguard.events import MAX_DEPTH
+
+    def nested(depth: int) -> str:
+        value = "[" * depth + "]" * depth
+        return text(order("d"), x=value) if where == "unknown_field" else text(order("d"), attrs='{"x": %s}' % value)
+
+    for good in (0, 40):
+        ok = scan_in(container, records(nested(MAX_DEPTH), good), tmp_path)
+        assert (ok.stats.valid, ok.stats.rejected) == (good + 1, 0), [str(r) for r in ok.rejected]
+        bad = scan_in(container, records(nested(MAX_DEPTH + 1), good), tmp_path)
+        assert (bad.stats.valid, bad.stats.rejected) == (good, 1)
+        assert bad.rejected[0].field == ("x" if where == "unknown_field" else "attrs")
+
+
+@pytest.mark.parametrize("container", ["jsonl", "array", "python"])
+def test_integers_up_to_a_double_are_kept_and_beyond_are_rejected(container, tmp_path):
+    for good in (0, 40):
+        ok = scan_in(container, records(text(order("n"), n=str(10**308)), good), tmp_path)
+        assert (ok.stats.valid, ok.stats.rejected) == (good + 1, 0), [str(r) for r in ok.rejected]
+        bad = scan_in(container, records(text(order("n"), n=str(2 * 10**308)), good), tmp_path)
+        assert (bad.stats.valid, bad.stats.rejected) == (good, 1), [str(r) for r in bad.rejected]
+
+
+def test_a_line_of_more_than_16_mib_is_rejected(tmp_path):
+    f = tmp_path / "ev.jsonl"
+    big = text(order("big"), note='"' + "x" * (16 * 1024 * 1024) + '"')
+    f.write_text(json.dumps(order("o1")) + "\n" + big + "\n" + json.dumps(order("o2")) + "\n")
+    res = hrguard.Engine(entrypoints=False).scan(f, NO_RULES)
+    assert (res.stats.received, res.stats.valid, res.stats.rejected) == (3, 2, 1)
+    assert (res.rejected[0].line, res.rejected[0].id) == (2, "big")
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_stream_rejects_every_hostile_record_too(case):
+    """``Stream.push`` / ``push_many`` are entry points too: the same record is the same located rejection."""
+    raw, field, rid = CASES[case]
+    stream = hrguard.Stream(NO_RULES, allowed_lateness="1d", engine=hrguard.Engine(entrypoints=False))
+    stream.push(order("o1"))
+    stream.push(python_value(raw))
+    stream.push_many([order(f"o{i}") for i in range(2, 30)] + [python_value(raw.replace('"bad"', '"bad2"'))])
+    s = stream.stats
+    assert s.received == s.valid + s.duplicates + s.rejected
+    assert s.rejected == 2 and s.valid == 29, [str(r) for r in stream.rejected]
+    assert stream.rejected[0].field == field
+    str(stream.rejected[0]).encode("utf-8")

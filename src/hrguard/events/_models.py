@@ -70,12 +70,13 @@ def _ts_in_range(v: datetime) -> datetime:
 _ts_range = AfterValidator(_ts_in_range)
 
 
-def json_value_problem(value: Any) -> str | None:
+def json_value_problem(value: Any, depth: int = 1) -> str | None:
     """Why ``value`` (kept as it is in ``attrs``) is not a JSON value the wire format can carry, or ``None``:
     nested deeper than :data:`MAX_DEPTH`, a NaN or an infinity, an integer beyond a double, a string (or
     key) with a lone surrogate. Iterative: a value nested 100,000 deep is refused, never a RecursionError.
-    Other Python values (a datetime, a tuple) are kept as they are."""
-    stack = [(value, 1)]
+    Other Python values (a datetime, a tuple) are kept as they are. ``depth``: the level of ``value`` itself
+    (0 for an ``attrs`` object, whose values are the ones kept)."""
+    stack = [(value, depth)]
     while stack:
         v, depth = stack.pop()
         t = type(v)
@@ -94,8 +95,8 @@ def json_value_problem(value: Any) -> str | None:
             if v != v or v in (_INF, -_INF):
                 return f"{v} is not a JSON number (NaN and infinities are not JSON)"
         elif t is int:
-            if v.bit_length() > 1023:
-                return f"a number of {v.bit_length()} bits is beyond a double (the largest JSON number read)"
+            if v.bit_length() > 1023 and not _fits_double(v):
+                return "an integer beyond a double (about 1.8e308, the largest JSON number read)"
         elif t is str:
             if not _utf8(v):
                 return "not valid Unicode text (a lone surrogate)"
@@ -103,6 +104,14 @@ def json_value_problem(value: Any) -> str | None:
 
 
 _INF = float("inf")
+
+
+def _fits_double(v: int) -> bool:
+    try:
+        float(v)
+    except OverflowError:
+        return False
+    return True
 
 
 def _utf8(s: str) -> bool:
@@ -230,7 +239,7 @@ class Event(BaseModel):
         if v is None:
             return {}
         if isinstance(v, dict) and v:
-            problem = json_value_problem(v)
+            problem = json_value_problem(v, 0)
             if problem is not None:
                 raise ValueError(problem)
         # nested values are copied so that no detector can ever reach (and change) the caller's objects;

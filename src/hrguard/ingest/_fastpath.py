@@ -476,7 +476,7 @@ def _attrs_ok(vals: tuple[Any, ...], ok: np.ndarray, utf8: bool) -> None:
             continue
         if utf8 and not any(type(x) in _DEEP_OR_BIG for x in v.values()):
             continue
-        if json_value_problem(v) is not None:
+        if json_value_problem(v, 0) is not None:
             ok[i] = False
 
 
