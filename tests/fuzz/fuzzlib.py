@@ -27,7 +27,7 @@ CASE_SECONDS = float(os.environ.get("HRGUARD_FUZZ_CASE_SECONDS", "20"))
 """The time limit of one case (a scan of a few hundred records takes well under a second)."""
 
 COUNTS: dict[str, int] = {}
-"""What the suite ran, by what: added up over the test processes in the terminal summary (conftest.py)."""
+"""What the suite ran, by what: added up over the test processes in the terminal summary (tests/conftest.py)."""
 SECONDS = [0.0]
 """Seconds spent in fuzz tests (set by the tests' timing fixture)."""
 
