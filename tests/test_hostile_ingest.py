@@ -418,13 +418,16 @@ def test_integers_up_to_a_double_are_kept_and_beyond_are_rejected(container, tmp
         assert (bad.stats.valid, bad.stats.rejected) == (good, 1), [str(r) for r in bad.rejected]
 
 
-def test_a_line_of_more_than_16_mib_is_rejected(tmp_path):
-    f = tmp_path / "ev.jsonl"
+@pytest.mark.parametrize("container", ["jsonl", "array"])
+def test_a_record_of_more_than_16_mib_is_rejected(container, tmp_path):
+    """The same limit for a JSON line and an item of a JSON array (Python objects have no size to measure)."""
     big = text(order("big"), note='"' + "x" * (16 * 1024 * 1024) + '"')
-    f.write_text(json.dumps(order("o1")) + "\n" + big + "\n" + json.dumps(order("o2")) + "\n")
-    res = hrguard.Engine(entrypoints=False).scan(f, NO_RULES)
-    assert (res.stats.received, res.stats.valid, res.stats.rejected) == (3, 2, 1)
-    assert (res.rejected[0].line, res.rejected[0].id) == (2, "big")
+    just = text(order("fits"), note='"' + "x" * (16 * 1024 * 1024 - 400) + '"')
+    res = scan_in(container, [json.dumps(order("o1")), big, just, json.dumps(order("o2"))], tmp_path)
+    assert (res.stats.received, res.stats.valid, res.stats.rejected) == (4, 3, 1)
+    rej = res.rejected[0]
+    assert (rej.line, rej.id, rej.item) == ((2, "big", None) if container == "jsonl" else (3, "big", 2))
+    assert "beyond the limit of a record (16_777_216 bytes" in rej.message
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

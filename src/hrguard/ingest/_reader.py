@@ -42,8 +42,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 output can hold) are shown as Python escapes."""
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
-"""The longest JSON line (one record of JSON Lines) read: 16 MiB. A longer line is rejected as one record,
-located (its id read off its first KiB when it has one). See ``docs/events.md``, Limits."""
+"""The largest record read from a file: a JSON line, or an item of a JSON array, of at most 16 MiB. A larger
+one is rejected as one record, located (its id read off its first KiB when it has one). See
+``docs/events.md``, Limits."""
 
 
 class _LongLine(bytes):
@@ -342,9 +343,14 @@ def _array_items(data: bytes, first_line: int) -> Iterator[tuple[int, int | None
             problem = str(exc) if isinstance(exc, _NotJSON) else (
                 "nested too deep to read" if isinstance(exc, RecursionError) else "a number beyond a double")
         n += 1
+        if not problem and end - pos > MAX_LINE_BYTES // 4 and len(text[pos:end].encode("utf-8", "surrogatepass")) \
+                > MAX_LINE_BYTES:  # the same limit as a JSON line's
+            problem = (f"the item is {len(text[pos:end].encode('utf-8', 'surrogatepass')):_} bytes long, beyond the "
+                       f"limit of a record ({MAX_LINE_BYTES:_} bytes: docs/events.md, Limits)")
         if problem:
             at = line_at(pos)
-            yield at, n, Broken(f"malformed JSON: {problem}", salvage_id(text[pos:end].encode("utf-8", "surrogatepass")))
+            msg = problem if problem.startswith("the item is") else f"malformed JSON: {problem}"
+            yield at, n, Broken(msg, salvage_id(text[pos:min(end, pos + 1024)].encode("utf-8", "surrogatepass")))
         else:
             yield line_at(pos), n, value
         pos = _WS.match(text, end).end()  # type: ignore[union-attr]
