@@ -58,3 +58,47 @@ def ruleset(engine: Engine):
         return engine.load_ruleset({"ruleset": "test", "timezone": timezone, "language": language, "rules": rules})
 
     return make
+
+
+# -- the fuzz suite's counts (tests/fuzz): how many cases and generated examples ran, and how long -----------
+# Each process that ran fuzz tests (pytest itself, or an xdist worker) writes its counts (``fuzzlib.COUNTS``)
+# to .pytest_cache/d/hrguard-fuzz/<pid>.json when its session ends; the process that prints the terminal
+# summary adds them up. Here rather than in tests/fuzz: an xdist controller loads only this conftest.
+def _fuzz_dir(config: pytest.Config) -> Path | None:
+    return Path(config.cache.mkdir("hrguard-fuzz")) if config.cache is not None else None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    import shutil
+
+    d = _fuzz_dir(session.config)
+    if d is not None and not hasattr(session.config, "workerinput"):  # the controller (or a plain run)
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir(parents=True, exist_ok=True)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    import json
+    import os
+    import sys
+
+    fuzzlib = sys.modules.get("fuzzlib")
+    d = _fuzz_dir(session.config)
+    if d is not None and fuzzlib is not None and fuzzlib.COUNTS:
+        counts = dict(fuzzlib.COUNTS, seconds=round(fuzzlib.SECONDS[0], 1))
+        (d / f"{os.getpid()}.json").write_text(json.dumps(counts))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    import json
+
+    d = _fuzz_dir(config)
+    if d is None:
+        return
+    total: dict[str, float] = {}
+    for f in d.glob("*.json"):
+        for k, v in json.loads(f.read_text()).items():
+            total[k] = max(total.get(k, 0), v) if k == "slowest_case_ms" else total.get(k, 0) + v
+    if total:
+        terminalreporter.write_sep("-", "hrguard fuzz suite (tests/fuzz)")
+        terminalreporter.write_line(", ".join(f"{k} {v:g}" for k, v in sorted(total.items())))

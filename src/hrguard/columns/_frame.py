@@ -44,7 +44,9 @@ def order_by_ts_id(ts: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """The permutation sorting events by ``(ts, id)``: by ``ts`` first, then only the tied events by id.
 
     Ids compare as plain strings (code points), which numpy's unicode sort does; building unicode
-    arrays of every id costs more than the rest of the sort, and ties are few.
+    arrays of every id costs more than the rest of the sort, and ties are few. numpy's unicode strings
+    drop trailing NULs (``"x"`` and ``"x\\x00"`` would tie, and input order would decide): tied ids
+    holding a NUL are sorted by Python instead, so two different ids never tie.
     """
     order = np.argsort(ts, kind="stable")
     if ts.size < 2:
@@ -57,7 +59,12 @@ def order_by_ts_id(ts: np.ndarray, ids: np.ndarray) -> np.ndarray:
     tied[1:] |= tie
     tied[:-1] |= tie
     sub = order[tied]  # whole groups of equal ts, in ts order
-    key = np.asarray(ids[sub].tolist(), dtype=str)
+    names = ids[sub].tolist()
+    if "\x00" in "".join(names):
+        tsl = ts[sub].tolist()
+        order[tied] = sub[sorted(range(len(names)), key=lambda k: (tsl[k], names[k]))]
+        return order
+    key = np.asarray(names, dtype=str)
     order[tied] = sub[np.lexsort((key, ts[sub]))]
     return order
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from ._models import (
     BUILTIN_KINDS,
+    MAX_DEPTH,
+    MAX_MONEY,
     PRECHECKS,
     UNINTERNED,
+    json_value_problem,
     ApprovalDecided,
     ApprovalRequested,
     AttendancePunched,
@@ -98,6 +101,8 @@ __all__ = [
     "NonEmpty",
     "Number",
     "OrderRecorded",
+    "MAX_DEPTH",
+    "MAX_MONEY",
     "PRECHECKS",
     "PayrollSettled",
     "Photo",
@@ -111,6 +116,7 @@ __all__ = [
     "TimeOfDay",
     "Timestamp",
     "UNINTERNED",
+    "json_value_problem",
     "US",
     "Units",
     "date_to_days",

@@ -7,11 +7,12 @@ by registering more subclasses of :class:`Event` through the ``hrguard_register_
 from __future__ import annotations
 
 import copy
-from datetime import date, time
+from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -45,15 +46,93 @@ def _no_bool(v: Any) -> Any:
 
 
 _timestamp_text = _refuse_numbers("an RFC 3339 timestamp", "'2026-03-30T09:12:00+08:00'")
+
+MAX_DEPTH = 64
+"""The deepest nesting of a value kept in ``attrs`` (an explicit ``attrs`` value or an unknown field):
+``[[1]]`` is 2 levels. Deeper values are rejected, located at the field (see ``docs/events.md``, Limits)."""
+MAX_MONEY = 10**15
+"""Money is below this (one quadrillion): a larger amount is rejected, located at the field. Features made
+of amounts stay finite in float32 (whose largest value is about 3.4e38) and every amount is exact in a
+float64 column."""
+_MIN_TS = datetime(1, 1, 2, tzinfo=timezone.utc)
+_MAX_TS = datetime(9999, 12, 30, 23, 59, 59, 999_999, tzinfo=timezone.utc)
+
+
+def _ts_in_range(v: datetime) -> datetime:
+    """Timestamps are instants hrguard can represent: 0001-01-02 to 9999-12-30 UTC (a day of room for any
+    offset; the fast path reads only years 1900-2199, so it never has to check this)."""
+    if not _MIN_TS <= v <= _MAX_TS:
+        raise ValueError(f"timestamp outside the instants hrguard can represent (0001-01-02 to 9999-12-30 UTC), "
+                         f"got {v.isoformat()}")
+    return v
+
+
+_ts_range = AfterValidator(_ts_in_range)
+
+
+def json_value_problem(value: Any, depth: int = 1) -> str | None:
+    """Why ``value`` (kept as it is in ``attrs``) is not a JSON value the wire format can carry, or ``None``:
+    nested deeper than :data:`MAX_DEPTH`, a NaN or an infinity, an integer beyond a double, a string (or
+    key) with a lone surrogate. Iterative: a value nested 100,000 deep is refused, never a RecursionError.
+    Other Python values (a datetime, a tuple) are kept as they are. ``depth``: the level of ``value`` itself
+    (0 for an ``attrs`` object, whose values are the ones kept)."""
+    stack = [(value, depth)]
+    while stack:
+        v, depth = stack.pop()
+        t = type(v)
+        if t is dict or t is list or t is tuple:
+            if depth > MAX_DEPTH:
+                return f"nested deeper than {MAX_DEPTH} levels (the limit of a value kept in attrs)"
+            if t is dict:
+                for k in v:
+                    if type(k) is str and not _utf8(k):
+                        return "a key is not valid Unicode text (a lone surrogate)"
+                items = v.values()
+            else:
+                items = v
+            stack.extend((x, depth + 1) for x in items if type(x) is not str or not x.isascii())
+        elif t is float:
+            if v != v or v in (_INF, -_INF):
+                return f"{v} is not a JSON number (NaN and infinities are not JSON)"
+        elif t is int:
+            if v.bit_length() > 1023 and not _fits_double(v):
+                return "an integer beyond a double (about 1.8e308, the largest JSON number read)"
+        elif t is str:
+            if not _utf8(v):
+                return "not valid Unicode text (a lone surrogate)"
+    return None
+
+
+_INF = float("inf")
+
+
+def _fits_double(v: int) -> bool:
+    try:
+        float(v)
+    except OverflowError:
+        return False
+    return True
+
+
+def _utf8(s: str) -> bool:
+    if s.isascii():
+        return True
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 _date_text = _refuse_numbers("a date YYYY-MM-DD", "'2026-03-30'")
 _time_text = _refuse_numbers("a local time HH:MM", "'09:30'")
 
-PRECHECKS: frozenset[Any] = frozenset({_timestamp_text.func, _date_text.func, _time_text.func, _no_bool})
+PRECHECKS: frozenset[Any] = frozenset({_timestamp_text.func, _date_text.func, _time_text.func, _no_bool,
+                                       _ts_in_range})
 """The pre-validators of the types below. Each only refuses inputs of a JSON type the field's plain form
 never has (a number for a timestamp, a boolean for money), so a checker that accepts only the plain
-form (:mod:`hrguard.ingest`) can rely on them without running them."""
+form (:mod:`hrguard.ingest`) can rely on them without running them. ``_ts_in_range`` refuses only years
+the fast path never reads (it takes 1900-2199)."""
 
-Timestamp = Annotated[AwareDatetime, _timestamp_text]
+Timestamp = Annotated[AwareDatetime, _timestamp_text, _ts_range]
 Date = Annotated[date, _date_text]
 TimeOfDay = Annotated[time, _time_text]
 
@@ -65,10 +144,11 @@ def _canonical_money(d: Decimal) -> str:
 
 Money = Annotated[
     Decimal, BeforeValidator(_no_bool), PlainSerializer(_canonical_money, return_type=str, when_used="json"),
-    Field(ge=0, allow_inf_nan=False, description="decimal money (JSON number or string), never negative"),
-    WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0},
+    Field(ge=0, lt=MAX_MONEY, allow_inf_nan=False,
+          description="decimal money (JSON number or string), never negative, below 10**15"),
+    WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0, "exclusiveMaximum": MAX_MONEY},
                               {"type": "string", "pattern": r"^\s*\+?[0-9]+(\.[0-9]+)?\s*$"}],
-                    "description": "decimal money (JSON number or string), never negative"}),
+                    "description": "decimal money (JSON number or string), never negative, below 10**15"}),
 ]
 class _Uninterned:
     """Marks a string field whose values are mostly distinct (URIs, free text of one event): its column
@@ -83,9 +163,9 @@ UNINTERNED = _Uninterned()
 Text = Annotated[str, UNINTERNED]
 """A string whose column holds the strings, not codes (see :data:`UNINTERNED`)."""
 
-Lat = Annotated[float, Field(strict=True, ge=-90, le=90, description="WGS-84 latitude in decimal degrees")]
-Lon = Annotated[float, Field(strict=True, ge=-180, le=180, description="WGS-84 longitude in decimal degrees")]
-Number = Annotated[float, Field(strict=True, ge=0)]
+Lat = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-90, le=90, description="WGS-84 latitude in decimal degrees")]
+Lon = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-180, le=180, description="WGS-84 longitude in decimal degrees")]
+Number = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
 Flag = Annotated[bool, Field(strict=True)]
 NonEmpty = Annotated[str, Field(min_length=1)]
 
@@ -158,6 +238,10 @@ class Event(BaseModel):
     def _null_attrs(cls, v: Any) -> Any:
         if v is None:
             return {}
+        if isinstance(v, dict) and v:
+            problem = json_value_problem(v, 0)
+            if problem is not None:
+                raise ValueError(problem)
         # nested values are copied so that no detector can ever reach (and change) the caller's objects;
         # anything but an object fails pydantic's dict check, located at attrs
         return copy.deepcopy(v) if isinstance(v, dict) and v else v
@@ -170,6 +254,9 @@ class Event(BaseModel):
         if extra:
             attrs = dict(self.attrs)
             for k, value in extra.items():
+                problem = json_value_problem(value) if type(value) is not str or not value.isascii() else None
+                if problem is not None:
+                    raise FieldError(k, problem)
                 if k in attrs and attrs[k] != value:
                     raise FieldError(k, f"unknown field {k!r} would be kept in attrs, but attrs.{k} is already set "
                                         f"to a different value ({attrs[k]!r}); keep only one of them")

@@ -43,15 +43,15 @@ from typing import Any, Callable, Literal, Union
 
 import msgspec
 import numpy as np
-from annotated_types import Ge, Le, MinLen
+from annotated_types import Ge, Le, Lt, MinLen
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic.functional_serializers import PlainSerializer
-from pydantic.functional_validators import BeforeValidator
+from pydantic.functional_validators import AfterValidator, BeforeValidator
 from pydantic.types import Strict
 
 from ..columns import BOOL, CODE, FLOAT, NESTED, NULL_CODE, NULL_INT, OBJECT, Interner, column_type, converter
-from ..events import PRECHECKS, UNINTERNED, Event, Nested
+from ..events import PRECHECKS, UNINTERNED, Event, Nested, json_value_problem
 
 _NONE = type(None)
 _US = 1_000_000
@@ -79,6 +79,8 @@ class FieldCodec:
     struct_type: Any
     default: Any = msgspec.NODEFAULT
     lo: float | None = None
+    hi: float | None = None  # money: below (exclusive)
+    finite: bool = False  # a float: NaN and infinities are not values
     adapter: TypeAdapter[Any] | None = None
     entry: StructPlan | None = None
 
@@ -135,26 +137,29 @@ def field_codec(name: str, info: FieldInfo) -> FieldCodec:
 
 def _known(name: str, info: FieldInfo, ctype: str, default: Any) -> FieldCodec:
     base, nullable, meta = _parts(info)
-    lo = hi = None
+    lo = hi = below = None
     min_len = 0
     strict = False
+    finite = False
     for m in meta:
         if isinstance(m, Ge):
             lo = float(m.ge)
         elif isinstance(m, Le):
             hi = float(m.le)
+        elif isinstance(m, Lt) and base is Decimal:
+            below = float(m.lt)
         elif isinstance(m, MinLen):
             min_len = m.min_length
         elif isinstance(m, Strict):
             strict = m.strict
-        elif isinstance(m, BeforeValidator) and m.func in PRECHECKS:
+        elif isinstance(m, (BeforeValidator, AfterValidator)) and m.func in PRECHECKS:
             pass  # refuses only JSON types the plain form never has (events.PRECHECKS)
         elif isinstance(m, PlainSerializer) or type(m).__name__ == "WithJsonSchema":
             pass  # output only
         elif m is UNINTERNED:
             pass  # the column type says it (ctype)
-        elif type(m).__name__ == "AllowInfNan" and not m.allow_inf_nan and base is Decimal:
-            pass  # checked below (money is finite)
+        elif type(m).__name__ == "AllowInfNan" and not m.allow_inf_nan and base in (Decimal, float):
+            finite = True  # checked below (money is finite; so is a float that says so)
         else:
             raise _Unsupported(m)
     origin = typing.get_origin(base)
@@ -164,6 +169,8 @@ def _known(name: str, info: FieldInfo, ctype: str, default: Any) -> FieldCodec:
             stype = stype | None
         return FieldCodec(name, ctype, how, nullable, stype, default, **kw)
 
+    if below is not None and base is not Decimal:
+        raise _Unsupported(name)
     if base is str and not strict:
         if lo is not None or hi is not None:
             raise _Unsupported(name)
@@ -173,11 +180,11 @@ def _known(name: str, info: FieldInfo, ctype: str, default: Any) -> FieldCodec:
         return made("str", base)
     if base is float and strict and not min_len:
         kw = {k: v for k, v in (("ge", lo), ("le", hi)) if v is not None}
-        return made("float", typing.Annotated[float, msgspec.Meta(**kw)] if kw else float)
+        return made("float", typing.Annotated[float, msgspec.Meta(**kw)] if kw else float, finite=finite)
     if base is bool and strict and lo is None and hi is None:
         return made("bool", bool)
     if base is Decimal and hi is None and not min_len and any(getattr(m, "func", None) in PRECHECKS for m in meta):
-        return made("money", Union[int, float, str], lo=lo)
+        return made("money", Union[int, float, str], lo=lo, hi=below)
     if lo is None and hi is None and not min_len and not strict:
         if getattr(base, "__name__", "") == _DATETIME:
             return made("instant", str)
@@ -389,17 +396,20 @@ class Deferred:
 
 
 def kind_columns(plan: StructPlan, structs: list[Any], strings: Interner, fresh: bool = True,
-                 deferred: Deferred | None = None) -> KindColumns:
+                 deferred: Deferred | None = None, utf8: bool = False) -> KindColumns:
     """Columns of Structs of one plan, and ``ok``: the rows whose every value the fast path takes.
 
     Strings are interned in row order (a rejected row's strings too: codes are scan-local and only
     their text is ever shown). ``fresh``: the values are nobody else's (parsed just now), so attrs
     need no copy. With ``deferred``, texts to parse are only collected: the columns and ``ok`` are
-    complete once ``deferred.run()`` has run.
+    complete once ``deferred.run()`` has run. ``utf8``: the strings were decoded from UTF-8 JSON by msgspec
+    (JSON Lines), so they hold no lone surrogate and no number is NaN; otherwise (Python objects, a JSON
+    array) strings are checked a column at a time, and ``attrs`` value by value
+    (:func:`~hrguard.events.json_value_problem`).
     """
     if deferred is None:
         deferred = Deferred()
-        out = kind_columns(plan, structs, strings, fresh, deferred)
+        out = kind_columns(plan, structs, strings, fresh, deferred, utf8)
         deferred.run()
         return out
     n = len(structs)
@@ -416,11 +426,14 @@ def kind_columns(plan: StructPlan, structs: list[Any], strings: Interner, fresh:
     for c, vals in zip(plan.codecs, values):
         if c.how == "attrs":
             if set(map(type, vals)) != {_NONE}:
-                out.attrs = [(v if fresh else copy.deepcopy(v)) if v else None for v in vals]
+                _attrs_ok(vals, out.ok, utf8)
+                out.attrs = [(v if fresh else copy.deepcopy(v)) if v and out.ok[i] else None for i, v in enumerate(vals)]
             continue
         if c.how == "entries":
-            out.cols[c.name] = _entries(c, vals, strings, out, fresh, deferred)
+            out.cols[c.name] = _entries(c, vals, strings, out, fresh, deferred, utf8)
             continue
+        if not utf8 and c.how in ("id", "text", "str"):
+            _text_ok(vals, out.ok)
         out.cols[c.name] = _column(c, vals, strings, out.ok, deferred)
     for a, b in plan.pairs:
         out.ok &= np.isnan(out.cols[a]) == np.isnan(out.cols[b])
@@ -437,6 +450,36 @@ def kind_columns(plan: StructPlan, structs: list[Any], strings: Interner, fresh:
     return out
 
 
+def _text_ok(vals: tuple[Any, ...], ok: np.ndarray) -> None:
+    """A string with a lone surrogate (not Unicode text: no UTF-8 output can hold it) is the model's to
+    reject (one join and encode a column)."""
+    try:
+        "".join([v for v in vals if type(v) is str]).encode("utf-8")
+    except UnicodeEncodeError:
+        for i, v in enumerate(vals):
+            if type(v) is str:
+                try:
+                    v.encode("utf-8")
+                except UnicodeEncodeError:
+                    ok[i] = False
+
+
+_DEEP_OR_BIG = (dict, list, int)
+
+
+def _attrs_ok(vals: tuple[Any, ...], ok: np.ndarray, utf8: bool) -> None:
+    """An attrs value the wire format cannot carry (too deep; for input not decoded from JSON Lines also NaN,
+    a lone surrogate) is the model's to reject. From JSON Lines only attrs holding an object, an array
+    (too deep) or an integer (beyond a double) can be at fault, and only those are looked at."""
+    for i, v in enumerate(vals):
+        if not v:
+            continue
+        if utf8 and not any(type(x) in _DEEP_OR_BIG for x in v.values()):
+            continue
+        if json_value_problem(v, 0) is not None:
+            ok[i] = False
+
+
 def _empty(c: FieldCodec) -> Any:
     if c.how == "id" or c.ctype == OBJECT:
         return []
@@ -444,14 +487,14 @@ def _empty(c: FieldCodec) -> Any:
 
 
 def _entries(c: FieldCodec, lists: tuple[Any, ...], strings: Interner, parent: KindColumns, fresh: bool,
-             deferred: Deferred) -> np.ndarray:
+             deferred: Deferred, utf8: bool) -> np.ndarray:
     """A list field: entry counts per row; the entries' columns into ``parent.entries``; a row with an
     entry the fast path does not take is not ok."""
     counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
     flat = list(chain.from_iterable(lists))
     plan = c.entry
     assert plan is not None
-    sub = kind_columns(plan, flat, strings, fresh, deferred)
+    sub = kind_columns(plan, flat, strings, fresh, deferred, utf8)
     owner = np.repeat(np.arange(len(lists)), counts)
 
     def entries_ok() -> None:  # once the entries' texts are parsed
@@ -470,7 +513,16 @@ def _column(c: FieldCodec, vals: tuple[Any, ...], strings: Interner, ok: np.ndar
     if how == "str":
         return strings.codes(vals)  # type: ignore[arg-type]
     if how == "float":
-        return np.array(vals, dtype=np.float64)  # None is nan
+        out = np.array(vals, dtype=np.float64)  # None is nan
+        if c.finite:
+            inf = np.isinf(out)
+            if inf.any():
+                ok &= ~inf
+            nan = np.flatnonzero(np.isnan(out))
+            if nan.size:  # a NaN given (not a null): the model's to reject
+                bad = [i for i in nan.tolist() if vals[i] is not None]
+                ok[bad] = False
+        return out
     if how == "bool":
         return np.array([-1 if v is None else (1 if v else 0) for v in vals], dtype=np.int8)
     if how == "money":
@@ -521,6 +573,8 @@ def _money(vals: tuple[Any, ...], c: FieldCodec, ok: np.ndarray) -> np.ndarray:
     good = known & np.isfinite(out) & (np.abs(out) < _EXACT)
     if c.lo is not None:
         good &= out >= c.lo
+    if c.hi is not None:  # rounding to a float is monotonic and the bound is exact: never ok beyond it
+        good &= out < c.hi
     ok &= (good | ~present) if c.nullable else good
     return out
 

@@ -53,8 +53,8 @@ from ._reader import Block, IngestStats, Rejection, parse_line, read_blocks, val
 _REPEATED = ("repeated id with different content: ids must be unique (the first record received with this id "
              "is kept; this one is rejected). A correction of an earlier record is a new record with its own id "
              "(see docs/events.md, Corrections)")
-_DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError)
-_CONVERT_ERRORS = (msgspec.ValidationError, TypeError, ValueError, OverflowError)
+_DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError, RecursionError)
+_CONVERT_ERRORS = (msgspec.ValidationError, TypeError, ValueError, OverflowError, RecursionError)
 
 SMALL_BLOCK = 16
 """Blocks of fewer records (a stream's pushes) go through the models: the fast path's fixed cost per
@@ -515,7 +515,8 @@ class Intake:
         if len(slow) < n:
             deferred = Deferred()  # the block's timestamps, dates and times: parsed in one call each
             for plan, pos in _by_plan(structs, self.schema):
-                kc = kind_columns(plan, [structs[i] for i in pos], self.strings, block.fresh, deferred)
+                kc = kind_columns(plan, [structs[i] for i in pos], self.strings, block.fresh, deferred,
+                                  block.lines_are_json)
                 fast.append((kc, plan.kind, np.asarray(pos, dtype=np.int64)))  # type: ignore[arg-type]
             deferred.run()
         # 3. the duplicate rule: a fast row's id must be new (not held, not released, not repeated in

@@ -22,8 +22,8 @@ from typing import IO, Any
 import msgspec
 from pydantic import BaseModel, ValidationError
 
-from ..errors import FieldError, UnsupportedInputError
-from ..events import Event
+from ..errors import FieldError, InvalidArgumentError, MissingFileError, UnsupportedInputError
+from ..events import MAX_DEPTH, Event
 from ._tables import is_parquet_path, refuse_unsupported, table_chunks, table_kind
 
 try:  # the wording of a malformed line's message (orjson is optional: the 'fast' extra)
@@ -34,6 +34,32 @@ try:  # the wording of a malformed line's message (orjson is optional: the 'fast
 except ImportError:  # pragma: no cover - exercised when orjson is absent
     _message_loads = json.loads
     JSONError = (json.JSONDecodeError,)
+
+
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""What a rejection's id never shows as it is: control characters and lone surrogates (which no UTF-8
+output can hold) are shown as Python escapes."""
+
+MAX_LINE_BYTES = 16 * 1024 * 1024
+"""The largest record read from a file: a JSON line, or an item of a JSON array, of at most 16 MiB. A larger
+one is rejected as one record, located (its id read off its first KiB when it has one). See
+``docs/events.md``, Limits."""
+
+
+class _LongLine(bytes):
+    """Stands for a JSON line longer than :data:`MAX_LINE_BYTES` in a block (not JSON: the fast path
+    sends it to :func:`parse_line`, which rejects it with its length and id)."""
+
+    length: int
+    head: bytes
+
+
+def _long_line(line: bytes) -> _LongLine:
+    out = _LongLine(b"\x00")
+    out.length = len(line)
+    out.head = line[:1024]
+    return out
 
 
 @dataclass(frozen=True)
@@ -67,6 +93,12 @@ class Rejection:
             return f"{self.source} record {self.line}"
         item = f" item {self.item}" if self.item is not None else ""
         return f"{self.source}:{self.line}{item}"
+
+    def __post_init__(self) -> None:
+        if self.id is not None and _UNPRINTABLE.search(self.id):  # shown escaped: "x\\ud800", "x\\x00"
+            object.__setattr__(self, "id", _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], self.id))
+        if _SURROGATE.search(self.message):
+            object.__setattr__(self, "message", _SURROGATE.sub(lambda m: repr(m.group())[1:-1], self.message))
 
     def __str__(self) -> str:
         ident = f" (id {self.id})" if self.id is not None else ""
@@ -169,8 +201,14 @@ def _msgspec_problem(exc: Exception, line: bytes) -> str:
 def parse_line(line: bytes) -> Any:
     """One JSON Lines record: its value, or :class:`Broken` (msgspec decides what is JSON; the
     message says where it breaks)."""
+    if type(line) is _LongLine:
+        return Broken(f"the line is {line.length:_} bytes long, beyond the limit of a record "
+                      f"({MAX_LINE_BYTES:_} bytes: docs/events.md, Limits)", salvage_id(line.head))
     try:
         return msgspec.json.decode(line)
+    except RecursionError:
+        return Broken("malformed JSON: nested too deep to read (a value in attrs may be nested at most "
+                      f"{MAX_DEPTH} levels)", salvage_id(line))
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         text = line.rstrip(b"\r\n")
         try:
@@ -184,6 +222,59 @@ def parse_line(line: bytes) -> Any:
 
 
 _WS = re.compile(r"[ \t\r\n]*")
+
+
+class _NotJSON(ValueError):
+    """A JSON array item the JSON Lines reader (msgspec) would not read either: NaN, Infinity, an integer
+    beyond a double."""
+
+
+def _constant(name: str) -> Any:
+    raise _NotJSON(f"{name} is not JSON (JSON has no NaN or infinities)")
+
+
+def _integer(text: str) -> int:
+    if len(text) > 300:
+        try:
+            v = int(text)
+            float(v)
+        except (ValueError, OverflowError):
+            raise _NotJSON(f"a number of {len(text)} digits is beyond a double (the largest JSON number read)") from None
+        return v
+    return int(text)
+
+
+_STRICT_JSON = json.JSONDecoder(parse_constant=_constant, parse_int=_integer)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_VALUE_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|,')
+
+
+def _not_unicode(value: Any) -> str | None:
+    """A lone surrogate escape (``"\\ud800"``) decodes to no Unicode text: msgspec (JSON Lines) refuses it."""
+    try:
+        msgspec.json.encode(value)
+    except UnicodeEncodeError:
+        return "a string is not valid Unicode text (a lone surrogate escape)"
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return None
+
+
+def _value_end(text: str, pos: int) -> int | None:
+    """Where the JSON value starting at ``pos`` ends (brackets matched, strings skipped, without recursion),
+    for an item the decoder refused; ``None``: it never ends."""
+    depth = 0
+    for m in _VALUE_TOKENS.finditer(text, pos):
+        tok = m.group()
+        if tok in "[{":
+            depth += 1
+        elif tok in "]}":
+            depth -= 1
+            if depth <= 0:
+                return m.end() if depth == 0 else m.start()
+        elif tok == "," and depth == 0:
+            return m.start()
+    return None
 
 
 def _array(data: bytes, source: str, first_line: int = 1, size: int = 8192) -> Iterator[Block]:
@@ -212,7 +303,7 @@ def _array_items(data: bytes, first_line: int) -> Iterator[tuple[int, int | None
     except UnicodeDecodeError as exc:
         yield first_line, None, Broken(f"not UTF-8 text: {exc}")
         return
-    decoder = json.JSONDecoder()
+    decoder = _STRICT_JSON
     line = first_line
     pos = _WS.match(text, 0).end()  # type: ignore[union-attr]
     counted = 0  # text[:counted] has been scanned for newlines
@@ -238,12 +329,30 @@ def _array_items(data: bytes, first_line: int) -> Iterator[tuple[int, int | None
             break
         try:
             value, end = decoder.raw_decode(text, pos)
+            problem = _SURROGATE_ESCAPE.search(text, pos, end) and _not_unicode(value)
         except json.JSONDecodeError as exc:
             msg = "the array is not closed with ']'" if not text[exc.pos:].strip() else exc.msg
             yield error(exc.pos, msg, n + 1, pos)
             return
+        except (_NotJSON, ValueError, RecursionError) as exc:  # NaN, a number beyond a double, too deep
+            found = _value_end(text, pos)
+            if found is None:
+                yield error(pos, "the array is not closed with ']'", n + 1, pos)
+                return
+            end, value = found, None
+            problem = str(exc) if isinstance(exc, _NotJSON) else (
+                "nested too deep to read" if isinstance(exc, RecursionError) else "a number beyond a double")
         n += 1
-        yield line_at(pos), n, value
+        if not problem and end - pos > MAX_LINE_BYTES // 4 and len(text[pos:end].encode("utf-8", "surrogatepass")) \
+                > MAX_LINE_BYTES:  # the same limit as a JSON line's
+            problem = (f"the item is {len(text[pos:end].encode('utf-8', 'surrogatepass')):_} bytes long, beyond the "
+                       f"limit of a record ({MAX_LINE_BYTES:_} bytes: docs/events.md, Limits)")
+        if problem:
+            at = line_at(pos)
+            msg = problem if problem.startswith("the item is") else f"malformed JSON: {problem}"
+            yield at, n, Broken(msg, salvage_id(text[pos:min(end, pos + 1024)].encode("utf-8", "surrogatepass")))
+        else:
+            yield line_at(pos), n, value
         pos = _WS.match(text, end).end()  # type: ignore[union-attr]
         if pos < len(text) and text[pos] == ",":
             pos += 1
@@ -278,6 +387,8 @@ def _jsonl(fh: IO[bytes], source: str, size: int) -> Iterator[Block]:
                 skipped = lines.index(head)
                 yield from _array(b"".join(lines[skipped:]) + fh.read(), source, lineno + skipped, size)
                 return
+        if max(map(len, lines)) > MAX_LINE_BYTES:
+            lines = [_long_line(ln) if len(ln) > MAX_LINE_BYTES else ln for ln in lines]
         yield Block(source, lines, range(lineno, lineno + len(lines)), lines_are_json=True, fresh=True)
         lineno += len(lines)
 
@@ -356,10 +467,34 @@ def _path(path: str | os.PathLike[str], size: int, kinds: Mapping[str, type] | N
         return
     name = str(path)
     if name == "-":
-        yield from _jsonl(sys.stdin.buffer, "<stdin>", size)
+        stdin = sys.stdin
+        if stdin is None or getattr(stdin, "closed", False):  # a closed stdin (``0<&-``): no records
+            return
+        yield from _read(getattr(stdin, "buffer", stdin), "<stdin>", size)
         return
-    with open(name, "rb") as fh:
+    try:
+        fh = open(name, "rb")  # a FIFO, /dev/stdin, /dev/null, <(zcat f.gz) are read like files
+    except FileNotFoundError:
+        raise MissingFileError(f"{name}: no such events file") from None
+    except IsADirectoryError:
+        raise InvalidArgumentError("events", f"{name}: is a directory, not an events file") from None
+    except PermissionError:
+        raise InvalidArgumentError("events", f"{name}: cannot be read (permission denied)") from None
+    except OSError as exc:
+        raise InvalidArgumentError("events", f"{name}: cannot be opened ({exc.strerror or exc})") from None
+    with fh:
+        yield from _read(fh, name, size)
+
+
+def _read(fh: IO[bytes], name: str, size: int) -> Iterator[Block]:
+    """:func:`_jsonl` of an open file; an error reading it (a directory on some systems, a device error)
+    is an error naming it, never a traceback."""
+    try:
         yield from _jsonl(fh, name, size)
+    except IsADirectoryError:
+        raise InvalidArgumentError("events", f"{name}: is a directory, not an events file") from None
+    except OSError as exc:
+        raise InvalidArgumentError("events", f"{name}: cannot be read ({exc.strerror or exc})") from None
 
 
 # -- the model path ---------------------------------------------------------------------------------------
@@ -409,6 +544,8 @@ def _one(err: Any) -> tuple[str, str]:
         msg = _RANGE[last]
     elif etype == "greater_than_equal" and last in _MONEY and (err.get("ctx") or {}).get("ge") == 0:
         msg = "money is never negative"
+    elif etype == "less_than" and last in _MONEY:
+        msg = f"money must be below {(err.get('ctx') or {}).get('lt'):_} (the limit of an amount: docs/events.md, Limits)"
     elif etype == "greater_than_equal" and (err.get("ctx") or {}).get("ge") == 0:
         msg = "must not be negative"
     elif etype == "literal_error" and "expected" in (err.get("ctx") or {}):
@@ -426,6 +563,8 @@ def _one(err: Any) -> tuple[str, str]:
 
 def _shown(value: Any) -> str:
     """A value as it would be written in JSON (``true``, ``"31.2"``), for messages about JSON input."""
+    if type(value) is int and value.bit_length() > 64:
+        return f"a number of {len(str(value)) if value.bit_length() < 10_000 else 'thousands of'} digits"
     try:
         return json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
@@ -441,6 +580,16 @@ def _describe(exc: ValidationError) -> tuple[str | None, str]:
     return first, "; ".join(f"{path}: {msg}" if path else msg for path, msg in found)
 
 
+def _id_text(rid: Any) -> str:
+    """How a rejection shows an id that is not a string (a number, a list): never an error of its own."""
+    if type(rid) is int and rid.bit_length() > 64:
+        return _shown(rid)
+    try:
+        return str(rid)
+    except Exception:  # noqa: BLE001 - an object whose str() fails is still shown
+        return f"<{type(rid).__name__}>"
+
+
 def validate(value: Any, kinds: dict[str, type[Event]]) -> Event | tuple[str | None, str | None, str]:
     """One record through its kind's model: the event, or ``(id, field, message)`` of its rejection."""
     if isinstance(value, Broken):
@@ -453,7 +602,7 @@ def validate(value: Any, kinds: dict[str, type[Event]]) -> Event | tuple[str | N
         what = "null" if value is None else type(value).__name__
         return None, None, f"expected a JSON object (one event), got {what}"
     rid = value.get("id")
-    rid = rid if isinstance(rid, str) else (str(rid) if rid is not None else None)
+    rid = rid if isinstance(rid, str) else (_id_text(rid) if rid is not None else None)
     rid = rid or None  # an empty id is no id
     kind = value.get("kind")
     if kind is None:
@@ -462,9 +611,12 @@ def validate(value: Any, kinds: dict[str, type[Event]]) -> Event | tuple[str | N
     model = kinds.get(kind) if isinstance(kind, str) else None
     if model is None:
         known = ", ".join(sorted(kinds))
-        return rid, "kind", f"unknown kind {kind!r} (known kinds: {known})"
+        shown = repr(kind) if isinstance(kind, str) else _id_text(kind)
+        return rid, "kind", f"unknown kind {shown} (known kinds: {known})"
     try:
         return model.model_validate(value)
     except ValidationError as exc:
         fld, msg = _describe(exc)
         return rid, fld, msg
+    except RecursionError:
+        return rid, None, f"nested too deep to read (a value in attrs may be nested at most {MAX_DEPTH} levels)"
