@@ -335,8 +335,6 @@ def test_the_cli_reads_a_closed_stdin_as_no_records():
     assert "0 records" in closed.stdout + closed.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="cli/_main.py _event_files refuses what is not a regular file "
-                                       "(the integrator's file: issue 16, CLI side)")
 @pytest.mark.parametrize("path", ["/dev/null", "fifo"])
 def test_the_cli_reads_dev_null_and_a_fifo(path, tmp_path):
     import os

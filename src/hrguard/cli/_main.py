@@ -371,8 +371,8 @@ def _scan_end(args: argparse.Namespace, result: Any) -> int:
 
 def _event_files(paths: list[str]) -> Any:
     """The event files of a command line, checked up front: a missing file is a usage error (exit 2)."""
-    for path in paths:
-        if path != "-" and not Path(path).is_file():
+    for path in paths:  # a FIFO (`<(zcat f.gz)`) and /dev/null are files to read, not a usage error
+        if path != "-" and (not Path(path).exists() or Path(path).is_dir()):
             raise UsageError(f"{path}: {'is a directory' if Path(path).is_dir() else 'no such events file'}")
     return paths[0] if len(paths) == 1 else list(paths)
 
